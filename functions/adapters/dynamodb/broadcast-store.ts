@@ -1,0 +1,154 @@
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import type { Broadcast, ChunkTally } from "../../core/model.ts";
+import type { BroadcastStore, ChunkClaim } from "../../core/ports.ts";
+import { ignoreConditionFailure, isConditionFailure, transactWithRetry } from "./transactions.ts";
+
+/** Sort key of a broadcast's own item; chunk claims sit beside it as `CHUNK#<chunkId>`. */
+export const META = "META";
+const chunkKey = (broadcastId: string, chunkId: string) => ({ broadcastId, sk: `CHUNK#${chunkId}` });
+/** Chunk claims are only needed while their messages can still be redelivered (SQS keeps 14 days). */
+const CHUNK_RETENTION_SECONDS = 15 * 24 * 3600;
+
+export class DynamoBroadcastStore implements BroadcastStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async get(broadcastId: string): Promise<Broadcast | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { broadcastId, sk: META }, ConsistentRead: true }),
+    );
+    return Item as Broadcast | undefined;
+  }
+
+  async recordPage(broadcastId: string, page: number, recipients: number, last: boolean): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { broadcastId, sk: META },
+          ConditionExpression: "fanoutPage = :page",
+          UpdateExpression: "SET fanoutPage = :next, fanoutDone = :last ADD #total :n",
+          ExpressionAttributeNames: { "#total": "total" },
+          ExpressionAttributeValues: { ":page": page, ":next": page + 1, ":last": last, ":n": recipients },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async claimChunk(broadcastId: string, chunkId: string, leaseMs: number, now: number): Promise<ChunkClaim> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: chunkKey(broadcastId, chunkId),
+          ConditionExpression: "attribute_not_exists(sk) OR (#state = :claimed AND leaseUntil < :now)",
+          UpdateExpression: "SET #state = :claimed, leaseUntil = :until, expiresAt = :expires",
+          ExpressionAttributeNames: { "#state": "state" },
+          ExpressionAttributeValues: {
+            ":claimed": "claimed",
+            ":now": now,
+            ":until": now + leaseMs,
+            ":expires": Math.floor(now / 1000) + CHUNK_RETENTION_SECONDS,
+          },
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      return "claimed";
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      // The document client does not unmarshall items carried by exceptions.
+      const old = (error as { Item?: Record<string, AttributeValue> }).Item;
+      return old && unmarshall(old).state === "done" ? "done" : "busy";
+    }
+  }
+
+  async releaseChunk(broadcastId: string, chunkId: string): Promise<void> {
+    await ignoreConditionFailure(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: chunkKey(broadcastId, chunkId),
+          ConditionExpression: "#state = :claimed",
+          UpdateExpression: "SET leaseUntil = :zero",
+          ExpressionAttributeNames: { "#state": "state" },
+          ExpressionAttributeValues: { ":claimed": "claimed", ":zero": 0 },
+        }),
+      ),
+    );
+  }
+
+  async completeChunk(broadcastId: string, chunkId: string, tally: ChunkTally): Promise<void> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {
+      ":sent": tally.sent,
+      ":failed": tally.failed,
+      ":skipped": tally.skipped,
+      ":zero": 0,
+    };
+    const sets: string[] = [];
+    const addToMap = (map: string, counts: Readonly<Record<string, number>>) => {
+      Object.entries(counts).forEach(([key, n], i) => {
+        const name = `#${map}${i}`;
+        const value = `:${map}${i}`;
+        names[name] = key;
+        values[value] = n;
+        sets.push(`${map}.${name} = if_not_exists(${map}.${name}, :zero) + ${value}`);
+      });
+    };
+    addToMap("byChannel", tally.byChannel);
+    addToMap("byErrcode", tally.byErrcode);
+    const update = `SET ${["sent = sent + :sent", "failed = failed + :failed", "skipped = skipped + :skipped", ...sets].join(", ")}`;
+    // false: the claim's condition failed, i.e. another delivery already settled this chunk.
+    await transactWithRetry(
+      this.db,
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: this.table,
+              Key: chunkKey(broadcastId, chunkId),
+              ConditionExpression: "#state = :claimed",
+              UpdateExpression: "SET #state = :done REMOVE leaseUntil",
+              ExpressionAttributeNames: { "#state": "state" },
+              ExpressionAttributeValues: { ":claimed": "claimed", ":done": "done" },
+            },
+          },
+          {
+            Update: {
+              TableName: this.table,
+              Key: { broadcastId, sk: META },
+              UpdateExpression: update,
+              ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+              ExpressionAttributeValues: values,
+            },
+          },
+        ],
+      }),
+    );
+  }
+
+  async setPaused(broadcastId: string, paused: boolean): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { broadcastId, sk: META },
+        ConditionExpression: "attribute_exists(broadcastId)",
+        UpdateExpression: "SET paused = :p",
+        ExpressionAttributeValues: { ":p": paused },
+      }),
+    );
+  }
+}

@@ -1,0 +1,17 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { countAwsRequests } from "../aws-request-counter.ts";
+
+/** One document client per container; the endpoint comes from the environment (AWS_ENDPOINT_URL_DYNAMODB). */
+export function createDocumentClient(): DynamoDBDocumentClient {
+  const client = new DynamoDBClient({});
+  client.middlewareStack.use(countAwsRequests());
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+/** Splits `items` into groups of at most `size`. */
+export function groupsOf<T>(items: readonly T[], size: number): T[][] {
+  const groups: T[][] = [];
+  for (let i = 0; i < items.length; i += size) groups.push(items.slice(i, i + size));
+  return groups;
+}

@@ -1,0 +1,41 @@
+import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
+
+export function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === "ConditionalCheckFailedException";
+}
+
+/** Awaits a conditional write, treating a failed condition as "nothing to do". */
+export async function ignoreConditionFailure(write: Promise<unknown>): Promise<void> {
+  try {
+    await write;
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+}
+
+const MAX_CONFLICT_RETRIES = 8;
+
+/**
+ * Runs a transaction; true when it committed, false when one of its conditions failed. Concurrent
+ * transactions on the same item cancel each other (`TransactionConflict`) without either condition
+ * failing, so those are retried: treating them as a failed condition would lose the write.
+ */
+export async function transactWithRetry(
+  db: DynamoDBDocumentClient,
+  command: TransactWriteCommand,
+): Promise<boolean> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await db.send(command);
+      return true;
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const codes = (error.CancellationReasons ?? []).map((r) => r.Code);
+      if (codes.includes("ConditionalCheckFailed")) return false;
+      if (attempt >= MAX_CONFLICT_RETRIES) throw error;
+      const ceiling = 20 * 2 ** attempt;
+      await new Promise((resolve) => setTimeout(resolve, ceiling / 2 + Math.random() * (ceiling / 2)));
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { ChunkMessage, FanoutMessage } from "../../core/model.ts";
+import type { FanoutQueue, SendQueue } from "../../core/ports.ts";
+import { countAwsRequests } from "../aws-request-counter.ts";
+import { groupsOf } from "../dynamodb/client.ts";
+
+/** One SQS client per container; the endpoint comes from the environment (AWS_ENDPOINT_URL_SQS). */
+export function createSqsClient(): SQSClient {
+  const client = new SQSClient({});
+  client.middlewareStack.use(countAwsRequests());
+  return client;
+}
+
+const MAX_BATCH_ROUNDS = 5;
+
+export class SqsSendQueue implements SendQueue {
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  /** SendMessageBatch in tens, re-sending entries SQS reports as failed. */
+  async sendChunks(chunks: readonly ChunkMessage[]): Promise<void> {
+    await Promise.all(
+      groupsOf(chunks, 10).map(async (group) => {
+        let entries = group.map((chunk, i) => ({ Id: String(i), MessageBody: JSON.stringify(chunk) }));
+        for (let round = 0; entries.length > 0; round += 1) {
+          if (round >= MAX_BATCH_ROUNDS)
+            throw new Error(`SendMessageBatch kept failing: ${entries.length} left`);
+          const out = await this.sqs.send(
+            new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }),
+          );
+          const failed = new Set((out.Failed ?? []).map((f) => f.Id));
+          entries = entries.filter((e) => failed.has(e.Id));
+        }
+      }),
+    );
+  }
+}
+
+export class SqsFanoutQueue implements FanoutQueue {
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async sendPage(message: FanoutMessage): Promise<void> {
+    await this.sqs.send(
+      new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(message) }),
+    );
+  }
+}

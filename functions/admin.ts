@@ -1,0 +1,148 @@
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import { DynamoBroadcastStore } from "./adapters/dynamodb/broadcast-store.ts";
+import { createDocumentClient } from "./adapters/dynamodb/client.ts";
+import { DynamoPostStore } from "./adapters/dynamodb/post-store.ts";
+import { DynamoSubscriberStore } from "./adapters/dynamodb/subscriber-store.ts";
+import { adminSchema, loadConfig } from "./config.ts";
+import { ConflictError, NotFoundError } from "./core/errors.ts";
+import { broadcastProgress, type Post, postBroadcastId } from "./core/model.ts";
+import { type HttpEvent, type HttpResult, hasBearerToken, json, parseJsonBody, statusOf } from "./http.ts";
+import { logger } from "./observability.ts";
+
+const config = loadConfig(adminSchema);
+const db = createDocumentClient();
+const subscribers = new DynamoSubscriberStore(db, config.TABLE_SUBSCRIBERS);
+const posts = new DynamoPostStore(db, config.TABLE_POSTS, config.TABLE_BROADCASTS);
+const broadcasts = new DynamoBroadcastStore(db, config.TABLE_BROADCASTS);
+
+const openid = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{6,64}$/, "must be a WeChat openid (6–64 letters, digits, _ or -)");
+const outTradeNo = z
+  .string()
+  .regex(/^[A-Za-z0-9_\-|*@]{6,32}$/, "must be 6–32 letters, digits or _-|*@ (WeChat Pay's rule)");
+
+const importSubscribers = z.object({
+  subscribers: z
+    .array(
+      z.strictObject({
+        openid,
+        membershipExpiresAt: z
+          .union([z.iso.datetime({ offset: true }), z.number().int().positive()])
+          .optional(),
+        optedIn: z.boolean().optional(),
+      }),
+    )
+    .min(1, "must list at least one subscriber")
+    .max(10_000, "at most 10,000 subscribers per request"),
+});
+
+const registerPost = z.strictObject({
+  outTradeNo,
+  amount: z.number().int("must be whole fen").positive("must be positive (fen)"),
+  content: z.string().trim().min(1, "must not be empty").max(2000, "at most 2,000 characters"),
+  contactPhone: z
+    .string()
+    .regex(/^[0-9+\-() ]{5,20}$/, "must be a phone number")
+    .optional(),
+});
+
+type Route = (event: HttpEvent, params: string[]) => Promise<HttpResult>;
+
+const routes: { method: string; pattern: RegExp; route: Route }[] = [
+  {
+    method: "POST",
+    pattern: /^\/api\/subscribers$/,
+    route: async (event) => {
+      const body = parseJsonBody(event, importSubscribers);
+      const unique = new Map(body.subscribers.map((s) => [s.openid, s]));
+      await subscribers.upsert(
+        [...unique.values()].map((s) => ({
+          openid: s.openid,
+          ...(s.optedIn === undefined ? {} : { optedIn: s.optedIn }),
+          ...(s.membershipExpiresAt === undefined
+            ? {}
+            : { membershipExpiresAt: new Date(s.membershipExpiresAt).getTime() }),
+        })),
+        Date.now(),
+      );
+      return json(200, { imported: unique.size });
+    },
+  },
+  {
+    method: "POST",
+    pattern: /^\/api\/posts$/,
+    route: async (event) => {
+      const body = parseJsonBody(event, registerPost);
+      const post: Post = {
+        postId: randomUUID(),
+        outTradeNo: body.outTradeNo,
+        amount: body.amount,
+        content: body.content,
+        ...(body.contactPhone ? { contactPhone: body.contactPhone } : {}),
+        status: "PENDING",
+        createdAt: Date.now(),
+      };
+      if (!(await posts.create(post)))
+        throw new ConflictError(`post ${body.outTradeNo} is already registered`);
+      return json(201, { postId: post.postId, outTradeNo: post.outTradeNo });
+    },
+  },
+  {
+    method: "GET",
+    pattern: /^\/api\/posts\/([^/]+)$/,
+    route: async (_event, [id]) => {
+      const post = await posts.get(decodeURIComponent(id ?? ""));
+      if (!post) throw new NotFoundError("no post with this outTradeNo");
+      const broadcast = await broadcasts.get(postBroadcastId(post.outTradeNo));
+      const progress = broadcast
+        ? broadcastProgress(broadcast)
+        : {
+            status: "awaiting_payment",
+            total: 0,
+            sent: 0,
+            failed: 0,
+            skipped: 0,
+            pending: 0,
+            byChannel: {},
+            byErrcode: {},
+          };
+      return json(200, {
+        postId: post.postId,
+        outTradeNo: post.outTradeNo,
+        amount: post.amount,
+        content: post.content,
+        contactPhone: post.contactPhone,
+        payment: post.status,
+        paidAt: post.paidAt ? new Date(post.paidAt).toISOString() : null,
+        broadcastId: broadcast?.broadcastId ?? null,
+        ...progress,
+      });
+    },
+  },
+];
+
+/** The admin and app API: bearer-token auth, JSON in and out. */
+export async function handler(event: HttpEvent): Promise<HttpResult> {
+  if (!hasBearerToken(event, config.ADMIN_TOKEN)) {
+    return json(401, { error: "missing or wrong bearer token (Authorization: Bearer <ADMIN_TOKEN>)" });
+  }
+  const method = event.requestContext.http.method;
+  const path = event.rawPath;
+  const matches = routes.filter((r) => r.pattern.test(path));
+  const match = matches.find((r) => r.method === method);
+  if (!match) {
+    return matches.length > 0
+      ? json(405, { error: `${method} is not allowed on ${path}` })
+      : json(404, { error: `no route ${path}` });
+  }
+  try {
+    return await match.route(event, match.pattern.exec(path)?.slice(1) ?? []);
+  } catch (error) {
+    const status = statusOf(error);
+    if (status) return json(status, { error: (error as Error).message });
+    logger.error("admin request failed", error as Error);
+    return json(500, { error: "internal error" });
+  }
+}

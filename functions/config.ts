@@ -1,0 +1,93 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { parseTemplateFieldMapping } from "./core/template-data.ts";
+
+/** Raised at start-up when the environment lacks or garbles a setting; names the variable. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+const required = z.string().trim().min(1, "is required");
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const resources = {
+  TABLE_SUBSCRIBERS: required,
+  TABLE_POSTS: required,
+  TABLE_BROADCASTS: required,
+  TABLE_DELIVERIES: required,
+  TABLE_TOKENS: required,
+  QUEUE_URL_FANOUT: required,
+  QUEUE_URL_SEND: required,
+};
+
+const wechat = {
+  WECHAT_API_BASE: z.url().default("https://api.weixin.qq.com"),
+  WECHAT_APP_ID: required,
+  WECHAT_APP_SECRET: required,
+  WECHAT_TEMPLATE_ID: required,
+  /** Template keys → post fields; the default suits a 供需信息 category template. */
+  WECHAT_TEMPLATE_FIELDS: z
+    .string()
+    .default('{"thing1":"content","time2":"paidAt"}')
+    .transform((json, ctx) => {
+      try {
+        return parseTemplateFieldMapping(json);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** Template message link; `{outTradeNo}` is replaced. */
+  POST_URL: z.string().optional(),
+};
+
+export const notifySchema = z.object({
+  ...resources,
+  ...wechat,
+  WECHATPAY_MCH_ID: required,
+  WECHATPAY_APIV3_KEY: required.refine((k) => Buffer.byteLength(k) === 32, "must be 32 bytes"),
+  WECHATPAY_PUBLIC_KEY_ID: required.regex(/^PUB_KEY_ID_\d+$/, "must look like PUB_KEY_ID_<digits>"),
+  /** The PEM itself (an SST secret in AWS) or a file holding it (local). */
+  WECHATPAY_PUBLIC_KEY: z.string().optional(),
+  WECHATPAY_PUBLIC_KEY_FILE: z.string().optional(),
+  /** Optional JSON {serial: PEM file path} for merchants still migrating from platform certificates. */
+  WECHATPAY_PLATFORM_CERT_FILES: z.string().optional(),
+});
+
+export const senderSchema = z.object({
+  ...resources,
+  ...wechat,
+  WECHAT_MAX_IN_FLIGHT: positiveInt(16),
+  WECHAT_TIMEOUT_MS: positiveInt(5000),
+  /** First retry delay of a chunk with transient failures; doubles per receive. */
+  SEND_RETRY_DELAY_SECONDS: positiveInt(20),
+});
+
+export const fanoutSchema = z.object({ ...resources });
+
+export const adminSchema = z.object({
+  ...resources,
+  ADMIN_TOKEN: required.min(16, "must be at least 16 characters"),
+});
+
+/** Reads and validates a function's settings once, failing fast with the names of the bad variables. */
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+): z.output<S> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ");
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  return result.data;
+}
+
+/** The WeChat Pay public key PEM from WECHATPAY_PUBLIC_KEY or WECHATPAY_PUBLIC_KEY_FILE. */
+export function wechatPayPublicKeyPem(config: z.output<typeof notifySchema>): string {
+  if (config.WECHATPAY_PUBLIC_KEY) return config.WECHATPAY_PUBLIC_KEY;
+  if (config.WECHATPAY_PUBLIC_KEY_FILE) return readFileSync(config.WECHATPAY_PUBLIC_KEY_FILE, "utf8");
+  throw new ConfigError(
+    "invalid configuration: WECHATPAY_PUBLIC_KEY or WECHATPAY_PUBLIC_KEY_FILE is required",
+  );
+}

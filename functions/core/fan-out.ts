@@ -1,0 +1,74 @@
+import type { ChunkMessage, FanoutMessage } from "./model.ts";
+import type { AudienceReader, BroadcastStore, Clock, FanoutQueue, SendQueue } from "./ports.ts";
+import { UnknownBroadcastError } from "./send-chunk.ts";
+
+export interface FanOutDeps {
+  readonly broadcasts: BroadcastStore;
+  readonly audience: AudienceReader;
+  readonly sendQueue: SendQueue;
+  readonly fanoutQueue: FanoutQueue;
+  readonly clock: Clock;
+}
+
+export interface FanOutOptions {
+  readonly pageSize: number;
+  readonly chunkSize: number;
+}
+
+export type FanOutResult =
+  | { readonly kind: "duplicate" }
+  | { readonly kind: "page"; readonly recipients: number; readonly chunks: number; readonly last: boolean };
+
+/** Splits recipients into chunks with ids derived from the page, so re-emitting a page repeats them. */
+export function chunkRecipients(
+  broadcastId: string,
+  page: number,
+  openids: readonly string[],
+  chunkSize: number,
+): ChunkMessage[] {
+  const chunks: ChunkMessage[] = [];
+  for (let i = 0; i * chunkSize < openids.length; i += 1) {
+    chunks.push({
+      broadcastId,
+      chunkId: `${page}-${i}`,
+      openids: openids.slice(i * chunkSize, (i + 1) * chunkSize),
+    });
+  }
+  return chunks;
+}
+
+/**
+ * Turns one page of the audience into send-queue chunks and hands the rest of the scan to the next
+ * fan-out message, so no invocation's time or memory grows with the audience. The next message is
+ * sent before the page is recorded: a crash in between repeats the page (chunks are recognised by
+ * id downstream) instead of losing the rest of the audience.
+ */
+export async function fanOutPage(
+  message: FanoutMessage,
+  deps: FanOutDeps,
+  opts: FanOutOptions,
+): Promise<FanOutResult> {
+  const broadcast = await deps.broadcasts.get(message.broadcastId);
+  if (!broadcast) throw new UnknownBroadcastError(`broadcast ${message.broadcastId} does not exist`);
+  if (broadcast.fanoutPage > message.page || broadcast.fanoutDone) return { kind: "duplicate" };
+
+  const page = await deps.audience.readPage(message.cursor, opts.pageSize, deps.clock.now());
+  const chunks = chunkRecipients(message.broadcastId, message.page, page.openids, opts.chunkSize);
+  await deps.sendQueue.sendChunks(chunks);
+  const last = page.next === null;
+  if (!last) {
+    await deps.fanoutQueue.sendPage({
+      broadcastId: message.broadcastId,
+      page: message.page + 1,
+      cursor: page.next,
+    });
+  }
+  const recorded = await deps.broadcasts.recordPage(
+    message.broadcastId,
+    message.page,
+    page.openids.length,
+    last,
+  );
+  if (!recorded) return { kind: "duplicate" };
+  return { kind: "page", recipients: page.openids.length, chunks: chunks.length, last };
+}

@@ -1,0 +1,136 @@
+/** Final outcome of one recipient; `pending` recipients have no delivery record yet. */
+export type Outcome = "sent" | "failed" | "skipped";
+export type Channel = "custom" | "template";
+
+export interface DeliveryRecord {
+  readonly broadcastId: string;
+  readonly openid: string;
+  readonly outcome: Outcome;
+  /** The channel that delivered or last failed; absent when WeChat was never called. */
+  readonly channel?: Channel;
+  readonly errcode?: number;
+  readonly errmsg?: string;
+  readonly msgid?: number;
+  /** WeChat calls made for this recipient by the invocation that settled it. */
+  readonly attempts: number;
+  /** Epoch ms. */
+  readonly at: number;
+}
+
+/** What every recipient of a broadcast receives, fixed when the broadcast starts. */
+export interface BroadcastMessage {
+  /** Customer-service text message body. */
+  readonly customText: string;
+  readonly template: {
+    readonly templateId: string;
+    readonly url?: string;
+    readonly data: Readonly<Record<string, { readonly value: string }>>;
+  };
+}
+
+export type BroadcastStatus = "fanning_out" | "sending" | "paused" | "done";
+
+export interface Broadcast {
+  readonly broadcastId: string;
+  readonly outTradeNo: string;
+  readonly message: BroadcastMessage;
+  readonly paused: boolean;
+  /** Audience pages already turned into chunks; the fan-out cursor chain's progress. */
+  readonly fanoutPage: number;
+  readonly fanoutDone: boolean;
+  /** Recipients enqueued so far; the audience size once `fanoutDone`. */
+  readonly total: number;
+  readonly sent: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly byChannel: Readonly<Record<string, number>>;
+  readonly byErrcode: Readonly<Record<string, number>>;
+  readonly createdAt: number;
+}
+
+/** Counter increments for one settled chunk, applied once. */
+export interface ChunkTally {
+  readonly sent: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly byChannel: Readonly<Record<string, number>>;
+  readonly byErrcode: Readonly<Record<string, number>>;
+}
+
+export type PostStatus = "PENDING" | "PAID";
+
+export interface Post {
+  readonly postId: string;
+  readonly outTradeNo: string;
+  /** Expected amount, in fen. */
+  readonly amount: number;
+  readonly content: string;
+  readonly contactPhone?: string;
+  readonly status: PostStatus;
+  readonly createdAt: number;
+  readonly paidAt?: number;
+  readonly transactionId?: string;
+  readonly broadcastId?: string;
+}
+
+export interface Subscriber {
+  readonly openid: string;
+  readonly optedIn?: boolean;
+  /** Epoch ms; absent means no expiry. */
+  readonly membershipExpiresAt?: number;
+}
+
+/** A send-queue message: one chunk of one broadcast's recipients. */
+export interface ChunkMessage {
+  readonly broadcastId: string;
+  /** Deterministic (`<page>-<index>`), so a re-emitted chunk is recognised. */
+  readonly chunkId: string;
+  readonly openids: readonly string[];
+}
+
+/** A fan-out-queue message: continue the audience scan of a broadcast from `cursor`. */
+export interface FanoutMessage {
+  readonly broadcastId: string;
+  readonly page: number;
+  readonly cursor: string | null;
+}
+
+/** Derived view of a broadcast's progress, as the status API reports it. */
+export interface BroadcastProgress {
+  readonly status: BroadcastStatus;
+  readonly total: number;
+  readonly sent: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly pending: number;
+  readonly byChannel: Readonly<Record<string, number>>;
+  readonly byErrcode: Readonly<Record<string, number>>;
+}
+
+/** Progress of a broadcast, derived from its counters. */
+export function broadcastProgress(b: Broadcast): BroadcastProgress {
+  const settled = b.sent + b.failed + b.skipped;
+  const pending = Math.max(0, b.total - settled);
+  const status: BroadcastStatus = !b.fanoutDone
+    ? "fanning_out"
+    : pending === 0
+      ? "done"
+      : b.paused
+        ? "paused"
+        : "sending";
+  return {
+    status,
+    total: b.total,
+    sent: b.sent,
+    failed: b.failed,
+    skipped: b.skipped,
+    pending,
+    byChannel: b.byChannel,
+    byErrcode: b.byErrcode,
+  };
+}
+
+/** The broadcast id of a paid post: deterministic, so one post can only ever have one broadcast. */
+export function postBroadcastId(outTradeNo: string): string {
+  return `post-${outTradeNo}`;
+}

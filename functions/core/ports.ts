@@ -1,0 +1,134 @@
+import type {
+  Broadcast,
+  BroadcastMessage,
+  ChunkMessage,
+  ChunkTally,
+  DeliveryRecord,
+  FanoutMessage,
+  Post,
+} from "./model.ts";
+import type { PaymentNotice } from "./payment.ts";
+
+export interface PostStore {
+  get(outTradeNo: string): Promise<Post | undefined>;
+  /** Registers a pending post; false when one with this out_trade_no exists already. */
+  create(post: Post): Promise<boolean>;
+  /**
+   * Atomically marks the post PAID (only from PENDING) and creates its broadcast (only if absent).
+   * Returns false, changing nothing, when the post was no longer PENDING.
+   */
+  markPaidAndCreateBroadcast(
+    post: Post,
+    notice: PaymentNotice,
+    broadcast: { broadcastId: string; message: BroadcastMessage },
+    now: number,
+  ): Promise<boolean>;
+}
+
+/** The outcome of trying to claim a chunk before sending it. */
+export type ChunkClaim = "claimed" | "done" | "busy";
+
+export interface BroadcastStore {
+  get(broadcastId: string): Promise<Broadcast | undefined>;
+  /**
+   * Records that audience page `page` produced `recipients` recipients, once: a no-op (false) when the
+   * page was recorded already. `last` marks the fan-out finished.
+   */
+  recordPage(broadcastId: string, page: number, recipients: number, last: boolean): Promise<boolean>;
+  /** Claims a chunk for `leaseMs`; `busy` while another live invocation holds it, `done` once settled. */
+  claimChunk(broadcastId: string, chunkId: string, leaseMs: number, now: number): Promise<ChunkClaim>;
+  /** Lets a retry claim the chunk at once. */
+  releaseChunk(broadcastId: string, chunkId: string): Promise<void>;
+  /** Marks the chunk settled and adds its tally to the counters, atomically and only once. */
+  completeChunk(broadcastId: string, chunkId: string, tally: ChunkTally): Promise<void>;
+  setPaused(broadcastId: string, paused: boolean): Promise<void>;
+}
+
+export interface AudiencePage {
+  readonly openids: readonly string[];
+  /** Where the next page starts; null after the last page. */
+  readonly next: string | null;
+}
+
+export interface AudienceReader {
+  /** One page of active subscribers (opted in, following, membership not expired at `now`). */
+  readPage(cursor: string | null, limit: number, now: number): Promise<AudiencePage>;
+}
+
+export interface SubscriberStatusStore {
+  /** Marks subscribers WeChat reports as no longer following (43004), leaving them out of later audiences. */
+  markUnfollowed(openids: readonly string[], now: number): Promise<void>;
+}
+
+export interface DeliveryStore {
+  /** The settled records among `openids`, by openid. */
+  getSettled(broadcastId: string, openids: readonly string[]): Promise<Map<string, DeliveryRecord>>;
+  putMany(records: readonly DeliveryRecord[]): Promise<void>;
+}
+
+export interface SendQueue {
+  sendChunks(chunks: readonly ChunkMessage[]): Promise<void>;
+}
+
+export interface FanoutQueue {
+  sendPage(message: FanoutMessage): Promise<void>;
+}
+
+/** A WeChat API answer: errcode 0 is success. */
+export interface WeChatResult {
+  readonly errcode: number;
+  readonly errmsg: string;
+  readonly msgid?: number;
+}
+
+/** Raised by the WeChat client when no WeChat answer arrived (timeout, connection error, HTTP 5xx). */
+export class WeChatTransportError extends Error {
+  override readonly name = "WeChatTransportError";
+}
+
+export interface WeChatMessenger {
+  sendCustomText(accessToken: string, openid: string, content: string): Promise<WeChatResult>;
+  sendTemplate(
+    accessToken: string,
+    openid: string,
+    template: BroadcastMessage["template"],
+    clientMsgId: string,
+  ): Promise<WeChatResult>;
+}
+
+export interface FetchedToken {
+  readonly accessToken: string;
+  readonly expiresInSeconds: number;
+}
+
+export interface TokenFetcher {
+  /** Fetches the access token in stable_token normal mode (never force_refresh). */
+  fetch(): Promise<FetchedToken>;
+}
+
+export interface CachedToken {
+  readonly accessToken: string;
+  /** Epoch ms. */
+  readonly expiresAt: number;
+}
+
+export interface TokenStore {
+  read(): Promise<CachedToken | undefined>;
+  /** Takes the refresh lock until `until` (epoch ms) unless another holder's lock is still live. */
+  tryLock(owner: string, until: number, now: number): Promise<boolean>;
+  /** Stores a fresh token and releases the lock. */
+  write(token: CachedToken): Promise<void>;
+  /** Drops the cached token if it is still `accessToken` (a newer one is kept). */
+  discard(accessToken: string): Promise<void>;
+}
+
+export interface AccessTokenProvider {
+  get(): Promise<string>;
+  /** Forgets a token WeChat refused, so the next `get` fetches a fresh one. */
+  invalidate(accessToken: string): Promise<void>;
+}
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}

@@ -1,0 +1,270 @@
+import { createHash } from "node:crypto";
+import { classifyErrcode, TRANSPORT_ERRCODE } from "./errcodes.ts";
+import type { Broadcast, Channel, ChunkMessage, ChunkTally, DeliveryRecord } from "./model.ts";
+import {
+  type AccessTokenProvider,
+  type BroadcastStore,
+  type Clock,
+  type DeliveryStore,
+  type SubscriberStatusStore,
+  type WeChatMessenger,
+  type WeChatResult,
+  WeChatTransportError,
+} from "./ports.ts";
+
+export interface SendChunkDeps {
+  readonly broadcasts: BroadcastStore;
+  readonly deliveries: DeliveryStore;
+  readonly subscribers: SubscriberStatusStore;
+  readonly wechat: WeChatMessenger;
+  readonly tokens: AccessTokenProvider;
+  readonly clock: Clock;
+  /** Loads the broadcast (its message), usually memoised per container. */
+  readonly loadBroadcast: (broadcastId: string) => Promise<Broadcast | undefined>;
+}
+
+export interface SendChunkOptions {
+  /** This delivery's ApproximateReceiveCount. */
+  readonly receiveCount: number;
+  /** The queue's maxReceiveCount: on the last receive, transient failures are recorded as failed. */
+  readonly maxReceiveCount: number;
+  /** How long the chunk claim lasts; at least the function timeout. */
+  readonly leaseMs: number;
+  /** WeChat calls per recipient for transient errors before leaving it to the queue's retry. */
+  readonly attemptsPerReceive?: number;
+  readonly backoffBaseMs?: number;
+  /** Records written per DeliveryStore.putMany call, so a crash re-sends at most this many. */
+  readonly flushEvery?: number;
+}
+
+export type SendChunkResult =
+  /** Every recipient settled (now or earlier): delete the message. */
+  | { readonly kind: "settled"; readonly tally: ChunkTally | null }
+  /** Some recipients still pending: let the queue deliver the message again. */
+  | { readonly kind: "retry"; readonly reason: "busy" | "transient" | "quota"; readonly pending: number };
+
+/** Raised when a chunk names a broadcast that does not exist: a poison message. */
+export class UnknownBroadcastError extends Error {
+  override readonly name = "UnknownBroadcastError";
+}
+
+/** The template `client_msg_id`: the same for every retry to one recipient, so WeChat sends it once. */
+export function clientMsgId(broadcastId: string, openid: string): string {
+  return createHash("sha256").update(`${broadcastId}\n${openid}`).digest("base64url").slice(0, 32);
+}
+
+/** WeChat's "require subscribe": the user no longer follows the account. */
+const UNFOLLOWED = 43004;
+
+type Attempt =
+  | { readonly settled: DeliveryRecord }
+  | { readonly pending: "transient" | "quota"; readonly last: WeChatResult };
+
+/**
+ * Delivers one chunk: skips recipients already settled by an earlier delivery of the same chunk,
+ * sends to the rest (customer-service message first, template message when WeChat has no window),
+ * records each outcome and, once every recipient is settled, adds the chunk's tally to the broadcast
+ * exactly once.
+ */
+export async function sendChunk(
+  chunk: ChunkMessage,
+  deps: SendChunkDeps,
+  opts: SendChunkOptions,
+): Promise<SendChunkResult> {
+  const { broadcasts, deliveries, clock } = deps;
+  const broadcast = await deps.loadBroadcast(chunk.broadcastId);
+  if (!broadcast) throw new UnknownBroadcastError(`broadcast ${chunk.broadcastId} does not exist`);
+
+  const claim = await broadcasts.claimChunk(chunk.broadcastId, chunk.chunkId, opts.leaseMs, clock.now());
+  if (claim === "done") return { kind: "settled", tally: null };
+  if (claim === "busy") return { kind: "retry", reason: "busy", pending: chunk.openids.length };
+
+  const settled = await deliveries.getSettled(chunk.broadcastId, chunk.openids);
+  const todo = chunk.openids.filter((openid) => !settled.has(openid));
+  const lastReceive = opts.receiveCount >= opts.maxReceiveCount;
+  const run = new ChunkRun(broadcast, deps, opts, lastReceive);
+
+  const writer = new RecordWriter(deliveries, opts.flushEvery ?? 25);
+  const outcomes = await Promise.all(
+    todo.map(async (openid) => {
+      const attempt = await run.deliver(openid);
+      if ("settled" in attempt) {
+        settled.set(openid, attempt.settled);
+        writer.add(attempt.settled);
+      }
+      return attempt;
+    }),
+  );
+  await writer.flush();
+  const unfollowed = outcomes.flatMap((o) =>
+    "settled" in o && o.settled.errcode === UNFOLLOWED ? [o.settled.openid] : [],
+  );
+  if (unfollowed.length > 0) await deps.subscribers.markUnfollowed(unfollowed, clock.now());
+
+  const pending = outcomes.filter((o) => "pending" in o);
+  if (run.quotaHit) await broadcasts.setPaused(chunk.broadcastId, true);
+  if (pending.length > 0) {
+    await broadcasts.releaseChunk(chunk.broadcastId, chunk.chunkId);
+    return { kind: "retry", reason: run.quotaHit ? "quota" : "transient", pending: pending.length };
+  }
+  if (broadcast.paused && todo.length > 0) await broadcasts.setPaused(chunk.broadcastId, false);
+  const tally = tallyOf(settled.values());
+  await broadcasts.completeChunk(chunk.broadcastId, chunk.chunkId, tally);
+  return { kind: "settled", tally };
+}
+
+/** The per-invocation state of one chunk's delivery. */
+class ChunkRun {
+  quotaHit = false;
+  private readonly attemptsPerReceive: number;
+  private readonly backoffBaseMs: number;
+
+  constructor(
+    private readonly broadcast: Broadcast,
+    private readonly deps: SendChunkDeps,
+    opts: SendChunkOptions,
+    private readonly lastReceive: boolean,
+  ) {
+    this.attemptsPerReceive = opts.attemptsPerReceive ?? 3;
+    this.backoffBaseMs = opts.backoffBaseMs ?? 200;
+  }
+
+  async deliver(openid: string): Promise<Attempt> {
+    let channel: Channel = "custom";
+    let calls = 0;
+    let transientFailures = 0;
+    let tokenRetried = false;
+    for (;;) {
+      if (this.quotaHit) return { pending: "quota", last: { errcode: 45009, errmsg: "paused" } };
+      calls += 1;
+      const result = await this.call(channel, openid);
+      switch (classifyErrcode(result.errcode)) {
+        case "ok":
+          return { settled: this.record(openid, "sent", channel, result, calls) };
+        case "window":
+          if (channel === "template")
+            return { settled: this.record(openid, "failed", channel, result, calls) };
+          channel = "template";
+          break;
+        case "token":
+          if (tokenRetried) return this.transient(openid, channel, result, calls);
+          tokenRetried = true;
+          break;
+        case "transient":
+          transientFailures += 1;
+          if (transientFailures >= this.attemptsPerReceive)
+            return this.transient(openid, channel, result, calls);
+          await this.backoff(transientFailures);
+          break;
+        case "quota":
+          this.quotaHit = true;
+          return { pending: "quota", last: result };
+        case "permanent":
+          return { settled: this.record(openid, "failed", channel, result, calls) };
+      }
+    }
+  }
+
+  private async call(channel: Channel, openid: string): Promise<WeChatResult> {
+    const { wechat, tokens } = this.deps;
+    const token = await tokens.get();
+    try {
+      const result =
+        channel === "custom"
+          ? await wechat.sendCustomText(token, openid, this.broadcast.message.customText)
+          : await wechat.sendTemplate(
+              token,
+              openid,
+              this.broadcast.message.template,
+              clientMsgId(this.broadcast.broadcastId, openid),
+            );
+      if (classifyErrcode(result.errcode) === "token") await tokens.invalidate(token);
+      return result;
+    } catch (error) {
+      if (error instanceof WeChatTransportError) return { errcode: TRANSPORT_ERRCODE, errmsg: error.message };
+      throw error;
+    }
+  }
+
+  /** A transient failure stays pending for the queue's retry, unless this was the last receive. */
+  private transient(openid: string, channel: Channel, last: WeChatResult, calls: number): Attempt {
+    if (this.lastReceive) return { settled: this.record(openid, "failed", channel, last, calls) };
+    return { pending: "transient", last };
+  }
+
+  private backoff(failures: number): Promise<void> {
+    const ceiling = this.backoffBaseMs * 2 ** (failures - 1);
+    return this.deps.clock.sleep(ceiling / 2 + Math.random() * (ceiling / 2));
+  }
+
+  private record(
+    openid: string,
+    outcome: DeliveryRecord["outcome"],
+    channel: Channel,
+    result: WeChatResult,
+    attempts: number,
+  ): DeliveryRecord {
+    return {
+      broadcastId: this.broadcast.broadcastId,
+      openid,
+      outcome,
+      channel,
+      errcode: result.errcode,
+      errmsg: result.errmsg,
+      ...(result.msgid === undefined ? {} : { msgid: result.msgid }),
+      attempts,
+      at: this.deps.clock.now(),
+    };
+  }
+}
+
+/** Buffers delivery records and writes them in groups, so progress survives a crash mid-chunk. */
+class RecordWriter {
+  private buffer: DeliveryRecord[] = [];
+  private writes: Promise<void>[] = [];
+
+  constructor(
+    private readonly store: DeliveryStore,
+    private readonly groupSize: number,
+  ) {}
+
+  add(record: DeliveryRecord): void {
+    this.buffer.push(record);
+    if (this.buffer.length >= this.groupSize) this.startWrite();
+  }
+
+  async flush(): Promise<void> {
+    if (this.buffer.length > 0) this.startWrite();
+    await Promise.all(this.writes);
+  }
+
+  private startWrite(): void {
+    const group = this.buffer;
+    this.buffer = [];
+    const write = this.store.putMany(group);
+    // Observed by flush(); without this a failed write would be an unhandled rejection until then.
+    write.catch(() => {});
+    this.writes.push(write);
+  }
+}
+
+/** Adds up the settled records of a chunk into counter increments. */
+export function tallyOf(records: Iterable<DeliveryRecord>): ChunkTally {
+  let sent = 0;
+  let failed = 0;
+  let skipped = 0;
+  const byChannel: Record<string, number> = {};
+  const byErrcode: Record<string, number> = {};
+  for (const r of records) {
+    if (r.outcome === "sent") {
+      sent += 1;
+      if (r.channel) byChannel[r.channel] = (byChannel[r.channel] ?? 0) + 1;
+    } else {
+      if (r.outcome === "failed") failed += 1;
+      else skipped += 1;
+      const key = String(r.errcode ?? "none");
+      byErrcode[key] = (byErrcode[key] ?? 0) + 1;
+    }
+  }
+  return { sent, failed, skipped, byChannel, byErrcode };
+}

@@ -1,0 +1,129 @@
+/**
+ * The one source of truth for table keys, queue settings and function sizing, shared by the SST
+ * infrastructure (infra/*.ts) and the local stack (infra/local/). Pure data: no SST or AWS imports,
+ * so the local stack and the tests can load it without the SST platform.
+ */
+
+export type KeyType = "S" | "N";
+export interface KeyDef {
+  readonly name: string;
+  readonly type: KeyType;
+}
+export interface IndexDef {
+  readonly name: string;
+  readonly hashKey: KeyDef;
+  readonly rangeKey?: KeyDef;
+}
+export interface TableDef {
+  /** Logical name; the physical name is given by the environment (`TABLE_<LOGICAL>`), locally the same. */
+  readonly name: string;
+  readonly hashKey: KeyDef;
+  readonly rangeKey?: KeyDef;
+  readonly indexes?: readonly IndexDef[];
+  /** Attribute holding an epoch-seconds expiry; DynamoDB deletes the item some time after it. */
+  readonly ttlAttribute?: string;
+  /** Holds money or consent: point-in-time recovery on in AWS. */
+  readonly critical: boolean;
+}
+
+export const tables = {
+  subscribers: {
+    name: "Subscribers",
+    hashKey: { name: "openid", type: "S" },
+    critical: true,
+  },
+  posts: {
+    name: "Posts",
+    hashKey: { name: "outTradeNo", type: "S" },
+    critical: true,
+  },
+  /** One `META` item per broadcast (state, counters) plus short-lived `CHUNK#…` claim items. */
+  broadcasts: {
+    name: "Broadcasts",
+    hashKey: { name: "broadcastId", type: "S" },
+    rangeKey: { name: "sk", type: "S" },
+    ttlAttribute: "expiresAt",
+    critical: false,
+  },
+  deliveries: {
+    name: "Deliveries",
+    hashKey: { name: "broadcastId", type: "S" },
+    rangeKey: { name: "openid", type: "S" },
+    ttlAttribute: "expiresAt",
+    critical: false,
+  },
+  tokens: {
+    name: "Tokens",
+    hashKey: { name: "appId", type: "S" },
+    critical: false,
+  },
+} as const satisfies Record<string, TableDef>;
+
+export interface FunctionDef {
+  /** `file.export` relative to the repository root, as SST's `handler` takes it. */
+  readonly handler: string;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+}
+
+export const functions = {
+  notify: { handler: "functions/notify.handler", timeoutSeconds: 10, memoryMb: 256 },
+  admin: { handler: "functions/admin.handler", timeoutSeconds: 30, memoryMb: 256 },
+  fanout: { handler: "functions/fanout.handler", timeoutSeconds: 60, memoryMb: 256 },
+  sender: { handler: "functions/sender.handler", timeoutSeconds: 60, memoryMb: 512 },
+} as const satisfies Record<string, FunctionDef>;
+
+export interface QueueDef {
+  readonly name: string;
+  readonly deadLetterName: string;
+  /** AWS advice for Lambda consumers: at least six times the function timeout. */
+  readonly visibilityTimeoutSeconds: number;
+  /** Receives before SQS moves a message to the dead-letter queue. */
+  readonly maxReceiveCount: number;
+  readonly consumer: {
+    readonly function: keyof typeof functions;
+    readonly batchSize: number;
+    readonly maximumBatchingWindowSeconds: number;
+    /** Caps concurrent invocations: protects WeChat's rate limits and DynamoDB. */
+    readonly maximumConcurrency: number;
+  };
+}
+
+export const queues = {
+  fanout: {
+    name: "FanoutQueue",
+    deadLetterName: "FanoutDeadLetterQueue",
+    visibilityTimeoutSeconds: 6 * functions.fanout.timeoutSeconds,
+    maxReceiveCount: 5,
+    consumer: { function: "fanout", batchSize: 1, maximumBatchingWindowSeconds: 0, maximumConcurrency: 2 },
+  },
+  send: {
+    name: "SendQueue",
+    deadLetterName: "SendDeadLetterQueue",
+    visibilityTimeoutSeconds: 6 * functions.sender.timeoutSeconds,
+    maxReceiveCount: 5,
+    consumer: { function: "sender", batchSize: 5, maximumBatchingWindowSeconds: 0, maximumConcurrency: 10 },
+  },
+} as const satisfies Record<string, QueueDef>;
+
+/** Recipients per send-queue message; 100 is also BatchGetItem's key limit, one read per chunk. */
+export const CHUNK_SIZE = 100;
+/** Subscribers read per fan-out invocation (one Scan page). */
+export const AUDIENCE_PAGE_SIZE = 1000;
+
+export interface HttpRouteDef {
+  /** Any method when absent. */
+  readonly method?: string;
+  readonly path: string;
+  /** Match every path starting with `path` (which then ends in `/`). */
+  readonly prefix?: boolean;
+  /** A key of `functions`; routes to functions that do not exist (yet) are skipped. */
+  readonly function: string;
+}
+
+/** Public HTTP entry points and the function behind each. */
+export const httpRoutes = [
+  { method: "POST", path: "/wechatpay/notify", function: "notify" },
+  { path: "/api/", prefix: true, function: "admin" },
+  { path: "/wechat/callback", function: "callback" },
+] as const satisfies readonly HttpRouteDef[];

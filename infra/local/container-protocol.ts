@@ -1,0 +1,54 @@
+/** IPC messages between the Lambda runner and its container processes (lambda-container.ts). */
+
+/** Lambda's error shape, as the runtime reports it to the Invoke API. */
+export interface LambdaError {
+  readonly errorType: string;
+  readonly errorMessage: string;
+  readonly trace?: readonly string[];
+}
+
+/** What the runner knows about an invocation; the container builds the `Context` from it. */
+export interface InvokeContext {
+  readonly awsRequestId: string;
+  readonly functionName: string;
+  readonly memoryLimitInMB: string;
+  readonly invokedFunctionArn: string;
+  readonly logGroupName: string;
+  readonly logStreamName: string;
+  /** Epoch milliseconds at which the runner kills the container. */
+  readonly deadlineMs: number;
+}
+
+export type RunnerMessage = {
+  readonly type: "invoke";
+  readonly event: unknown;
+  readonly context: InvokeContext;
+};
+
+/**
+ * Counts of AWS requests by `Service.Operation` that the handler's modules publish as a
+ * `Map<string, number>` under `Symbol.for("wechat-fanout.awsRequestCounts")` (functions/adapters/
+ * aws-request-counter.ts); cumulative per container.
+ */
+export type AwsRequestCounts = Readonly<Record<string, number>>;
+
+export const AWS_REQUEST_COUNTS_KEY = Symbol.for("wechat-fanout.awsRequestCounts");
+
+export type ContainerMessage =
+  | { readonly type: "ready"; readonly peakRssBytes: number }
+  | { readonly type: "init-error"; readonly error: LambdaError }
+  | {
+      readonly type: "result";
+      readonly awsRequestId: string;
+      /** The handler's result serialized as JSON, as Lambda returns it; "null" for undefined. */
+      readonly payload: string;
+      readonly peakRssBytes: number;
+      readonly awsRequests: AwsRequestCounts;
+    }
+  | {
+      readonly type: "error";
+      readonly awsRequestId: string;
+      readonly error: LambdaError;
+      readonly peakRssBytes: number;
+      readonly awsRequests: AwsRequestCounts;
+    };

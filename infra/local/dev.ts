@@ -1,0 +1,34 @@
+/**
+ * `npm run dev`: the local stack in the foreground, configured from the environment (README,
+ * "Configuration"). Prints one line with `ready` and the base URL once every endpoint answers.
+ */
+import { writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { startLocalApp } from "./local-app.ts";
+
+const port = process.env.PORT ? Number(process.env.PORT) : 3000;
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error("PORT must be a port number");
+  process.exit(2);
+}
+
+const app = await startLocalApp({ port, log: (line) => console.error(line) });
+if (!process.env.ADMIN_TOKEN) console.log(`ADMIN_TOKEN (generated) = ${app.adminToken}`);
+if (app.simulator) console.log(`WeChat simulator at ${app.env.WECHAT_API_BASE} (controls under /__sim/)`);
+if (app.merchant) {
+  // Everything a client needs to sign notifies for the generated merchant, kept out of the console.
+  const merchantFile = join(dirname(app.env.WECHATPAY_PUBLIC_KEY_FILE ?? "."), "demo-merchant.json");
+  writeFileSync(merchantFile, JSON.stringify(app.merchant, null, 2), { mode: 0o600 });
+  console.log(`Demo WeChat Pay merchant (keys, APIv3 key, ids): ${merchantFile}`);
+}
+console.log(`ready ${app.baseUrl}`);
+
+let stopping = false;
+async function shutdown(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  await app.stop();
+  process.exit(0);
+}
+process.on("SIGINT", shutdown);
+process.on("SIGTERM", shutdown);

@@ -1,0 +1,93 @@
+import type { SignedNotify } from "./wechatpay-signer.ts";
+
+export interface SubscriberInput {
+  readonly openid: string;
+  readonly membershipExpiresAt?: string | number;
+  readonly optedIn?: boolean;
+}
+
+export interface PostStatus {
+  readonly payment: "PENDING" | "PAID";
+  readonly status: string;
+  readonly total: number;
+  readonly sent: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly pending: number;
+  readonly byChannel: Record<string, number>;
+  readonly byErrcode: Record<string, number>;
+}
+
+/** Raised for an HTTP answer the caller did not expect; carries the status and the body. */
+export class HttpStatusError extends Error {
+  override readonly name = "HttpStatusError";
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(`HTTP ${status}: ${body.slice(0, 200)}`);
+  }
+}
+
+/** A small client of the Fanout HTTP API, for the demo, the tests and the benchmark. */
+export class FanoutClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly adminToken: string,
+  ) {}
+
+  async importSubscribers(subscribers: readonly SubscriberInput[]): Promise<number> {
+    let imported = 0;
+    for (let i = 0; i < subscribers.length; i += 10_000) {
+      const res = await this.api<{ imported: number }>("POST", "/api/subscribers", {
+        subscribers: subscribers.slice(i, i + 10_000),
+      });
+      imported += res.imported;
+    }
+    return imported;
+  }
+
+  registerPost(post: { outTradeNo: string; amount: number; content: string; contactPhone?: string }) {
+    return this.api<{ postId: string; outTradeNo: string }>("POST", "/api/posts", post);
+  }
+
+  getPost(outTradeNo: string): Promise<PostStatus> {
+    return this.api<PostStatus>("GET", `/api/posts/${encodeURIComponent(outTradeNo)}`);
+  }
+
+  /** Posts a payment notify as WeChat Pay would; returns the status and body, whatever they are. */
+  async notify(n: SignedNotify): Promise<{ status: number; body: string }> {
+    const res = await fetch(`${this.baseUrl}/wechatpay/notify`, {
+      method: "POST",
+      headers: n.headers,
+      body: n.body,
+    });
+    return { status: res.status, body: await res.text() };
+  }
+
+  /** Polls the post until its broadcast has nothing pending; `onProgress` sees every poll. */
+  async waitForBroadcast(
+    outTradeNo: string,
+    opts: { timeoutMs?: number; intervalMs?: number; onProgress?: (s: PostStatus) => void } = {},
+  ): Promise<PostStatus> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+    for (;;) {
+      const status = await this.getPost(outTradeNo);
+      opts.onProgress?.(status);
+      if (status.status === "done") return status;
+      if (Date.now() > deadline) throw new Error(`broadcast not done in time: ${JSON.stringify(status)}`);
+      await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
+    }
+  }
+
+  async api<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.adminToken}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new HttpStatusError(res.status, text);
+    return JSON.parse(text) as T;
+  }
+}

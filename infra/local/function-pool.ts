@@ -1,0 +1,416 @@
+/**
+ * The containers of one function: child processes started on demand (cold starts), reused while warm,
+ * at most `maxConcurrency` invocations at once; callers beyond that wait for a slot.
+ */
+
+import { type ChildProcess, fork } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { resolve as resolvePath } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type {
+  AwsRequestCounts,
+  ContainerMessage,
+  InvokeContext,
+  LambdaError,
+  RunnerMessage,
+} from "./container-protocol.ts";
+import { killOnExit } from "./process-cleanup.ts";
+
+export interface FunctionConfig {
+  /** Key in `functions` of infra/definitions.ts; also the local function name. */
+  readonly name: string;
+  /** `path/to/file.export` relative to the repository root. */
+  readonly handler: string;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+}
+
+export type InvokeOutcome =
+  | { readonly ok: true; readonly result: unknown; readonly awsRequestId: string }
+  | {
+      readonly ok: false;
+      /** `error`: the handler threw or init failed; `crash`: the process died mid-invocation. */
+      readonly kind: "error" | "timeout" | "crash";
+      readonly error: LambdaError;
+      readonly awsRequestId: string;
+    };
+
+export interface FunctionStats {
+  invocations: number;
+  /** Every failed invocation, timeouts and crashes included (Lambda's Errors metric). */
+  errors: number;
+  timeouts: number;
+  /** Containers that died outside a timeout: killBusy(), process.exit(), uncaught exceptions. */
+  crashes: number;
+  coldStarts: number;
+  peakRssBytes: number;
+  peakConcurrency: number;
+  /** Live containers and those inside an invocation right now. */
+  containers: number;
+  busy: number;
+}
+
+export interface PoolOptions {
+  readonly root: string;
+  /** The complete environment of the container processes. */
+  readonly env: Record<string, string>;
+  readonly maxConcurrency: number;
+  readonly region: string;
+  readonly initTimeoutMs: number;
+  readonly log: (line: string) => void;
+}
+
+/** Lambda's synchronous invocation response limit. */
+export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+const TAIL_LINES = 20;
+
+const containerEntry = fileURLToPath(new URL("./lambda-container.ts", import.meta.url));
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+
+/** `functions/notify.handler` → `<root>/functions/notify.ts` and `handler`. */
+export function resolveHandler(root: string, handler: string): { modulePath: string; exportName: string } {
+  const dot = handler.lastIndexOf(".");
+  if (dot <= 0 || dot === handler.length - 1)
+    throw new Error(`Handler "${handler}" is not of the form file.export`);
+  const base = resolvePath(root, handler.slice(0, dot));
+  const extension = [".ts", ".mts", ".js", ".mjs", ".cjs"].find((ext) => existsSync(base + ext));
+  // A missing file is reported at the first invocation (Runtime.ImportModuleError), as in Lambda.
+  return { modulePath: base + (extension ?? ".ts"), exportName: handler.slice(dot + 1) };
+}
+
+class Container {
+  state: "starting" | "idle" | "busy" | "dead" = "starting";
+  readonly tail: string[] = [];
+  readonly exited: Promise<void>;
+  private readonly unregister: () => void;
+
+  constructor(
+    readonly child: ChildProcess,
+    onLine: (line: string) => void,
+  ) {
+    this.unregister = killOnExit(() => this.kill());
+    this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+    void this.exited.then(() => {
+      this.state = "dead";
+      this.unregister();
+    });
+    const record = (line: string): void => {
+      this.tail.push(line);
+      if (this.tail.length > TAIL_LINES) this.tail.shift();
+      onLine(line);
+    };
+    if (child.stdout) createInterface({ input: child.stdout }).on("line", record);
+    if (child.stderr) createInterface({ input: child.stderr }).on("line", record);
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The whole process group: tsx's esbuild service lives beside the container. */
+  kill(): void {
+    if (!this.alive) return;
+    try {
+      process.kill(-this.pid, "SIGKILL");
+    } catch {
+      this.child.kill("SIGKILL");
+    }
+  }
+}
+
+function exitDescription(code: number | null, signal: NodeJS.Signals | null): string {
+  if (signal === "SIGKILL") return "signal: killed";
+  if (signal) return `signal: ${signal}`;
+  return `exit status ${code ?? "unknown"}`;
+}
+
+export class FunctionPool {
+  private readonly containers = new Set<Container>();
+  private readonly idle: Container[] = [];
+  private readonly waiting: Array<() => void> = [];
+  private active = 0;
+  private stopped = false;
+  private readonly counters = {
+    invocations: 0,
+    errors: 0,
+    timeouts: 0,
+    crashes: 0,
+    coldStarts: 0,
+    peakRssBytes: 0,
+    peakConcurrency: 0,
+  };
+  /** Latest cumulative counts per container, dead ones included. */
+  private readonly awsRequestsByContainer = new Map<Container, AwsRequestCounts>();
+  private readonly modulePath: string;
+  private readonly exportName: string;
+
+  constructor(
+    readonly config: FunctionConfig,
+    private readonly opts: PoolOptions,
+  ) {
+    ({ modulePath: this.modulePath, exportName: this.exportName } = resolveHandler(
+      opts.root,
+      config.handler,
+    ));
+  }
+
+  get maxConcurrency(): number {
+    return this.opts.maxConcurrency;
+  }
+
+  /** Invocations holding a concurrency slot (cold start included). */
+  get inFlight(): number {
+    return this.active;
+  }
+
+  stats(): FunctionStats {
+    return { ...this.counters, containers: this.containers.size, busy: this.active };
+  }
+
+  /** AWS requests made by this function's containers, by `Service.Operation`. */
+  awsRequests(): Record<string, number> {
+    const total: Record<string, number> = {};
+    for (const counts of this.awsRequestsByContainer.values()) {
+      for (const [operation, n] of Object.entries(counts)) total[operation] = (total[operation] ?? 0) + n;
+    }
+    return total;
+  }
+
+  pids(): number[] {
+    return [...this.containers].map((c) => c.pid);
+  }
+
+  async invoke(event: unknown): Promise<InvokeOutcome> {
+    const awsRequestId = randomUUID();
+    await this.acquireSlot();
+    try {
+      if (this.stopped) {
+        return {
+          ok: false,
+          kind: "error",
+          error: { errorType: "Runner.Stopped", errorMessage: "stopped" },
+          awsRequestId,
+        };
+      }
+      this.counters.invocations += 1;
+      let container = this.takeIdle();
+      if (!container) {
+        const started = await this.coldStart();
+        if ("error" in started) return this.fail(awsRequestId, "error", started.error);
+        container = started.container;
+      }
+      return await this.run(container, event, awsRequestId);
+    } finally {
+      this.releaseSlot();
+    }
+  }
+
+  /** SIGKILLs every container inside an invocation; those invocations fail as crashes. */
+  killBusy(): number {
+    let killed = 0;
+    for (const container of this.containers) {
+      if (container.state === "busy" && container.alive) {
+        container.kill();
+        killed += 1;
+      }
+    }
+    return killed;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const wake of this.waiting.splice(0)) wake();
+    const all = [...this.containers];
+    for (const container of all) container.kill();
+    await Promise.all(all.map((c) => c.exited));
+  }
+
+  private fail(awsRequestId: string, kind: "error" | "timeout" | "crash", error: LambdaError): InvokeOutcome {
+    this.counters.errors += 1;
+    if (kind === "timeout") this.counters.timeouts += 1;
+    return { ok: false, kind, error, awsRequestId };
+  }
+
+  private async acquireSlot(): Promise<void> {
+    while (this.active >= this.opts.maxConcurrency && !this.stopped) {
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    this.active += 1;
+    this.counters.peakConcurrency = Math.max(this.counters.peakConcurrency, this.active);
+  }
+
+  private releaseSlot(): void {
+    this.active -= 1;
+    this.waiting.shift()?.();
+  }
+
+  private takeIdle(): Container | undefined {
+    // Most recently used first: the others may then idle long enough to matter less.
+    for (let container = this.idle.pop(); container; container = this.idle.pop()) {
+      if (container.alive) return container;
+    }
+    return undefined;
+  }
+
+  private recordRss(bytes: number): void {
+    this.counters.peakRssBytes = Math.max(this.counters.peakRssBytes, bytes);
+  }
+
+  private spawn(): Container {
+    const { name, memoryMb } = this.config;
+    const child = fork(containerEntry, [this.modulePath, this.exportName], {
+      cwd: this.opts.root,
+      env: this.opts.env,
+      execPath: process.execPath,
+      // The heap cap keeps a runaway handler from growing far past the function's memory size, where
+      // Lambda would kill it.
+      execArgv: ["--import", tsxLoader, `--max-old-space-size=${Math.max(64, Math.floor(memoryMb * 0.9))}`],
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      // Own process group, so kill() also reaches the esbuild service tsx starts.
+      detached: true,
+      serialization: "json",
+    });
+    const container = new Container(child, (line) => this.opts.log(`[${name} ${child.pid}] ${line}`));
+    this.containers.add(container);
+    void container.exited.then(() => {
+      this.containers.delete(container);
+      const index = this.idle.indexOf(container);
+      if (index >= 0) {
+        this.idle.splice(index, 1);
+        if (!this.stopped) this.counters.crashes += 1;
+      }
+    });
+    return container;
+  }
+
+  private coldStart(): Promise<{ container: Container } | { error: LambdaError }> {
+    this.counters.coldStarts += 1;
+    const container = this.spawn();
+    const { child } = container;
+    return new Promise((resolve) => {
+      const finish = (result: { container: Container } | { error: LambdaError }): void => {
+        clearTimeout(timer);
+        child.off("message", onMessage);
+        child.off("exit", onExit);
+        if ("error" in result) container.kill();
+        resolve(result);
+      };
+      const onMessage = (message: ContainerMessage): void => {
+        if (message.type === "ready") {
+          this.recordRss(message.peakRssBytes);
+          container.state = "idle";
+          finish({ container });
+        } else if (message.type === "init-error") {
+          finish({ error: message.error });
+        }
+      };
+      const onExit = (code: number | null, signal: NodeJS.Signals | null): void =>
+        finish({
+          error: {
+            errorType: "Runtime.ExitError",
+            errorMessage: `Error: Runtime exited during init with error: ${exitDescription(code, signal)}`,
+            trace: [...container.tail],
+          },
+        });
+      const timer = setTimeout(
+        () =>
+          finish({
+            error: {
+              errorType: "Sandbox.Timedout",
+              errorMessage: `INIT timed out after ${(this.opts.initTimeoutMs / 1000).toFixed(2)} seconds`,
+            },
+          }),
+        this.opts.initTimeoutMs,
+      );
+      child.on("message", onMessage);
+      child.once("exit", onExit);
+    });
+  }
+
+  private run(container: Container, event: unknown, awsRequestId: string): Promise<InvokeOutcome> {
+    const { name, timeoutSeconds, memoryMb } = this.config;
+    const { child } = container;
+    const timeoutMs = timeoutSeconds * 1000;
+    const context: InvokeContext = {
+      awsRequestId,
+      functionName: name,
+      memoryLimitInMB: String(memoryMb),
+      invokedFunctionArn: `arn:aws:lambda:${this.opts.region}:000000000000:function:${name}`,
+      logGroupName: `/aws/lambda/${name}`,
+      logStreamName: `local/[$LATEST]${child.pid}`,
+      deadlineMs: Date.now() + timeoutMs,
+    };
+    container.state = "busy";
+    return new Promise<InvokeOutcome>((resolve) => {
+      const settle = (outcome: InvokeOutcome): void => {
+        clearTimeout(timer);
+        child.off("message", onMessage);
+        child.off("exit", onExit);
+        if (container.alive && !this.stopped) {
+          container.state = "idle";
+          this.idle.push(container);
+        }
+        resolve(outcome);
+      };
+      const onMessage = (message: ContainerMessage): void => {
+        if (message.type !== "result" && message.type !== "error") return;
+        if (message.awsRequestId !== awsRequestId) return;
+        this.recordRss(message.peakRssBytes);
+        this.awsRequestsByContainer.set(container, message.awsRequests);
+        if (message.type === "error") {
+          settle(this.fail(awsRequestId, "error", message.error));
+        } else if (Buffer.byteLength(message.payload) > MAX_PAYLOAD_BYTES) {
+          settle(
+            this.fail(awsRequestId, "error", {
+              errorType: "Function.ResponseSizeTooLarge",
+              errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_PAYLOAD_BYTES} bytes).`,
+            }),
+          );
+        } else {
+          settle({ ok: true, result: JSON.parse(message.payload) as unknown, awsRequestId });
+        }
+      };
+      const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+        if (timedOut) {
+          const seconds = ((Date.now() - startedMs) / 1000).toFixed(2);
+          settle(
+            this.fail(awsRequestId, "timeout", {
+              errorType: "Sandbox.Timedout",
+              errorMessage: `RequestId: ${awsRequestId} Error: Task timed out after ${seconds} seconds`,
+            }),
+          );
+          return;
+        }
+        this.counters.crashes += 1;
+        settle(
+          this.fail(awsRequestId, "crash", {
+            errorType: "Runtime.ExitError",
+            errorMessage: `RequestId: ${awsRequestId} Error: Runtime exited with error: ${exitDescription(code, signal)}`,
+            trace: [...container.tail],
+          }),
+        );
+      };
+      const startedMs = Date.now();
+      let timedOut = false;
+      // Lambda does not wait for a handler past its timeout: the environment is torn down and the
+      // next invocation starts cold.
+      const timer = setTimeout(() => {
+        timedOut = true;
+        container.kill();
+      }, timeoutMs);
+      child.on("message", onMessage);
+      child.once("exit", onExit);
+      const message: RunnerMessage = { type: "invoke", event, context };
+      child.send(message, (error) => {
+        if (error) container.kill();
+      });
+    });
+  }
+}

@@ -1,0 +1,391 @@
+/**
+ * Runs the functions of infra/definitions.ts the way Lambda does: warm containers (child processes)
+ * per function, Function URL payloads behind one loopback HTTP server, and SQS event source mappings
+ * with ReportBatchItemFailures.
+ *
+ * Known deviations from AWS, kept because they do not change what our handlers observe:
+ * - Containers are Node processes running the TypeScript through tsx, not an esbuild bundle. They are
+ *   not frozen between invocations (timers keep running) and are not recycled while idle.
+ * - Memory is not enforced: the V8 heap is capped near `memoryMb` and peak RSS is reported in stats().
+ * - Init may take up to 10 s and does not count against the timeout; a failed init fails that
+ *   invocation (Lambda retries the init inside the invocation).
+ * - SQS: exactly `maximumConcurrency` pollers per queue, each long-polling 1 s and invoking what it
+ *   received, so messages are never received beyond the concurrency (Lambda's pollers can, and then
+ *   return them). Batching window: receives until full or the window closes; the 6 MB batch limit is
+ *   not applied. Partial batch responses are always on (SST `partialResponses: true`).
+ * - HTTP: one server routes by `httpRoutes` (AWS has one URL per function or an API in front);
+ *   routeKey is `$default`; plain http; a request beyond the function's local concurrency waits for a
+ *   container instead of getting 429; a failed, timed-out or malformed invocation answers 502
+ *   `{"message":"Internal Server Error"}`; a text body that is not valid UTF-8 is passed base64.
+ * - Containers get only the given environment, Lambda's reserved variables, PATH and TMPDIR.
+ * - The account id in ARNs is 000000000000.
+ */
+
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  functions as definedFunctions,
+  type FunctionDef,
+  type HttpRouteDef,
+  httpRoutes,
+} from "../definitions.ts";
+import { type FunctionConfig, FunctionPool, type FunctionStats, MAX_PAYLOAD_BYTES } from "./function-pool.ts";
+import { fromFunctionUrlResult, toFunctionUrlEvent } from "./function-url.ts";
+import { SqsEventSource } from "./sqs-event-source.ts";
+
+export type { FunctionStats } from "./function-pool.ts";
+
+/** Concurrency of functions that no queue consumes (the HTTP ones), unless overridden. */
+export const DEFAULT_HTTP_CONCURRENCY = 4;
+const INIT_TIMEOUT_MS = 10_000;
+const DEFAULT_STOP_GRACE_MS = 10_000;
+const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
+const IDLE_POLL_MS = 100;
+
+/** A queue the runner polls; emulators.ts's LocalQueue fits. */
+export interface EventSourceQueue {
+  readonly name: string;
+  readonly url: string;
+  readonly arn: string;
+  readonly visibilityTimeoutSeconds: number;
+  readonly consumer: {
+    readonly function: string;
+    readonly batchSize: number;
+    readonly maximumBatchingWindowSeconds: number;
+    readonly maximumConcurrency: number;
+  };
+}
+
+export interface RunnerOptions {
+  /**
+   * The containers' environment (AWS endpoints, credentials, resource names, app settings). The runner
+   * polls SQS through AWS_ENDPOINT_URL_SQS / AWS_REGION / AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+   */
+  readonly env: Readonly<Record<string, string>>;
+  readonly queues: readonly EventSourceQueue[];
+  /** Defaults to `functions` of infra/definitions.ts. */
+  readonly functions?: Readonly<Record<string, FunctionDef>>;
+  /** Defaults to `httpRoutes` of infra/definitions.ts. */
+  readonly routes?: readonly HttpRouteDef[];
+  /** HTTP port on 127.0.0.1; 0 (default) picks a free one. */
+  readonly port?: number;
+  /** Maximum concurrent invocations per function name. */
+  readonly concurrency?: Readonly<Partial<Record<string, number>>>;
+  /** Where handler paths are resolved; defaults to the repository root. */
+  readonly root?: string;
+  readonly log?: (line: string) => void;
+}
+
+export interface RunnerStats {
+  readonly functions: Record<string, FunctionStats>;
+  /** AWS requests by `Service.Operation` made by all containers (see container-protocol.ts). */
+  readonly awsRequests: Record<string, number>;
+}
+
+export interface LambdaRunner {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly port: number;
+  stats(): RunnerStats;
+  /** SIGKILLs every container of the function that is inside an invocation; returns how many. */
+  killBusy(functionName: string): number;
+  /** Resolves once no invocation is in flight and the polled queues hold no message at all. */
+  idle(opts?: { timeoutMs?: number }): Promise<void>;
+  /** Container process ids, for leak checks. */
+  pids(): number[];
+  /** Stops polling and HTTP, lets in-flight invocations finish for up to `graceMs`, kills containers. */
+  stop(opts?: { graceMs?: number }): Promise<void>;
+}
+
+export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+
+function requireEnv(env: Readonly<Record<string, string>>, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`The runner needs ${name} in its env`);
+  return value;
+}
+
+function routeMatches(route: HttpRouteDef, method: string, path: string): boolean {
+  if (route.method && route.method.toUpperCase() !== method) return false;
+  return route.prefix ? path.startsWith(route.path) : path === route.path;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Reads the body, or returns undefined once it exceeds `limit` (the rest is drained unread). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  if (Number(req.headers["content-length"] ?? 0) > limit) {
+    req.resume();
+    return Promise.resolve(undefined);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.on("end", () => resolve(size > limit ? undefined : Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const bytes = Buffer.from(JSON.stringify(body));
+  res.writeHead(status, { "content-type": "application/json", ...headers });
+  res.end(bytes);
+}
+
+/** Lambda's reserved variables; like Lambda, the given env cannot override them. */
+function containerEnv(
+  fn: FunctionConfig,
+  given: Readonly<Record<string, string>>,
+  root: string,
+  region: string,
+): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+    ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
+    LANG: "en_US.UTF-8",
+    ...given,
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_EXECUTION_ENV: "AWS_Lambda_nodejs22.x",
+    AWS_LAMBDA_FUNCTION_NAME: fn.name,
+    AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
+    AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+    LAMBDA_TASK_ROOT: root,
+    _HANDLER: fn.handler,
+    TZ: ":UTC",
+  };
+}
+
+export async function startLambdaRunner(opts: RunnerOptions): Promise<LambdaRunner> {
+  const log = opts.log ?? (() => {});
+  const root = opts.root ?? repoRoot;
+  const functionDefs: Readonly<Record<string, FunctionDef>> = opts.functions ?? definedFunctions;
+  const region = requireEnv(opts.env, "AWS_REGION");
+
+  const consumerConcurrency = new Map<string, number>();
+  for (const queue of opts.queues) {
+    const { function: name, maximumConcurrency } = queue.consumer;
+    const fn = functionDefs[name];
+    if (!fn) throw new Error(`Queue ${queue.name} is consumed by unknown function ${name}`);
+    // AWS refuses such an event source mapping: messages would reappear while still being processed.
+    if (queue.visibilityTimeoutSeconds < fn.timeoutSeconds) {
+      throw new Error(
+        `Queue visibility timeout ${queue.visibilityTimeoutSeconds} s of ${queue.name} is less than the ` +
+          `timeout ${fn.timeoutSeconds} s of its consumer ${name}`,
+      );
+    }
+    consumerConcurrency.set(name, Math.max(consumerConcurrency.get(name) ?? 0, maximumConcurrency));
+  }
+
+  const pools = new Map<string, FunctionPool>();
+  for (const [name, def] of Object.entries(functionDefs)) {
+    const config: FunctionConfig = { name, ...def };
+    const maxConcurrency =
+      opts.concurrency?.[name] ?? consumerConcurrency.get(name) ?? DEFAULT_HTTP_CONCURRENCY;
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) {
+      throw new Error(`Concurrency of ${name} must be a whole number ≥ 1, got ${maxConcurrency}`);
+    }
+    pools.set(
+      name,
+      new FunctionPool(config, {
+        root,
+        env: containerEnv(config, opts.env, root, region),
+        maxConcurrency,
+        region,
+        initTimeoutMs: INIT_TIMEOUT_MS,
+        log,
+      }),
+    );
+  }
+
+  const routes = (opts.routes ?? httpRoutes).filter((route) => {
+    if (pools.has(route.function)) return true;
+    log(`[http] skipping ${route.path}: no function ${route.function}`);
+    return false;
+  });
+
+  const sqs = new SQSClient({
+    endpoint: requireEnv(opts.env, "AWS_ENDPOINT_URL_SQS"),
+    region,
+    credentials: {
+      accessKeyId: requireEnv(opts.env, "AWS_ACCESS_KEY_ID"),
+      secretAccessKey: requireEnv(opts.env, "AWS_SECRET_ACCESS_KEY"),
+    },
+  });
+  const sources = opts.queues.map((queue) => {
+    const pool = pools.get(queue.consumer.function) as FunctionPool;
+    return new SqsEventSource(
+      {
+        queueName: queue.name,
+        queueUrl: queue.url,
+        queueArn: queue.arn,
+        region,
+        batchSize: queue.consumer.batchSize,
+        maximumBatchingWindowSeconds: queue.consumer.maximumBatchingWindowSeconds,
+        concurrency: pool.maxConcurrency,
+      },
+      pool,
+      sqs,
+      log,
+    );
+  });
+
+  let httpInFlight = 0;
+  const handleRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    httpInFlight += 1;
+    try {
+      const method = (req.method ?? "GET").toUpperCase();
+      const path = (req.url ?? "/").split(/[?#]/, 1)[0] ?? "/";
+      const route = routes.find((r) => routeMatches(r, method, path));
+      const pool = route && pools.get(route.function);
+      if (!pool) {
+        req.resume();
+        sendJson(res, 404, { message: "Not Found" });
+        return;
+      }
+      const body = await readBody(req, MAX_PAYLOAD_BYTES);
+      if (!body) {
+        sendJson(res, 413, { message: "Request Entity Too Large" }, { connection: "close" });
+        return;
+      }
+      const outcome = await pool.invoke(toFunctionUrlEvent(req, body, { requestId: randomUUID() }));
+      if (!outcome.ok) {
+        log(`[http] ${method} ${path} → ${pool.config.name} ${outcome.kind}: ${outcome.error.errorMessage}`);
+        sendJson(res, 502, { message: "Internal Server Error" });
+        return;
+      }
+      let response: ReturnType<typeof fromFunctionUrlResult>;
+      try {
+        response = fromFunctionUrlResult(outcome.result);
+      } catch (error) {
+        log(
+          `[http] ${method} ${path} → ${pool.config.name} returned an invalid response: ${(error as Error).message}`,
+        );
+        sendJson(res, 502, { message: "Internal Server Error" });
+        return;
+      }
+      // Function URLs answer with a length, not chunked; 1xx, 204 and 304 must not carry one.
+      const bodyless =
+        response.statusCode < 200 || response.statusCode === 204 || response.statusCode === 304;
+      res.writeHead(response.statusCode, {
+        ...response.headers,
+        ...(bodyless ? {} : { "content-length": String(response.body.length) }),
+      });
+      res.end(bodyless ? undefined : response.body);
+    } catch (error) {
+      log(`[http] ${(error as Error).message}`);
+      if (res.headersSent) res.destroy();
+      else sendJson(res, 500, { message: "Internal Server Error" });
+    } finally {
+      httpInFlight -= 1;
+    }
+  };
+
+  const server: Server = createServer((req, res) => void handleRequest(req, res));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(opts.port ?? 0, "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    sqs.destroy();
+    throw error;
+  }
+  const port = (server.address() as AddressInfo).port;
+  for (const source of sources) source.start();
+
+  const busy = (): number =>
+    httpInFlight +
+    [...pools.values()].reduce((n, pool) => n + pool.inFlight, 0) +
+    sources.reduce((n, source) => n + source.inFlight, 0);
+
+  const queuesEmpty = async (): Promise<boolean> => {
+    const counts = await Promise.all(
+      opts.queues.map(async (queue) => {
+        const out = await sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: queue.url,
+            AttributeNames: [
+              "ApproximateNumberOfMessages",
+              "ApproximateNumberOfMessagesNotVisible",
+              "ApproximateNumberOfMessagesDelayed",
+            ],
+          }),
+        );
+        return Object.values(out.Attributes ?? {}).reduce((n, v) => n + Number(v), 0);
+      }),
+    );
+    return counts.every((n) => n === 0);
+  };
+
+  let stopping: Promise<void> | undefined;
+  const stop = async (graceMs: number): Promise<void> => {
+    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const sourcesStopped = Promise.all(sources.map((source) => source.stop()));
+    const deadline = Date.now() + graceMs;
+    while (busy() > 0 && Date.now() < deadline) await sleep(50);
+    await Promise.all([...pools.values()].map((pool) => pool.stop()));
+    await sourcesStopped;
+    server.closeAllConnections();
+    await serverClosed;
+    sqs.destroy();
+  };
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    stats() {
+      const result: RunnerStats = { functions: {}, awsRequests: {} };
+      for (const [name, pool] of pools) {
+        result.functions[name] = pool.stats();
+        for (const [operation, n] of Object.entries(pool.awsRequests())) {
+          result.awsRequests[operation] = (result.awsRequests[operation] ?? 0) + n;
+        }
+      }
+      return result;
+    },
+    killBusy(functionName) {
+      const pool = pools.get(functionName);
+      if (!pool) throw new Error(`No function ${functionName}`);
+      return pool.killBusy();
+    },
+    async idle({ timeoutMs = DEFAULT_IDLE_TIMEOUT_MS } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      // Twice in a row: a handler may enqueue a message just as its invocation ends.
+      for (let quiet = 0; quiet < 2; ) {
+        quiet = busy() === 0 && (await queuesEmpty()) && busy() === 0 ? quiet + 1 : 0;
+        if (quiet < 2) {
+          if (Date.now() > deadline) throw new Error(`The runner was not idle within ${timeoutMs} ms`);
+          await sleep(IDLE_POLL_MS);
+        }
+      }
+    },
+    pids() {
+      return [...pools.values()].flatMap((pool) => pool.pids());
+    },
+    stop({ graceMs = DEFAULT_STOP_GRACE_MS } = {}) {
+      stopping ??= stop(graceMs);
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * The whole AWS side on one machine: emulators with every table and queue, then the Lambda runner
+ * with every function behind HTTP routes and queue event sources.
+ */
+
+import type { FunctionDef } from "../definitions.ts";
+import { functions as definedFunctions } from "../definitions.ts";
+import { type EmulatorOptions, startEmulators } from "./emulators.ts";
+import { type LambdaRunner, startLambdaRunner } from "./lambda-runner.ts";
+
+export interface LocalStackOptions {
+  /** App settings for the functions (WECHAT_API_BASE, ADMIN_TOKEN, …); AWS settings are added. */
+  readonly env: Readonly<Record<string, string>>;
+  /** HTTP port on 127.0.0.1; 0 or absent picks a free one. */
+  readonly port?: number;
+  /** Maximum concurrent invocations per function name (queue consumers default to maximumConcurrency). */
+  readonly concurrency?: Readonly<Partial<Record<string, number>>>;
+  /** Tests only: shorter visibility timeouts etc. Production values come from infra/definitions.ts. */
+  readonly queueOverrides?: EmulatorOptions["queueOverrides"];
+  /** Tests only: other handlers or timeouts for the functions of infra/definitions.ts. */
+  readonly functionOverrides?: Readonly<Partial<Record<string, Partial<FunctionDef>>>>;
+  /** Emulator and container output; silent when absent. */
+  readonly log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  /** `http://127.0.0.1:<port>`: the functions' HTTP routes. */
+  readonly baseUrl: string;
+  /** Endpoints, credentials, region and resource names (TABLE_*, QUEUE_URL_*). */
+  readonly awsEnv: Readonly<Record<string, string>>;
+  /** Everything the containers were given: awsEnv plus the app settings. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly runner: LambdaRunner;
+  /** Emulator and container process ids, for leak checks. */
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+function applyOverrides(
+  overrides: LocalStackOptions["functionOverrides"],
+): Readonly<Record<string, FunctionDef>> | undefined {
+  if (!overrides) return undefined;
+  const merged: Record<string, FunctionDef> = { ...definedFunctions };
+  for (const [name, override] of Object.entries(overrides)) {
+    const base = merged[name];
+    if (!base) throw new Error(`functionOverrides: no function ${name} in infra/definitions.ts`);
+    merged[name] = { ...base, ...override };
+  }
+  return merged;
+}
+
+export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
+  const emulators = await startEmulators({ log: opts.log, queueOverrides: opts.queueOverrides });
+  const env = { ...opts.env, ...emulators.awsEnv };
+  let runner: LambdaRunner;
+  try {
+    runner = await startLambdaRunner({
+      env,
+      queues: emulators.queues,
+      functions: applyOverrides(opts.functionOverrides),
+      port: opts.port,
+      concurrency: opts.concurrency,
+      log: opts.log,
+    });
+  } catch (error) {
+    await emulators.stop();
+    throw error;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    baseUrl: runner.url,
+    awsEnv: emulators.awsEnv,
+    env,
+    runner,
+    pids: () => [...emulators.pids, ...runner.pids()],
+    stop() {
+      stopping ??= runner.stop().finally(() => emulators.stop());
+      return stopping;
+    },
+  };
+}

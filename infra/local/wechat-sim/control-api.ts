@@ -1,0 +1,140 @@
+import { parseFaultsPatch } from "./faults.ts";
+import type { WeChatSimulator } from "./simulator.ts";
+
+export interface ControlAnswer {
+  status: number;
+  body: unknown;
+}
+
+type Json = Record<string, unknown>;
+
+const DEFAULT_PAGE = 1000;
+
+const bad = (error: string): ControlAnswer => ({ status: 400, body: { error } });
+const ok = (extra: Json = {}): ControlAnswer => ({ status: 200, body: { ok: true, ...extra } });
+
+function parseObject(raw: string): Json | string {
+  if (raw.trim() === "") return {};
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) return parsed as Json;
+  } catch {
+    return "body is not JSON";
+  }
+  return "body must be a JSON object";
+}
+
+function nonEmptyString(x: unknown): x is string {
+  return typeof x === "string" && x !== "";
+}
+
+function nonNegativeInt(x: string | null, fallback: number): number | null {
+  if (x === null) return fallback;
+  const n = Number(x);
+  return Number.isInteger(n) && n >= 0 ? n : null;
+}
+
+/** Either an explicit `openids` list or `count` ids generated as `<prefix><start + i>`, cheap for 1M. */
+function* openidsOf(body: Json): Generator<string> {
+  if (Array.isArray(body.openids)) {
+    for (const id of body.openids) if (nonEmptyString(id)) yield id;
+    return;
+  }
+  const count = typeof body.count === "number" ? body.count : 0;
+  const start = typeof body.start === "number" ? body.start : 0;
+  const prefix = typeof body.prefix === "string" ? body.prefix : "";
+  for (let i = 0; i < count; i += 1) yield `${prefix}${start + i}`;
+}
+
+function postUsers(sim: WeChatSimulator, body: Json): ControlAnswer {
+  const listed = Array.isArray(body.openids);
+  const generated = Number.isInteger(body.count) && (body.count as number) >= 0;
+  if (listed === generated) return bad('give either "openids": [...] or "count" (+ "prefix", "start")');
+  if (listed && !(body.openids as unknown[]).every(nonEmptyString))
+    return bad("openids must be non-empty strings");
+  if (body.followed !== undefined && typeof body.followed !== "boolean")
+    return bad("followed must be a boolean");
+  sim.addUsers(openidsOf(body), body.followed === undefined ? {} : { followed: body.followed });
+  return ok({ users: sim.stats().users });
+}
+
+function postFollow(sim: WeChatSimulator, body: Json): ControlAnswer {
+  if (!nonEmptyString(body.openid) || typeof body.followed !== "boolean") {
+    return bad('need {"openid": string, "followed": boolean}');
+  }
+  sim.setFollowed(body.openid, body.followed);
+  return ok();
+}
+
+function postWindow(sim: WeChatSimulator, body: Json): ControlAnswer {
+  if (!nonEmptyString(body.openid) || (body.kind !== "message" && body.kind !== "event")) {
+    return bad('need {"openid": string, "kind": "message" | "event"}');
+  }
+  sim.openWindow(body.openid, body.kind);
+  return ok();
+}
+
+function postSubscription(sim: WeChatSimulator, body: Json): ControlAnswer {
+  const count = body.count ?? 1;
+  if (!nonEmptyString(body.openid) || !nonEmptyString(body.templateId)) {
+    return bad('need {"openid": string, "templateId": string, "count"?: positive integer}');
+  }
+  if (typeof count !== "number" || !Number.isInteger(count) || count < 1)
+    return bad("count must be a positive integer");
+  sim.grantSubscription(body.openid, body.templateId, count);
+  return ok();
+}
+
+function getLedger(sim: WeChatSimulator, query: URLSearchParams): ControlAnswer {
+  const openid = query.get("openid");
+  if (openid !== null) return { status: 200, body: { openid, deliveries: sim.ledger(openid) } };
+  const offset = nonNegativeInt(query.get("offset"), 0);
+  const limit = nonNegativeInt(query.get("limit"), DEFAULT_PAGE);
+  if (offset === null || limit === null) return bad("offset and limit must be non-negative integers");
+  const deliveries = Array.from(sim.deliveries(offset, offset + limit));
+  return { status: 200, body: { total: sim.stats().delivered, offset, deliveries } };
+}
+
+type Handler = (sim: WeChatSimulator, body: Json, query: URLSearchParams) => ControlAnswer;
+
+const ROUTES: Readonly<Record<string, Partial<Record<string, Handler>>>> = {
+  "/__sim/users": { POST: postUsers },
+  "/__sim/follow": { POST: postFollow },
+  "/__sim/window": { POST: postWindow },
+  "/__sim/subscriptions": { POST: postSubscription },
+  "/__sim/faults": {
+    GET: (sim) => ({ status: 200, body: sim.faultSettings() }),
+    POST: (sim, body) => {
+      const patch = parseFaultsPatch(body);
+      if (typeof patch === "string") return bad(patch);
+      sim.setFaults(patch);
+      return ok({ faults: sim.faultSettings() });
+    },
+    DELETE: (sim) => {
+      sim.clearFaults();
+      return ok({ faults: sim.faultSettings() });
+    },
+  },
+  "/__sim/ledger": { GET: (sim, _body, query) => getLedger(sim, query) },
+  "/__sim/stats": { GET: (sim) => ({ status: 200, body: sim.stats() }) },
+  "/__sim/reset": {
+    POST: (sim, body) => {
+      if (body.keepTokens !== undefined && typeof body.keepTokens !== "boolean")
+        return bad("keepTokens must be a boolean");
+      sim.reset({ keepTokens: body.keepTokens === true });
+      return ok();
+    },
+  },
+};
+
+/** The `/__sim/` control surface: the simulator's in-process controls as JSON over HTTP. */
+export function handleControl(sim: WeChatSimulator, method: string, url: URL, raw: string): ControlAnswer {
+  const methods = ROUTES[url.pathname];
+  if (methods === undefined) return { status: 404, body: { error: `no control endpoint ${url.pathname}` } };
+  const handler = methods[method];
+  if (handler === undefined)
+    return { status: 405, body: { error: `use ${Object.keys(methods).join(" or ")}` } };
+  const body = parseObject(raw);
+  if (typeof body === "string") return bad(body);
+  return handler(sim, body, url.searchParams);
+}

@@ -1,0 +1,348 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { handleControl } from "./control-api.ts";
+import { type WxBody, wxError } from "./errors.ts";
+import { DEFAULT_FAULTS, drawFault, type Faults, Prng } from "./faults.ts";
+import { BodyTooLargeError, readBody, sendJson, sendText } from "./http-io.ts";
+import type { Delivered } from "./ledger.ts";
+import type { WindowKind } from "./user-store.ts";
+import { type ApiName, type SendApi, WeChatApi } from "./wechat-api.ts";
+
+export type { Faults } from "./faults.ts";
+export type { Channel, Delivered } from "./ledger.ts";
+export type { WindowKind } from "./user-store.ts";
+export type { ApiName, SendApi } from "./wechat-api.ts";
+
+export interface SimulatorOptions {
+  appId: string;
+  appSecret: string;
+  /** OA template ids accepted by `message/template/send`. */
+  templateIds: string[];
+  /** Mini-program template ids accepted by `message/subscribe/send`. */
+  subscribeTemplateIds?: string[];
+  /** Default 7200. */
+  tokenTtlSeconds?: number;
+  /** Template sends per day (Beijing days by the injected clock); default 100,000. */
+  templateDailyQuota?: number;
+  /** Custom (customer-service) sends per day; default 500,000. */
+  customDailyQuota?: number;
+  /** false (default): unknown openids are followers with no window; true: unknown → 40003. */
+  strictUsers?: boolean;
+  /** Epoch-ms clock for every WeChat rule (tokens, windows, quotas, de-dup); default Date.now. */
+  now?: () => number;
+  /** Deliveries whose body the ledger keeps; later ones keep metadata only. Default 1,000. */
+  ledgerBodyLimit?: number;
+}
+
+export interface SimStats {
+  /** Successful grants: normal-mode stable, force-refresh stable, classic `/cgi-bin/token`. */
+  tokenFetches: { stable: number; stableForced: number; classic: number };
+  /** Requests per WeChat endpoint, faulted ones included. */
+  calls: Record<ApiName, number>;
+  /** Answers by errcode ("0" for successes, token grants included); timeouts and 5xx have none. */
+  errcodes: Record<string, number>;
+  delivered: number;
+  duplicatesSuppressed: number;
+  /**
+   * Most WeChat requests open at once. A send is answered synchronously once its body is in, so
+   * without `latencyMs` this stays near 1 whatever the client's concurrency.
+   */
+  inFlightPeak: number;
+  inFlight: number;
+  faultsInjected: { busy: number; http5xx: number; timeout: number; revoked: number };
+  users: number;
+}
+
+interface Route {
+  readonly method: "GET" | "POST";
+  readonly api: ApiName;
+}
+
+const ROUTES: Readonly<Record<string, Route>> = {
+  "/cgi-bin/stable_token": { method: "POST", api: "stable_token" },
+  "/cgi-bin/token": { method: "GET", api: "token" },
+  "/cgi-bin/message/custom/send": { method: "POST", api: "custom_send" },
+  "/cgi-bin/message/template/send": { method: "POST", api: "template_send" },
+  "/cgi-bin/message/subscribe/send": { method: "POST", api: "subscribe_send" },
+};
+
+const API_BODY_LIMIT = 1024 * 1024;
+/** Large enough for a million openids in one `/__sim/users` call. */
+const CONTROL_BODY_LIMIT = 256 * 1024 * 1024;
+/** Longer than undici's default so benchmark clients reuse sockets instead of racing the close. */
+const KEEP_ALIVE_MS = 65_000;
+
+function zeroCalls(): Record<ApiName, number> {
+  return { stable_token: 0, token: 0, custom_send: 0, template_send: 0, subscribe_send: 0 };
+}
+
+function zeroInjected(): SimStats["faultsInjected"] {
+  return { busy: 0, http5xx: 0, timeout: 0, revoked: 0 };
+}
+
+/**
+ * An in-process HTTP stand-in for the WeChat Official Account API (token, custom, template and
+ * mini-program subscribe sends) with scriptable users, windows, credits and faults.
+ */
+export class WeChatSimulator {
+  private readonly api: WeChatApi;
+  private readonly now: () => number;
+  private faults: Faults = { ...DEFAULT_FAULTS };
+  private faultRng = new Prng(DEFAULT_FAULTS.seed);
+  /** Separate stream so changing latency settings never shifts which sends fault. */
+  private jitterRng = new Prng(DEFAULT_FAULTS.seed ^ 0x9e3779b9);
+  private sendsSinceRevokeArmed = 0;
+  private revokeFired = false;
+  private server: Server | null = null;
+  private baseUrl: string | null = null;
+  private lifetime = new AbortController();
+  private inFlight = 0;
+  private inFlightPeak = 0;
+  private calls = zeroCalls();
+  private errcodes: Record<string, number> = {};
+  private injected = zeroInjected();
+
+  constructor(opts: SimulatorOptions) {
+    this.now = opts.now ?? Date.now;
+    this.api = new WeChatApi({
+      appId: opts.appId,
+      appSecret: opts.appSecret,
+      templateIds: new Set(opts.templateIds),
+      subscribeTemplateIds: new Set(opts.subscribeTemplateIds ?? []),
+      tokenTtlSeconds: opts.tokenTtlSeconds ?? 7200,
+      templateDailyQuota: opts.templateDailyQuota ?? 100_000,
+      customDailyQuota: opts.customDailyQuota ?? 500_000,
+      strictUsers: opts.strictUsers ?? false,
+      ledgerBodyLimit: opts.ledgerBodyLimit ?? 1000,
+      now: this.now,
+    });
+  }
+
+  /** Base URL once started, e.g. `http://127.0.0.1:43211`. */
+  get url(): string {
+    if (this.baseUrl === null) throw new Error("wechat-sim is not started");
+    return this.baseUrl;
+  }
+
+  /** Listens on 127.0.0.1; port 0 (default) picks a free port. Resolves to the base URL. */
+  async start(port = 0): Promise<string> {
+    if (this.server !== null) throw new Error("wechat-sim is already started");
+    this.lifetime = new AbortController();
+    const server = createServer((req, res) => this.handle(req, res));
+    server.keepAliveTimeout = KEEP_ALIVE_MS;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return this.baseUrl;
+  }
+
+  /** Closes the server and every socket, including keep-alive ones and requests held by timeouts. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (server === null) return;
+    this.server = null;
+    this.baseUrl = null;
+    this.lifetime.abort();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  /** Registers users (default: following, no window); ~50 bytes per user besides the openid string. */
+  addUsers(openids: Iterable<string>, opts?: { followed?: boolean }): void {
+    const followed = opts?.followed ?? true;
+    const users = this.api.users;
+    for (const openid of openids) users.setFollowed(users.ensure(openid), followed);
+  }
+
+  /** Unfollowing also closes the user's service window; re-following does not reopen it. */
+  setFollowed(openid: string, followed: boolean): void {
+    const users = this.api.users;
+    users.setFollowed(users.ensure(openid), followed);
+  }
+
+  /** The user messaged the OA (`message`: 5 sends/48 h) or triggered an event (`event`: 3 sends/1 min). */
+  openWindow(openid: string, kind: WindowKind): void {
+    const users = this.api.users;
+    users.openWindow(users.ensure(openid), kind, this.now());
+  }
+
+  /** The user accepted a one-time subscription `count` times; each credit allows one send. */
+  grantSubscription(openid: string, templateId: string, count = 1): void {
+    const users = this.api.users;
+    users.addCredits(users.ensure(openid), templateId, count);
+  }
+
+  /** Merges `patch` into the faults. A `seed` restarts the fault sequence; `revokeTokenAtSend` re-arms. */
+  setFaults(patch: Partial<Faults>): void {
+    this.faults = { ...this.faults, ...patch };
+    if (patch.seed !== undefined) this.reseed(patch.seed);
+    if ("revokeTokenAtSend" in patch) {
+      this.sendsSinceRevokeArmed = 0;
+      this.revokeFired = false;
+    }
+  }
+
+  clearFaults(): void {
+    this.faults = { ...DEFAULT_FAULTS };
+    this.reseed(DEFAULT_FAULTS.seed);
+    this.sendsSinceRevokeArmed = 0;
+    this.revokeFired = false;
+  }
+
+  faultSettings(): Readonly<Faults> {
+    return { ...this.faults };
+  }
+
+  private reseed(seed: number): void {
+    this.faultRng = new Prng(seed);
+    this.jitterRng = new Prng(seed ^ 0x9e3779b9);
+  }
+
+  /** What this user actually received, oldest first. */
+  ledger(openid: string): readonly Delivered[] {
+    const idx = this.api.users.find(openid);
+    return idx === undefined ? [] : this.api.ledger.forUser(idx);
+  }
+
+  /** Every delivery, oldest first; materialises one small object per row (~0.1 s per million). */
+  allDelivered(): readonly Delivered[] {
+    return Array.from(this.api.ledger.iterate());
+  }
+
+  /** Streams deliveries in `[from, to)` without building an array. */
+  deliveries(from = 0, to = Number.POSITIVE_INFINITY): Generator<Delivered> {
+    return this.api.ledger.iterate(from, to);
+  }
+
+  stats(): SimStats {
+    return {
+      tokenFetches: this.api.tokens.fetchCounts,
+      calls: { ...this.calls },
+      errcodes: { ...this.errcodes },
+      delivered: this.api.ledger.size,
+      duplicatesSuppressed: this.api.duplicatesSuppressed,
+      inFlightPeak: this.inFlightPeak,
+      inFlight: this.inFlight,
+      faultsInjected: { ...this.injected },
+      users: this.api.users.size,
+    };
+  }
+
+  /**
+   * Back to a fresh state: users, windows, credits, ledger, quotas, faults and stats. Issued tokens
+   * are forgotten too (they answer 40001) unless `keepTokens`, which keeps them valid.
+   */
+  reset(opts?: { keepTokens?: boolean }): void {
+    this.api.reset(opts?.keepTokens ?? false);
+    this.clearFaults();
+    this.calls = zeroCalls();
+    this.errcodes = {};
+    this.injected = zeroInjected();
+    this.inFlightPeak = this.inFlight;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    this.dispatch(req, res).catch((err: unknown) => {
+      if (err instanceof BodyTooLargeError) {
+        sendText(res, 413, "Payload Too Large", { connection: "close" });
+      } else if (!this.lifetime.signal.aborted && !res.headersSent && !res.destroyed) {
+        sendText(res, 500, err instanceof Error ? err.message : String(err));
+      }
+    });
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const method = req.method ?? "GET";
+    if (url.pathname.startsWith("/__sim/")) {
+      const raw = await readBody(req, CONTROL_BODY_LIMIT);
+      const answer = handleControl(this, method, url, raw);
+      sendJson(res, answer.status, answer.body);
+      return;
+    }
+    const route = ROUTES[url.pathname];
+    if (route === undefined) {
+      sendText(res, 404, "Not Found");
+      return;
+    }
+    if (method !== route.method) {
+      sendText(res, 405, "Method Not Allowed", { allow: route.method });
+      return;
+    }
+    this.trackInFlight(res);
+    this.calls[route.api] += 1;
+    const raw = await readBody(req, API_BODY_LIMIT);
+    // Processed even if the client has given up meanwhile: WeChat cannot tell, so neither do we.
+    await this.delay();
+    switch (route.api) {
+      case "stable_token":
+        this.reply(res, this.api.stableToken(raw));
+        return;
+      case "token":
+        this.reply(res, this.api.classicToken(url.searchParams));
+        return;
+      default:
+        this.send(route.api, url.searchParams.get("access_token"), raw, res);
+    }
+  }
+
+  /** Fault order per the contract: latency (already waited), then the seeded rate faults, then revoke-at-k. */
+  private send(api: SendApi, token: string | null, raw: string, res: ServerResponse): void {
+    this.sendsSinceRevokeArmed += 1;
+    const fault = drawFault(this.faults, this.faultRng.next());
+    switch (fault) {
+      case "timeout":
+        this.injected.timeout += 1;
+        // The request stays open until the client aborts; stop() destroys what is left.
+        if (this.faults.timeoutDelivers) this.api.send(api, token, raw);
+        return;
+      case "http5xx":
+        this.injected.http5xx += 1;
+        sendText(res, 502, "<html><body><h1>502 Bad Gateway</h1></body></html>");
+        return;
+      case "busy":
+        this.injected.busy += 1;
+        this.reply(res, wxError(-1));
+        return;
+      case "none":
+        break;
+    }
+    const k = this.faults.revokeTokenAtSend;
+    if (k !== null && !this.revokeFired && this.sendsSinceRevokeArmed >= k) {
+      this.revokeFired = true;
+      this.injected.revoked += 1;
+      this.api.tokens.revokeAsElsewhere(token);
+    }
+    this.reply(res, this.api.send(api, token, raw));
+  }
+
+  private reply(res: ServerResponse, body: WxBody): void {
+    const key = String(body.errcode ?? 0);
+    this.errcodes[key] = (this.errcodes[key] ?? 0) + 1;
+    sendJson(res, 200, body);
+  }
+
+  private trackInFlight(res: ServerResponse): void {
+    this.inFlight += 1;
+    if (this.inFlight > this.inFlightPeak) this.inFlightPeak = this.inFlight;
+    res.once("close", () => {
+      this.inFlight -= 1;
+    });
+  }
+
+  private async delay(): Promise<void> {
+    const { latencyMs, latencyJitterMs } = this.faults;
+    const ms = latencyMs + (latencyJitterMs > 0 ? this.jitterRng.next() * latencyJitterMs : 0);
+    if (ms <= 0) return;
+    await sleep(ms, undefined, { signal: this.lifetime.signal });
+  }
+}

@@ -1,0 +1,85 @@
+import { FanoutClient, type SubscriberInput } from "../../infra/local/fanout-client.ts";
+import { type LocalApp, type LocalAppOptions, startLocalApp } from "../../infra/local/local-app.ts";
+import type { WeChatSimulator } from "../../infra/local/wechat-sim/simulator.ts";
+import {
+  buildTransaction,
+  type SignedNotify,
+  signNotify,
+  type WechatPayTestMerchant,
+} from "../../infra/local/wechatpay-signer.ts";
+
+export interface TestApp {
+  readonly app: LocalApp;
+  readonly client: FanoutClient;
+  readonly sim: WeChatSimulator;
+  readonly merchant: WechatPayTestMerchant;
+  /** Registers subscribers with Fanout and as following users on the simulated WeChat side. */
+  seed(subscribers: readonly SubscriberInput[]): Promise<void>;
+  /** Registers a post and returns a genuine notify paying for it. */
+  postAndNotify(outTradeNo: string, amount?: number): Promise<SignedNotify>;
+  /** Messages each openid has received so far, by channel. */
+  received(): Map<string, { custom: number; template: number }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A whole local stack for one test file, hermetic (no settings from the caller's environment), with
+ * short queue timeouts so crash-recovery paths finish in seconds. Production values stay in
+ * infra/definitions.ts.
+ */
+export async function startTestApp(opts: Omit<LocalAppOptions, "settings"> = {}): Promise<TestApp> {
+  const app = await startLocalApp({
+    settings: {},
+    concurrency: { sender: 3, fanout: 1, notify: 2, admin: 1 },
+    queueOverrides: { send: { visibilityTimeoutSeconds: 6 }, fanout: { visibilityTimeoutSeconds: 6 } },
+    functionOverrides: { sender: { timeoutSeconds: 5 }, fanout: { timeoutSeconds: 5 } },
+    ...opts,
+    overrides: { SEND_RETRY_DELAY_SECONDS: "1", WECHAT_TIMEOUT_MS: "2000", ...opts.overrides },
+  });
+  const { simulator: sim, merchant } = app;
+  if (!sim || !merchant) throw new Error("the test app needs the built-in simulator and a demo merchant");
+  const client = new FanoutClient(app.baseUrl, app.adminToken);
+  return {
+    app,
+    client,
+    sim,
+    merchant,
+    async seed(subscribers) {
+      sim.addUsers(subscribers.map((s) => s.openid));
+      await client.importSubscribers(subscribers);
+    },
+    async postAndNotify(outTradeNo, amount = 500) {
+      await client.registerPost({ outTradeNo, amount, content: "供应：二手叉车一台，价格面议" });
+      return signNotify(merchant, buildTransaction(merchant, { outTradeNo, amountTotal: amount }));
+    },
+    received() {
+      const counts = new Map<string, { custom: number; template: number }>();
+      for (const d of sim.deliveries()) {
+        const c = counts.get(d.openid) ?? { custom: 0, template: 0 };
+        if (d.channel === "custom" || d.channel === "template") c[d.channel] += 1;
+        counts.set(d.openid, c);
+      }
+      return counts;
+    },
+    stop: () => app.stop(),
+  };
+}
+
+/** Openids `o<prefix>000…<i>`, 28 characters like WeChat's. */
+export function openids(prefix: string, count: number, start = 0): string[] {
+  return Array.from(
+    { length: count },
+    (_, i) => `o${prefix}${String(start + i).padStart(27 - prefix.length, "0")}`,
+  );
+}
+
+/** Messages per openid gained between two `received()` snapshots. */
+export function gained(
+  before: Map<string, { custom: number; template: number }>,
+  after: Map<string, { custom: number; template: number }>,
+  openid: string,
+): number {
+  const a = after.get(openid);
+  const b = before.get(openid);
+  return (a ? a.custom + a.template : 0) - (b ? b.custom + b.template : 0);
+}

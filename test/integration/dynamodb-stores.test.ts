@@ -1,0 +1,238 @@
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DynamoBroadcastStore } from "../../functions/adapters/dynamodb/broadcast-store.ts";
+import { createDocumentClient } from "../../functions/adapters/dynamodb/client.ts";
+import { DynamoDeliveryStore } from "../../functions/adapters/dynamodb/delivery-store.ts";
+import { DynamoPostStore } from "../../functions/adapters/dynamodb/post-store.ts";
+import { DynamoSubscriberStore } from "../../functions/adapters/dynamodb/subscriber-store.ts";
+import { DynamoTokenStore } from "../../functions/adapters/dynamodb/token-store.ts";
+import type { DeliveryRecord, Post } from "../../functions/core/model.ts";
+import type { PaymentNotice } from "../../functions/core/payment.ts";
+import { type Emulators, startEmulators } from "../../infra/local/emulators.ts";
+
+let emulators: Emulators;
+let db: DynamoDBDocumentClient;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  emulators = await startEmulators();
+  env = emulators.awsEnv;
+  Object.assign(process.env, env);
+  db = createDocumentClient();
+});
+afterAll(async () => {
+  db?.destroy();
+  await emulators?.stop();
+});
+
+const table = (name: string) => env[name] as string;
+const notice = (outTradeNo: string): PaymentNotice => ({
+  appId: "wxAPP",
+  mchId: "1900000001",
+  outTradeNo,
+  transactionId: `42${outTradeNo}`,
+  tradeState: "SUCCESS",
+  amountTotal: 100,
+  currency: "CNY",
+});
+const post = (outTradeNo: string): Post => ({
+  postId: `p-${outTradeNo}`,
+  outTradeNo,
+  amount: 100,
+  content: "求购钢材",
+  status: "PENDING",
+  createdAt: 1,
+});
+const message = { customText: "hi", template: { templateId: "TPL", data: { thing1: { value: "hi" } } } };
+
+describe("DynamoPostStore", () => {
+  it("registers a post once", async () => {
+    const posts = new DynamoPostStore(db, table("TABLE_POSTS"), table("TABLE_BROADCASTS"));
+    expect(await posts.create(post("P0000001"))).toBe(true);
+    expect(await posts.create(post("P0000001"))).toBe(false);
+    expect(await posts.get("P0000001")).toMatchObject({ status: "PENDING", amount: 100 });
+  });
+
+  it("marks a post paid and creates its broadcast exactly once under concurrent notifies", async () => {
+    const posts = new DynamoPostStore(db, table("TABLE_POSTS"), table("TABLE_BROADCASTS"));
+    const broadcasts = new DynamoBroadcastStore(db, table("TABLE_BROADCASTS"));
+    const p = post("P0000002");
+    await posts.create(p);
+    const results = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        posts.markPaidAndCreateBroadcast(
+          p,
+          notice(p.outTradeNo),
+          { broadcastId: "post-P0000002", message },
+          5,
+        ),
+      ),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await posts.get("P0000002")).toMatchObject({
+      status: "PAID",
+      broadcastId: "post-P0000002",
+      paidAt: 5,
+    });
+    expect(await broadcasts.get("post-P0000002")).toMatchObject({ total: 0, fanoutPage: 0, message });
+  });
+});
+
+describe("DynamoBroadcastStore", () => {
+  async function freshBroadcast(id: string) {
+    const posts = new DynamoPostStore(db, table("TABLE_POSTS"), table("TABLE_BROADCASTS"));
+    await posts.create(post(id));
+    await posts.markPaidAndCreateBroadcast(post(id), notice(id), { broadcastId: `post-${id}`, message }, 1);
+    return new DynamoBroadcastStore(db, table("TABLE_BROADCASTS"));
+  }
+
+  it("records each audience page once", async () => {
+    const store = await freshBroadcast("B0000001");
+    expect(await store.recordPage("post-B0000001", 0, 10, false)).toBe(true);
+    expect(await store.recordPage("post-B0000001", 0, 10, false)).toBe(false);
+    expect(await store.recordPage("post-B0000001", 1, 5, true)).toBe(true);
+    expect(await store.get("post-B0000001")).toMatchObject({ total: 15, fanoutPage: 2, fanoutDone: true });
+  });
+
+  it("claims a chunk for one holder, lets it go on release, and reports done once completed", async () => {
+    const store = await freshBroadcast("B0000002");
+    const id = "post-B0000002";
+    expect(await store.claimChunk(id, "0-0", 60_000, 1_000)).toBe("claimed");
+    expect(await store.claimChunk(id, "0-0", 60_000, 2_000)).toBe("busy");
+    expect(await store.claimChunk(id, "0-0", 60_000, 70_000)).toBe("claimed");
+    await store.releaseChunk(id, "0-0");
+    expect(await store.claimChunk(id, "0-0", 60_000, 70_001)).toBe("claimed");
+    await store.completeChunk(id, "0-0", {
+      sent: 2,
+      failed: 1,
+      skipped: 0,
+      byChannel: { template: 2 },
+      byErrcode: { "43004": 1 },
+    });
+    expect(await store.claimChunk(id, "0-0", 60_000, 999_999_999)).toBe("done");
+    await store.completeChunk(id, "0-0", {
+      sent: 2,
+      failed: 1,
+      skipped: 0,
+      byChannel: { template: 2 },
+      byErrcode: { "43004": 1 },
+    });
+    expect(await store.get(id)).toMatchObject({
+      sent: 2,
+      failed: 1,
+      byChannel: { template: 2 },
+      byErrcode: { "43004": 1 },
+    });
+  });
+
+  it("adds every chunk's tally when many complete at once (transaction conflicts are retried)", async () => {
+    const store = await freshBroadcast("B0000003");
+    const id = "post-B0000003";
+    const chunks = Array.from({ length: 24 }, (_, i) => `0-${i}`);
+    await Promise.all(chunks.map((c) => store.claimChunk(id, c, 60_000, 1)));
+    await Promise.all(
+      chunks.map((c, i) =>
+        store.completeChunk(id, c, {
+          sent: 3,
+          failed: 1,
+          skipped: 0,
+          byChannel: i % 2 ? { custom: 1, template: 2 } : { template: 3 },
+          byErrcode: { "-1": 1 },
+        }),
+      ),
+    );
+    expect(await store.get(id)).toMatchObject({
+      sent: 72,
+      failed: 24,
+      byChannel: { custom: 12, template: 60 },
+      byErrcode: { "-1": 24 },
+    });
+  });
+});
+
+describe("DynamoDeliveryStore", () => {
+  it("writes and finds records beyond one BatchWrite (25) and one BatchGet (100)", async () => {
+    const store = new DynamoDeliveryStore(db, table("TABLE_DELIVERIES"));
+    const records: DeliveryRecord[] = Array.from({ length: 130 }, (_, i) => ({
+      broadcastId: "post-D1",
+      openid: `oD${i}`,
+      outcome: i % 10 ? "sent" : "failed",
+      channel: "template",
+      errcode: i % 10 ? 0 : 43004,
+      errmsg: "ok",
+      attempts: 1,
+      at: 1_700_000_000_000,
+    }));
+    await store.putMany(records);
+    const asked = [...records.map((r) => r.openid), "oD-missing"];
+    const found = await store.getSettled("post-D1", asked);
+    expect(found.size).toBe(130);
+    expect(found.get("oD10")).toMatchObject({ outcome: "failed", errcode: 43004 });
+    expect(found.has("oD-missing")).toBe(false);
+  });
+});
+
+describe("DynamoSubscriberStore", () => {
+  it("pages through exactly the active audience", async () => {
+    const store = new DynamoSubscriberStore(db, table("TABLE_SUBSCRIBERS"));
+    const now = Date.now();
+    const active = Array.from({ length: 45 }, (_, i) => `oActive${i}`);
+    await store.upsert(
+      [
+        ...active.map((openid) => ({ openid })),
+        { openid: "oOptedOut", optedIn: false },
+        { openid: "oExpired", membershipExpiresAt: now - 1000 },
+        { openid: "oMember", membershipExpiresAt: now + 86_400_000 },
+        { openid: "oGone" },
+      ],
+      now,
+    );
+    await store.markUnfollowed(["oGone", "oNeverImported"], now);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page = await store.readPage(cursor, 10, now);
+      seen.push(...page.openids);
+      cursor = page.next;
+      pages += 1;
+    } while (cursor);
+    expect(pages).toBeGreaterThan(4);
+    expect(seen.sort()).toEqual([...active, "oMember"].sort());
+  });
+
+  it("keeps an earlier opt-out when an import leaves optedIn out, and applies an explicit one", async () => {
+    const store = new DynamoSubscriberStore(db, table("TABLE_SUBSCRIBERS"));
+    await store.upsert([{ openid: "oSteer1", optedIn: false }], 1);
+    await store.upsert([{ openid: "oSteer1" }], 2);
+    expect((await store.readPage(null, 1000, 3)).openids).not.toContain("oSteer1");
+    await store.upsert([{ openid: "oSteer1", optedIn: true }], 4);
+    const all: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await store.readPage(cursor, 1000, 5);
+      all.push(...page.openids);
+      cursor = page.next;
+    } while (cursor);
+    expect(all).toContain("oSteer1");
+  });
+});
+
+describe("DynamoTokenStore", () => {
+  it("gives the refresh lock to one holder until it writes the token", async () => {
+    const store = new DynamoTokenStore(db, table("TABLE_TOKENS"), "wxLOCK");
+    const now = Date.now();
+    const winners = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => store.tryLock(`c${i}`, now + 10_000, now)),
+    );
+    expect(winners.filter(Boolean)).toHaveLength(1);
+    await store.write({ accessToken: "A1", expiresAt: now + 7_200_000 });
+    expect(await store.read()).toEqual({ accessToken: "A1", expiresAt: now + 7_200_000 });
+    expect(await store.tryLock("c9", now + 10_000, now)).toBe(true);
+    await store.write({ accessToken: "A2", expiresAt: now + 7_200_000 });
+    await store.discard("A1");
+    expect((await store.read())?.accessToken).toBe("A2");
+    await store.discard("A2");
+    expect(await store.read()).toBeUndefined();
+  });
+});

@@ -1,0 +1,92 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { TokenFetchError, WeChatApiClient } from "../../functions/adapters/wechat/api-client.ts";
+import { WeChatTransportError } from "../../functions/core/ports.ts";
+import { WeChatSimulator } from "../../infra/local/wechat-sim/simulator.ts";
+
+const appId = "wxCLIENTTEST0001";
+const appSecret = "s3cret-s3cret-s3cret";
+const template = { templateId: "TPL1", data: { thing1: { value: "出售叉车" } } };
+let sim: WeChatSimulator;
+let base: string;
+const clients: WeChatApiClient[] = [];
+
+function client(overrides: Partial<ConstructorParameters<typeof WeChatApiClient>[0]> = {}) {
+  const c = new WeChatApiClient({
+    baseUrl: base,
+    appId,
+    appSecret,
+    maxInFlight: 4,
+    timeoutMs: 2000,
+    ...overrides,
+  });
+  clients.push(c);
+  return c;
+}
+
+beforeAll(async () => {
+  sim = new WeChatSimulator({ appId, appSecret, templateIds: ["TPL1"] });
+  base = await sim.start(0);
+});
+afterEach(() => sim.clearFaults());
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await sim.stop();
+});
+
+describe("WeChatApiClient against the simulator", () => {
+  it("fetches the stable token in normal mode: the same token every time", async () => {
+    const c = client();
+    const a = await c.fetch();
+    const b = await c.fetch();
+    expect(a.accessToken).toBe(b.accessToken);
+    expect(a.expiresInSeconds).toBeGreaterThan(300);
+    expect(sim.stats().tokenFetches.stableForced).toBe(0);
+  });
+
+  it("reports a refused token request as TokenFetchError without the secret", async () => {
+    const c = client({ appSecret: "wrong-secret" });
+    const error = await c.fetch().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TokenFetchError);
+    expect(String(error)).toMatch(/40125/);
+    expect(String(error)).not.toContain("wrong-secret");
+  });
+
+  it("sends a template message with client_msg_id once, and a customer-service text in a window", async () => {
+    const c = client();
+    const { accessToken } = await c.fetch();
+    sim.addUsers(["oClient1"]);
+    const first = await c.sendTemplate(accessToken, "oClient1", template, "cmid-1");
+    const again = await c.sendTemplate(accessToken, "oClient1", template, "cmid-1");
+    expect(first).toMatchObject({ errcode: 0, msgid: expect.any(Number) });
+    expect(again.msgid).toBe(first.msgid);
+    expect(await c.sendCustomText(accessToken, "oClient1", "hi")).toMatchObject({ errcode: 45015 });
+    sim.openWindow("oClient1", "message");
+    expect(await c.sendCustomText(accessToken, "oClient1", "hi")).toMatchObject({ errcode: 0 });
+    expect(sim.ledger("oClient1").map((d) => d.channel)).toEqual(["template", "custom"]);
+  });
+
+  it("turns HTTP 5xx and timeouts into WeChatTransportError", async () => {
+    const c = client({ timeoutMs: 300 });
+    const { accessToken } = await c.fetch();
+    sim.setFaults({ http5xxRate: 1 });
+    await expect(c.sendTemplate(accessToken, "oClient2", template, "x")).rejects.toBeInstanceOf(
+      WeChatTransportError,
+    );
+    sim.setFaults({ http5xxRate: 0, timeoutRate: 1 });
+    await expect(c.sendTemplate(accessToken, "oClient2", template, "y")).rejects.toBeInstanceOf(
+      WeChatTransportError,
+    );
+  });
+
+  it("keeps at most maxInFlight calls open at once", async () => {
+    const c = client({ maxInFlight: 3 });
+    const { accessToken } = await c.fetch();
+    sim.reset({ keepTokens: true });
+    sim.setFaults({ latencyMs: 40 });
+    const results = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => c.sendTemplate(accessToken, `oFlight${i}`, template, `f${i}`)),
+    );
+    expect(results.every((r) => r.errcode === 0)).toBe(true);
+    expect(sim.stats().inFlightPeak).toBe(3);
+  });
+});

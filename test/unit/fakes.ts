@@ -1,0 +1,206 @@
+import type {
+  Broadcast,
+  BroadcastMessage,
+  ChunkMessage,
+  ChunkTally,
+  DeliveryRecord,
+  FanoutMessage,
+  Post,
+} from "../../functions/core/model.ts";
+import type { PaymentNotice } from "../../functions/core/payment.ts";
+import type {
+  AudiencePage,
+  AudienceReader,
+  BroadcastStore,
+  CachedToken,
+  ChunkClaim,
+  Clock,
+  DeliveryStore,
+  FanoutQueue,
+  PostStore,
+  SendQueue,
+  TokenStore,
+} from "../../functions/core/ports.ts";
+
+/** A clock whose sleeps return at once but advance time, so backoff is tested without waiting. */
+export class FakeClock implements Clock {
+  constructor(public t = 1_700_000_000_000) {}
+  now(): number {
+    return this.t;
+  }
+  async sleep(ms: number): Promise<void> {
+    this.t += ms;
+  }
+}
+
+export const message: BroadcastMessage = {
+  customText: "hello",
+  template: { templateId: "TPL", data: { thing1: { value: "hello" } } },
+};
+
+export function newBroadcast(broadcastId: string, overrides: Partial<Broadcast> = {}): Broadcast {
+  return {
+    broadcastId,
+    outTradeNo: "T1",
+    message,
+    paused: false,
+    fanoutPage: 0,
+    fanoutDone: false,
+    total: 0,
+    sent: 0,
+    failed: 0,
+    skipped: 0,
+    byChannel: {},
+    byErrcode: {},
+    createdAt: 0,
+    ...overrides,
+  };
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+export class MemoryBroadcastStore implements BroadcastStore {
+  readonly items = new Map<string, Mutable<Broadcast>>();
+  readonly chunks = new Map<string, { state: "claimed" | "done"; leaseUntil: number }>();
+  completions = 0;
+
+  async get(id: string) {
+    const b = this.items.get(id);
+    return b ? structuredClone(b) : undefined;
+  }
+  async recordPage(id: string, page: number, recipients: number, last: boolean) {
+    const b = this.items.get(id);
+    if (!b || b.fanoutPage !== page) return false;
+    b.fanoutPage = page + 1;
+    b.fanoutDone = last;
+    b.total += recipients;
+    return true;
+  }
+  async claimChunk(id: string, chunkId: string, leaseMs: number, now: number): Promise<ChunkClaim> {
+    const key = `${id}/${chunkId}`;
+    const c = this.chunks.get(key);
+    if (c?.state === "done") return "done";
+    if (c && c.leaseUntil >= now) return "busy";
+    this.chunks.set(key, { state: "claimed", leaseUntil: now + leaseMs });
+    return "claimed";
+  }
+  async releaseChunk(id: string, chunkId: string) {
+    const c = this.chunks.get(`${id}/${chunkId}`);
+    if (c?.state === "claimed") c.leaseUntil = 0;
+  }
+  async completeChunk(id: string, chunkId: string, tally: ChunkTally) {
+    const c = this.chunks.get(`${id}/${chunkId}`);
+    if (!c || c.state === "done") return;
+    c.state = "done";
+    this.completions += 1;
+    const b = this.items.get(id);
+    if (!b) return;
+    b.sent += tally.sent;
+    b.failed += tally.failed;
+    b.skipped += tally.skipped;
+    b.byChannel = addCounts(b.byChannel, tally.byChannel);
+    b.byErrcode = addCounts(b.byErrcode, tally.byErrcode);
+  }
+  async setPaused(id: string, paused: boolean) {
+    const b = this.items.get(id);
+    if (b) b.paused = paused;
+  }
+}
+
+function addCounts(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>) {
+  const out: Record<string, number> = { ...a };
+  for (const [k, n] of Object.entries(b)) out[k] = (out[k] ?? 0) + n;
+  return out;
+}
+
+export class MemoryDeliveryStore implements DeliveryStore {
+  readonly records = new Map<string, DeliveryRecord>();
+  writes = 0;
+  async getSettled(broadcastId: string, openids: readonly string[]) {
+    const found = new Map<string, DeliveryRecord>();
+    for (const openid of openids) {
+      const r = this.records.get(`${broadcastId}/${openid}`);
+      if (r) found.set(openid, r);
+    }
+    return found;
+  }
+  async putMany(records: readonly DeliveryRecord[]) {
+    this.writes += 1;
+    for (const r of records) this.records.set(`${r.broadcastId}/${r.openid}`, r);
+  }
+}
+
+export class MemoryPostStore implements PostStore {
+  readonly posts = new Map<string, Mutable<Post>>();
+  constructor(private readonly broadcasts: MemoryBroadcastStore) {}
+  async get(outTradeNo: string) {
+    const p = this.posts.get(outTradeNo);
+    return p ? { ...p } : undefined;
+  }
+  async create(post: Post) {
+    if (this.posts.has(post.outTradeNo)) return false;
+    this.posts.set(post.outTradeNo, { ...post });
+    return true;
+  }
+  async markPaidAndCreateBroadcast(
+    post: Post,
+    notice: PaymentNotice,
+    broadcast: { broadcastId: string; message: BroadcastMessage },
+    now: number,
+  ) {
+    const stored = this.posts.get(post.outTradeNo);
+    if (!stored || stored.status !== "PENDING" || this.broadcasts.items.has(broadcast.broadcastId))
+      return false;
+    stored.status = "PAID";
+    stored.paidAt = now;
+    stored.transactionId = notice.transactionId;
+    stored.broadcastId = broadcast.broadcastId;
+    this.broadcasts.items.set(
+      broadcast.broadcastId,
+      newBroadcast(broadcast.broadcastId, { message: broadcast.message, outTradeNo: post.outTradeNo }),
+    );
+    return true;
+  }
+}
+
+export class RecordingQueues implements SendQueue, FanoutQueue {
+  readonly chunks: ChunkMessage[] = [];
+  readonly pages: FanoutMessage[] = [];
+  async sendChunks(chunks: readonly ChunkMessage[]) {
+    this.chunks.push(...chunks);
+  }
+  async sendPage(m: FanoutMessage) {
+    this.pages.push(m);
+  }
+}
+
+/** An audience of `openids`, paged by position. */
+export class ArrayAudience implements AudienceReader {
+  constructor(private readonly openids: readonly string[]) {}
+  async readPage(cursor: string | null, limit: number): Promise<AudiencePage> {
+    const start = cursor === null ? 0 : this.openids.indexOf(cursor) + 1;
+    const page = this.openids.slice(start, start + limit);
+    const end = start + limit;
+    return { openids: page, next: end < this.openids.length ? (page.at(-1) ?? null) : null };
+  }
+}
+
+export class MemoryTokenStore implements TokenStore {
+  token: CachedToken | undefined;
+  lock: { owner: string; until: number } | undefined;
+  async read() {
+    return this.token;
+  }
+  async tryLock(owner: string, until: number, now: number) {
+    if (this.lock && this.lock.until >= now) return false;
+    this.lock = { owner, until };
+    return true;
+  }
+  async write(token: CachedToken) {
+    this.token = token;
+    this.lock = undefined;
+  }
+  async discard(accessToken: string) {
+    if (this.token?.accessToken === accessToken) this.token = undefined;
+  }
+}

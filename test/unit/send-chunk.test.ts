@@ -1,0 +1,224 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import type { BroadcastMessage } from "../../functions/core/model.ts";
+import { type WeChatMessenger, type WeChatResult, WeChatTransportError } from "../../functions/core/ports.ts";
+import { clientMsgId, type SendChunkDeps, sendChunk } from "../../functions/core/send-chunk.ts";
+import { FakeClock, MemoryBroadcastStore, MemoryDeliveryStore, newBroadcast } from "./fakes.ts";
+
+type Script = (channel: "custom" | "template", openid: string, call: number) => WeChatResult | "transport";
+const OK: WeChatResult = { errcode: 0, errmsg: "ok" };
+const NO_WINDOW: WeChatResult = { errcode: 45015, errmsg: "response out of time limit" };
+
+class ScriptedWeChat implements WeChatMessenger {
+  readonly calls: { channel: string; openid: string; token: string; clientMsgId?: string }[] = [];
+  private msgid = 1000;
+  constructor(private readonly script: Script) {}
+  private answer(channel: "custom" | "template", openid: string, token: string, id?: string) {
+    const n = this.calls.filter((c) => c.openid === openid).length + 1;
+    this.calls.push({ channel, openid, token, ...(id ? { clientMsgId: id } : {}) });
+    const r = this.script(channel, openid, n);
+    if (r === "transport") throw new WeChatTransportError("timeout");
+    return r.errcode === 0 && channel === "template" ? { ...r, msgid: this.msgid++ } : r;
+  }
+  async sendCustomText(token: string, openid: string) {
+    return this.answer("custom", openid, token);
+  }
+  async sendTemplate(token: string, openid: string, _t: BroadcastMessage["template"], id: string) {
+    return this.answer("template", openid, token, id);
+  }
+}
+
+class CountingTokens {
+  current = "T1";
+  invalidated: string[] = [];
+  async get() {
+    return this.current;
+  }
+  async invalidate(token: string) {
+    this.invalidated.push(token);
+    if (token === this.current) this.current = `${token}+`;
+  }
+}
+
+const B = "post-T1";
+const openids = ["oA", "oB", "oC"];
+let broadcasts: MemoryBroadcastStore;
+let deliveries: MemoryDeliveryStore;
+let tokens: CountingTokens;
+let clock: FakeClock;
+let subscribers: { unfollowed: string[]; markUnfollowed(openids: readonly string[]): Promise<void> };
+
+function deps(wechat: WeChatMessenger): SendChunkDeps {
+  return {
+    broadcasts,
+    deliveries,
+    subscribers,
+    wechat,
+    tokens,
+    clock,
+    loadBroadcast: (id) => broadcasts.get(id),
+  };
+}
+const opts = { receiveCount: 1, maxReceiveCount: 5, leaseMs: 70_000 };
+
+beforeEach(() => {
+  broadcasts = new MemoryBroadcastStore();
+  broadcasts.items.set(B, newBroadcast(B, { total: 3, fanoutDone: true, fanoutPage: 1 }));
+  deliveries = new MemoryDeliveryStore();
+  tokens = new CountingTokens();
+  clock = new FakeClock();
+  subscribers = {
+    unfollowed: [],
+    async markUnfollowed(openids) {
+      this.unfollowed.push(...openids);
+    },
+  };
+});
+
+describe("sendChunk", () => {
+  it("falls back to the template message when there is no customer-service window", async () => {
+    const wechat = new ScriptedWeChat((channel, openid) =>
+      channel === "custom" && openid !== "oA" ? NO_WINDOW : OK,
+    );
+    const result = await sendChunk({ broadcastId: B, chunkId: "0-0", openids }, deps(wechat), opts);
+
+    expect(result).toMatchObject({
+      kind: "settled",
+      tally: { sent: 3, byChannel: { custom: 1, template: 2 } },
+    });
+    expect(deliveries.records.get(`${B}/oB`)).toMatchObject({
+      outcome: "sent",
+      channel: "template",
+      attempts: 2,
+    });
+    expect(deliveries.records.get(`${B}/oB`)?.msgid).toBeTypeOf("number");
+    expect(wechat.calls.filter((c) => c.channel === "template").map((c) => c.clientMsgId)).toEqual([
+      clientMsgId(B, "oB"),
+      clientMsgId(B, "oC"),
+    ]);
+    const b = await broadcasts.get(B);
+    expect(b).toMatchObject({ sent: 3, failed: 0, byChannel: { custom: 1, template: 2 } });
+  });
+
+  it("records permanent failures with WeChat's errcode and errmsg, without retrying", async () => {
+    const wechat = new ScriptedWeChat((channel, openid) =>
+      openid === "oB" && channel === "template" ? { errcode: 43004, errmsg: "require subscribe" } : NO_WINDOW,
+    );
+    const result = await sendChunk({ broadcastId: B, chunkId: "0-0", openids: ["oB"] }, deps(wechat), opts);
+    expect(result).toMatchObject({ kind: "settled", tally: { failed: 1, byErrcode: { "43004": 1 } } });
+    expect(deliveries.records.get(`${B}/oB`)).toMatchObject({
+      outcome: "failed",
+      errcode: 43004,
+      errmsg: "require subscribe",
+    });
+    expect(wechat.calls).toHaveLength(2);
+    expect(subscribers.unfollowed).toEqual(["oB"]);
+  });
+
+  it("skips recipients an earlier delivery of the chunk settled, and counts them once", async () => {
+    const first = new ScriptedWeChat((_c, openid) => (openid === "oC" ? "transport" : OK));
+    const r1 = await sendChunk({ broadcastId: B, chunkId: "0-0", openids }, deps(first), opts);
+    expect(r1).toMatchObject({ kind: "retry", reason: "transient", pending: 1 });
+    expect((await broadcasts.get(B))?.sent).toBe(0);
+
+    const second = new ScriptedWeChat(() => OK);
+    const r2 = await sendChunk({ broadcastId: B, chunkId: "0-0", openids }, deps(second), {
+      ...opts,
+      receiveCount: 2,
+    });
+    expect(second.calls.map((c) => c.openid)).toEqual(["oC"]);
+    expect(r2).toMatchObject({ kind: "settled", tally: { sent: 3 } });
+
+    const third = new ScriptedWeChat(() => OK);
+    const r3 = await sendChunk({ broadcastId: B, chunkId: "0-0", openids }, deps(third), opts);
+    expect(r3).toEqual({ kind: "settled", tally: null });
+    expect(third.calls).toHaveLength(0);
+    expect((await broadcasts.get(B))?.sent).toBe(3);
+  });
+
+  it("retries transient errors with backoff inside one receive", async () => {
+    const wechat = new ScriptedWeChat((_c, _o, call) =>
+      call < 3 ? { errcode: -1, errmsg: "system error" } : OK,
+    );
+    const before = clock.now();
+    const result = await sendChunk({ broadcastId: B, chunkId: "0-0", openids: ["oA"] }, deps(wechat), opts);
+    expect(result.kind).toBe("settled");
+    expect(wechat.calls).toHaveLength(3);
+    expect(clock.now()).toBeGreaterThan(before);
+  });
+
+  it("records a transient failure as failed on the last receive instead of leaving it pending forever", async () => {
+    const wechat = new ScriptedWeChat(() => ({ errcode: -1, errmsg: "system error" }));
+    const result = await sendChunk({ broadcastId: B, chunkId: "0-0", openids: ["oA"] }, deps(wechat), {
+      ...opts,
+      receiveCount: 5,
+    });
+    expect(result).toMatchObject({ kind: "settled", tally: { failed: 1, byErrcode: { "-1": 1 } } });
+  });
+
+  it("drops a refused token, fetches again and retries once", async () => {
+    const wechat = new ScriptedWeChat((channel, _o, call) =>
+      call === 1 ? { errcode: 40001, errmsg: "invalid credential" } : channel === "custom" ? NO_WINDOW : OK,
+    );
+    await sendChunk({ broadcastId: B, chunkId: "0-0", openids: ["oA"] }, deps(wechat), opts);
+    expect(tokens.invalidated).toEqual(["T1"]);
+    expect(wechat.calls.map((c) => c.token)).toEqual(["T1", "T1+", "T1+"]);
+  });
+
+  it("does not retry a token error twice for one recipient", async () => {
+    const wechat = new ScriptedWeChat(() => ({ errcode: 42001, errmsg: "access_token expired" }));
+    const result = await sendChunk({ broadcastId: B, chunkId: "0-0", openids: ["oA"] }, deps(wechat), opts);
+    expect(result).toMatchObject({ kind: "retry", reason: "transient" });
+    expect(wechat.calls).toHaveLength(2);
+  });
+
+  it("pauses the broadcast on 45009 and leaves the rest of the chunk pending", async () => {
+    const wechat = new ScriptedWeChat((channel) =>
+      channel === "custom" ? NO_WINDOW : { errcode: 45009, errmsg: "reach max api daily quota limit" },
+    );
+    const result = await sendChunk({ broadcastId: B, chunkId: "0-0", openids }, deps(wechat), {
+      ...opts,
+      receiveCount: 5,
+    });
+    expect(result).toMatchObject({ kind: "retry", reason: "quota", pending: 3 });
+    expect((await broadcasts.get(B))?.paused).toBe(true);
+    expect(deliveries.records.size).toBe(0);
+
+    const resumed = new ScriptedWeChat((channel) => (channel === "custom" ? NO_WINDOW : OK));
+    await sendChunk({ broadcastId: B, chunkId: "0-0", openids }, deps(resumed), opts);
+    expect((await broadcasts.get(B))?.paused).toBe(false);
+  });
+
+  it("answers busy while another live invocation holds the chunk", async () => {
+    await broadcasts.claimChunk(B, "0-0", 60_000, clock.now());
+    const wechat = new ScriptedWeChat(() => OK);
+    const result = await sendChunk({ broadcastId: B, chunkId: "0-0", openids }, deps(wechat), opts);
+    expect(result).toMatchObject({ kind: "retry", reason: "busy" });
+    expect(wechat.calls).toHaveLength(0);
+  });
+
+  it("refuses a chunk of an unknown broadcast", async () => {
+    const wechat = new ScriptedWeChat(() => OK);
+    await expect(
+      sendChunk({ broadcastId: "nope", chunkId: "0-0", openids }, deps(wechat), opts),
+    ).rejects.toThrow(/does not exist/);
+  });
+
+  it("writes records in groups so a crash mid-chunk keeps what was sent", async () => {
+    const many = Array.from({ length: 60 }, (_, i) => `o${i}`);
+    const wechat = new ScriptedWeChat(() => OK);
+    await sendChunk({ broadcastId: B, chunkId: "0-0", openids: many }, deps(wechat), {
+      ...opts,
+      flushEvery: 25,
+    });
+    expect(deliveries.writes).toBe(3);
+  });
+});
+
+describe("clientMsgId", () => {
+  it("is stable per broadcast and recipient and differs otherwise", () => {
+    expect(clientMsgId("b1", "oA")).toBe(clientMsgId("b1", "oA"));
+    expect(clientMsgId("b1", "oA")).not.toBe(clientMsgId("b1", "oB"));
+    expect(clientMsgId("b1", "oA")).not.toBe(clientMsgId("b2", "oA"));
+    expect(clientMsgId("b1", "oA").length).toBeLessThanOrEqual(32);
+  });
+});
