@@ -6,10 +6,8 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
 import { resolve as resolvePath } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import type {
   AwsRequestCounts,
   ContainerMessage,
@@ -61,14 +59,15 @@ export interface PoolOptions {
   readonly region: string;
   readonly initTimeoutMs: number;
   readonly log: (line: string) => void;
+  /** The bundled container entry (lambda-container.ts), see bundle.ts. */
+  readonly containerEntry: string;
+  /** The handler module each container imports: the function's bundle. */
+  readonly modulePath: string;
 }
 
 /** Lambda's synchronous invocation response limit. */
 export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 const TAIL_LINES = 20;
-
-const containerEntry = fileURLToPath(new URL("./lambda-container.ts", import.meta.url));
-const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 
 /** `functions/notify.handler` → `<root>/functions/notify.ts` and `handler`. */
 export function resolveHandler(root: string, handler: string): { modulePath: string; exportName: string } {
@@ -114,7 +113,7 @@ class Container {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** The whole process group: tsx's esbuild service lives beside the container. */
+  /** The whole process group, so nothing the handler started outlives its container. */
   kill(): void {
     if (!this.alive) return;
     try {
@@ -148,17 +147,13 @@ export class FunctionPool {
   };
   /** Latest cumulative counts per container, dead ones included. */
   private readonly awsRequestsByContainer = new Map<Container, AwsRequestCounts>();
-  private readonly modulePath: string;
   private readonly exportName: string;
 
   constructor(
     readonly config: FunctionConfig,
     private readonly opts: PoolOptions,
   ) {
-    ({ modulePath: this.modulePath, exportName: this.exportName } = resolveHandler(
-      opts.root,
-      config.handler,
-    ));
+    this.exportName = resolveHandler(opts.root, config.handler).exportName;
   }
 
   get maxConcurrency(): number {
@@ -265,15 +260,15 @@ export class FunctionPool {
 
   private spawn(): Container {
     const { name, memoryMb } = this.config;
-    const child = fork(containerEntry, [this.modulePath, this.exportName], {
+    const child = fork(this.opts.containerEntry, [this.opts.modulePath, this.exportName], {
       cwd: this.opts.root,
       env: this.opts.env,
       execPath: process.execPath,
       // The heap cap keeps a runaway handler from growing far past the function's memory size, where
       // Lambda would kill it.
-      execArgv: ["--import", tsxLoader, `--max-old-space-size=${Math.max(64, Math.floor(memoryMb * 0.9))}`],
+      execArgv: ["--enable-source-maps", `--max-old-space-size=${Math.max(64, Math.floor(memoryMb * 0.9))}`],
       stdio: ["ignore", "pipe", "pipe", "ipc"],
-      // Own process group, so kill() also reaches the esbuild service tsx starts.
+      // Own process group, so kill() also reaches anything the handler started.
       detached: true,
       serialization: "json",
     });

@@ -4,8 +4,8 @@
  * with ReportBatchItemFailures.
  *
  * Known deviations from AWS, kept because they do not change what our handlers observe:
- * - Containers are Node processes running the TypeScript through tsx, not an esbuild bundle. They are
- *   not frozen between invocations (timers keep running) and are not recycled while idle.
+ * - Containers are Node processes running an esbuild bundle of the handler, as SST deploys it. They
+ *   are not frozen between invocations (timers keep running) and are not recycled while idle.
  * - Memory is not enforced: the V8 heap is capped near `memoryMb` and peak RSS is reported in stats().
  * - Init may take up to 10 s and does not count against the timeout; a failed init fails that
  *   invocation (Lambda retries the init inside the invocation).
@@ -22,8 +22,11 @@
  */
 
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import {
@@ -32,7 +35,14 @@ import {
   type HttpRouteDef,
   httpRoutes,
 } from "../definitions.ts";
-import { type FunctionConfig, FunctionPool, type FunctionStats, MAX_PAYLOAD_BYTES } from "./function-pool.ts";
+import { bundleEntry } from "./bundle.ts";
+import {
+  type FunctionConfig,
+  FunctionPool,
+  type FunctionStats,
+  MAX_PAYLOAD_BYTES,
+  resolveHandler,
+} from "./function-pool.ts";
 import { fromFunctionUrlResult, toFunctionUrlEvent } from "./function-url.ts";
 import { SqsEventSource } from "./sqs-event-source.ts";
 
@@ -83,6 +93,8 @@ export interface RunnerStats {
   readonly functions: Record<string, FunctionStats>;
   /** AWS requests by `Service.Operation` made by all containers (see container-protocol.ts). */
   readonly awsRequests: Record<string, number>;
+  /** The same, per function. */
+  readonly awsRequestsByFunction: Record<string, Record<string, number>>;
 }
 
 export interface LambdaRunner {
@@ -193,8 +205,21 @@ export async function startLambdaRunner(opts: RunnerOptions): Promise<LambdaRunn
     consumerConcurrency.set(name, Math.max(consumerConcurrency.get(name) ?? 0, maximumConcurrency));
   }
 
+  // Bundled like SST bundles for Lambda, in parallel, before any container starts.
+  const buildDir = mkdtempSync(join(tmpdir(), "wechat-fanout-bundles-"));
+  const [containerEntry, ...modulePaths] = await Promise.all([
+    bundleEntry(
+      fileURLToPath(new URL("./lambda-container.ts", import.meta.url)),
+      buildDir,
+      "lambda-container",
+    ),
+    ...Object.entries(functionDefs).map(([name, def]) =>
+      bundleEntry(resolveHandler(root, def.handler).modulePath, buildDir, name),
+    ),
+  ]);
+
   const pools = new Map<string, FunctionPool>();
-  for (const [name, def] of Object.entries(functionDefs)) {
+  for (const [index, [name, def]] of Object.entries(functionDefs).entries()) {
     const config: FunctionConfig = { name, ...def };
     const maxConcurrency =
       opts.concurrency?.[name] ?? consumerConcurrency.get(name) ?? DEFAULT_HTTP_CONCURRENCY;
@@ -210,6 +235,8 @@ export async function startLambdaRunner(opts: RunnerOptions): Promise<LambdaRunn
         region,
         initTimeoutMs: INIT_TIMEOUT_MS,
         log,
+        containerEntry: containerEntry as string,
+        modulePath: modulePaths[index] as string,
       }),
     );
   }
@@ -349,15 +376,17 @@ export async function startLambdaRunner(opts: RunnerOptions): Promise<LambdaRunn
     server.closeAllConnections();
     await serverClosed;
     sqs.destroy();
+    rmSync(buildDir, { recursive: true, force: true });
   };
 
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     stats() {
-      const result: RunnerStats = { functions: {}, awsRequests: {} };
+      const result: RunnerStats = { functions: {}, awsRequests: {}, awsRequestsByFunction: {} };
       for (const [name, pool] of pools) {
         result.functions[name] = pool.stats();
+        result.awsRequestsByFunction[name] = pool.awsRequests();
         for (const [operation, n] of Object.entries(pool.awsRequests())) {
           result.awsRequests[operation] = (result.awsRequests[operation] ?? 0) + n;
         }

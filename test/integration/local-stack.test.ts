@@ -576,6 +576,13 @@ describe("HTTP like a Function URL", () => {
     expect(next.pid).not.toBe(busyPid);
   });
 
+  test("sums the AWS request counts the containers publish", async () => {
+    const before = stack.runner.stats().awsRequests["Fixture.Echo"] ?? 0;
+    await echo("/api/count");
+    await echo("/wechatpay/notify", { method: "POST", body: Buffer.from("{}") });
+    expect(stack.runner.stats().awsRequests["Fixture.Echo"]).toBe(before + 2);
+  });
+
   test("serves concurrent requests from several containers, up to the function's concurrency", async () => {
     const started = Date.now();
     const answers = await Promise.all(

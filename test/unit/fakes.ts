@@ -149,8 +149,7 @@ export class MemoryPostStore implements PostStore {
     now: number,
   ) {
     const stored = this.posts.get(post.outTradeNo);
-    if (!stored || stored.status !== "PENDING" || this.broadcasts.items.has(broadcast.broadcastId))
-      return false;
+    if (stored?.status !== "PENDING" || this.broadcasts.items.has(broadcast.broadcastId)) return false;
     stored.status = "PAID";
     stored.paidAt = now;
     stored.transactionId = notice.transactionId;
