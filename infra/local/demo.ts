@@ -13,6 +13,7 @@ const { values } = parseArgs({
   options: {
     subscribers: { type: "string", default: "10000" },
     latency: { type: "string", default: "20" },
+    verbose: { type: "boolean", default: false },
   },
 });
 const audience = Number(values.subscribers);
@@ -32,7 +33,9 @@ async function main(): Promise<void> {
   console.log("Starting the local stack (DynamoDB Local, SQS emulator, Lambda runner, WeChat simulator)…");
   const app = await startLocalApp({
     settings: { ...process.env, WECHAT_API_BASE: undefined },
-    ...(process.env.DEMO_LOG ? { log: (l: string) => process.stderr.write(`${l}\n`) } : {}),
+    // Four senders saturate a 2-core machine already; more would only contend for the CPU.
+    concurrency: { sender: 4 },
+    ...(values.verbose ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
   });
   try {
     const sim = app.simulator;
