@@ -46,12 +46,22 @@ export const notifySchema = z.object({
   ...wechat,
   WECHATPAY_MCH_ID: required,
   WECHATPAY_APIV3_KEY: required.refine((k) => Buffer.byteLength(k) === 32, "must be 32 bytes"),
-  WECHATPAY_PUBLIC_KEY_ID: required.regex(/^PUB_KEY_ID_\d+$/, "must look like PUB_KEY_ID_<digits>"),
+  WECHATPAY_PUBLIC_KEY_ID: required.regex(/^PUB_KEY_ID_\w+$/, "must look like PUB_KEY_ID_…"),
   /** The PEM itself (an SST secret in AWS) or a file holding it (local). */
   WECHATPAY_PUBLIC_KEY: z.string().optional(),
   WECHATPAY_PUBLIC_KEY_FILE: z.string().optional(),
   /** Optional JSON {serial: PEM file path} for merchants still migrating from platform certificates. */
-  WECHATPAY_PLATFORM_CERT_FILES: z.string().optional(),
+  WECHATPAY_PLATFORM_CERT_FILES: z
+    .string()
+    .default("{}")
+    .transform((json, ctx) => {
+      try {
+        return z.record(z.string(), z.string()).parse(JSON.parse(json));
+      } catch {
+        ctx.addIssue({ code: "custom", message: 'must be a JSON object {"<serial>": "<PEM file>"}' });
+        return z.NEVER;
+      }
+    }),
 });
 
 export const senderSchema = z.object({

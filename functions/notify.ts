@@ -21,9 +21,10 @@ const posts = new DynamoPostStore(db, config.TABLE_POSTS, config.TABLE_BROADCAST
 const broadcasts = new DynamoBroadcastStore(db, config.TABLE_BROADCASTS);
 const fanoutQueue = new SqsFanoutQueue(createSqsClient(), config.QUEUE_URL_FANOUT);
 const platformCertificates = Object.fromEntries(
-  Object.entries(JSON.parse(config.WECHATPAY_PLATFORM_CERT_FILES ?? "{}") as Record<string, string>).map(
-    ([serial, file]) => [serial, readFileSync(file, "utf8")],
-  ),
+  Object.entries(config.WECHATPAY_PLATFORM_CERT_FILES).map(([serial, file]) => [
+    serial,
+    readFileSync(file, "utf8"),
+  ]),
 );
 const verify = createNotifyVerifier({
   apiV3Key: config.WECHATPAY_APIV3_KEY,

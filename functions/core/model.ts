@@ -30,7 +30,16 @@ export interface BroadcastMessage {
 
 export type BroadcastStatus = "fanning_out" | "sending" | "paused" | "done";
 
-export interface Broadcast {
+/** Settled recipients of a broadcast or a chunk, with delivered ones by channel and the rest by errcode. */
+export interface DeliveryCounts {
+  readonly sent: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly byChannel: Readonly<Record<string, number>>;
+  readonly byErrcode: Readonly<Record<string, number>>;
+}
+
+export interface Broadcast extends DeliveryCounts {
   readonly broadcastId: string;
   readonly outTradeNo: string;
   readonly message: BroadcastMessage;
@@ -40,22 +49,11 @@ export interface Broadcast {
   readonly fanoutDone: boolean;
   /** Recipients enqueued so far; the audience size once `fanoutDone`. */
   readonly total: number;
-  readonly sent: number;
-  readonly failed: number;
-  readonly skipped: number;
-  readonly byChannel: Readonly<Record<string, number>>;
-  readonly byErrcode: Readonly<Record<string, number>>;
   readonly createdAt: number;
 }
 
 /** Counter increments for one settled chunk, applied once. */
-export interface ChunkTally {
-  readonly sent: number;
-  readonly failed: number;
-  readonly skipped: number;
-  readonly byChannel: Readonly<Record<string, number>>;
-  readonly byErrcode: Readonly<Record<string, number>>;
-}
+export type ChunkTally = DeliveryCounts;
 
 export type PostStatus = "PENDING" | "PAID";
 
@@ -96,15 +94,10 @@ export interface FanoutMessage {
 }
 
 /** Derived view of a broadcast's progress, as the status API reports it. */
-export interface BroadcastProgress {
+export interface BroadcastProgress extends DeliveryCounts {
   readonly status: BroadcastStatus;
   readonly total: number;
-  readonly sent: number;
-  readonly failed: number;
-  readonly skipped: number;
   readonly pending: number;
-  readonly byChannel: Readonly<Record<string, number>>;
-  readonly byErrcode: Readonly<Record<string, number>>;
 }
 
 /** Progress of a broadcast, derived from its counters. */

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, notifySchema, senderSchema } from "../../functions/config.ts";
+
+const resources = {
+  TABLE_SUBSCRIBERS: "Subscribers",
+  TABLE_POSTS: "Posts",
+  TABLE_BROADCASTS: "Broadcasts",
+  TABLE_DELIVERIES: "Deliveries",
+  TABLE_TOKENS: "Tokens",
+  QUEUE_URL_FANOUT: "http://127.0.0.1/0/FanoutQueue",
+  QUEUE_URL_SEND: "http://127.0.0.1/0/SendQueue",
+};
+const wechat = { WECHAT_APP_ID: "wxAPP", WECHAT_APP_SECRET: "secret", WECHAT_TEMPLATE_ID: "TPL" };
+
+describe("loadConfig", () => {
+  it("names every missing or malformed variable", () => {
+    const attempt = () =>
+      loadConfig(senderSchema, { ...resources, WECHAT_APP_ID: "wxAPP", WECHAT_MAX_IN_FLIGHT: "lots" });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(/WECHAT_APP_SECRET/);
+    expect(attempt).toThrow(/WECHAT_TEMPLATE_ID/);
+    expect(attempt).toThrow(/WECHAT_MAX_IN_FLIGHT/);
+  });
+
+  it("applies defaults and parses the template field mapping", () => {
+    const config = loadConfig(senderSchema, { ...resources, ...wechat });
+    expect(config.WECHAT_API_BASE).toBe("https://api.weixin.qq.com");
+    expect(config.WECHAT_MAX_IN_FLIGHT).toBe(16);
+    expect(config.WECHAT_TEMPLATE_FIELDS).toEqual({ thing1: "content", time2: "paidAt" });
+  });
+
+  it("refuses a bad template mapping, APIv3 key or public key id", () => {
+    const notify = {
+      ...resources,
+      ...wechat,
+      WECHATPAY_MCH_ID: "1900000001",
+      WECHATPAY_APIV3_KEY: "0123456789abcdef0123456789abcdef",
+      WECHATPAY_PUBLIC_KEY_ID: "PUB_KEY_ID_0114232134912410000000000000TEST",
+    };
+    expect(() => loadConfig(notifySchema, { ...notify, WECHAT_TEMPLATE_FIELDS: '{"thing1":"price"}' })).toThrow(
+      /WECHAT_TEMPLATE_FIELDS.*unknown post field/,
+    );
+    expect(() => loadConfig(notifySchema, { ...notify, WECHATPAY_APIV3_KEY: "short" })).toThrow(
+      /WECHATPAY_APIV3_KEY must be 32 bytes/,
+    );
+    expect(() => loadConfig(notifySchema, { ...notify, WECHATPAY_PLATFORM_CERT_FILES: "[1]" })).toThrow(
+      /WECHATPAY_PLATFORM_CERT_FILES/,
+    );
+    expect(() => loadConfig(notifySchema, { ...notify, WECHATPAY_PUBLIC_KEY_ID: "0114232134912410" })).toThrow(
+      /WECHATPAY_PUBLIC_KEY_ID must look like/,
+    );
+  });
+});
