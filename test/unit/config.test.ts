@@ -37,17 +37,17 @@ describe("loadConfig", () => {
       WECHATPAY_APIV3_KEY: "0123456789abcdef0123456789abcdef",
       WECHATPAY_PUBLIC_KEY_ID: "PUB_KEY_ID_0114232134912410000000000000TEST",
     };
-    expect(() => loadConfig(notifySchema, { ...notify, WECHAT_TEMPLATE_FIELDS: '{"thing1":"price"}' })).toThrow(
-      /WECHAT_TEMPLATE_FIELDS.*unknown post field/,
-    );
+    expect(() =>
+      loadConfig(notifySchema, { ...notify, WECHAT_TEMPLATE_FIELDS: '{"thing1":"price"}' }),
+    ).toThrow(/WECHAT_TEMPLATE_FIELDS.*unknown post field/);
     expect(() => loadConfig(notifySchema, { ...notify, WECHATPAY_APIV3_KEY: "short" })).toThrow(
       /WECHATPAY_APIV3_KEY must be 32 bytes/,
     );
     expect(() => loadConfig(notifySchema, { ...notify, WECHATPAY_PLATFORM_CERT_FILES: "[1]" })).toThrow(
       /WECHATPAY_PLATFORM_CERT_FILES/,
     );
-    expect(() => loadConfig(notifySchema, { ...notify, WECHATPAY_PUBLIC_KEY_ID: "0114232134912410" })).toThrow(
-      /WECHATPAY_PUBLIC_KEY_ID must look like/,
-    );
+    expect(() =>
+      loadConfig(notifySchema, { ...notify, WECHATPAY_PUBLIC_KEY_ID: "0114232134912410" }),
+    ).toThrow(/WECHATPAY_PUBLIC_KEY_ID must look like/);
   });
 });
