@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { AUDIENCE_PAGE_SIZE } from "../infra/definitions.ts";
 import { parseTemplateFieldMapping } from "./core/template-data.ts";
 
 /** Raised at start-up when the environment lacks or garbles a setting; names the variable. */
@@ -73,7 +74,11 @@ export const senderSchema = z.object({
   SEND_RETRY_DELAY_SECONDS: positiveInt(20),
 });
 
-export const fanoutSchema = z.object({ ...resources });
+export const fanoutSchema = z.object({
+  ...resources,
+  /** Subscribers read per fan-out invocation; smaller pages mean shorter invocations. */
+  FANOUT_PAGE_SIZE: positiveInt(AUDIENCE_PAGE_SIZE),
+});
 
 export const adminSchema = z.object({
   ...resources,

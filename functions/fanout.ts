@@ -1,7 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { z } from "zod";
-import { AUDIENCE_PAGE_SIZE, CHUNK_SIZE } from "../infra/definitions.ts";
+import { CHUNK_SIZE } from "../infra/definitions.ts";
 import { DynamoBroadcastStore } from "./adapters/dynamodb/broadcast-store.ts";
 import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoSubscriberStore } from "./adapters/dynamodb/subscriber-store.ts";
@@ -31,7 +31,10 @@ const fanoutMessage = z.object({
 
 async function handleRecord(record: SQSRecord): Promise<void> {
   const message = fanoutMessage.parse(JSON.parse(record.body));
-  const result = await fanOutPage(message, deps, { pageSize: AUDIENCE_PAGE_SIZE, chunkSize: CHUNK_SIZE });
+  const result = await fanOutPage(message, deps, {
+    pageSize: config.FANOUT_PAGE_SIZE,
+    chunkSize: CHUNK_SIZE,
+  });
   if (result.kind === "page" && result.last) {
     logger.info("fan-out finished", { broadcastId: message.broadcastId, pages: message.page + 1 });
   }

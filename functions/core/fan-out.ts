@@ -1,4 +1,4 @@
-import type { ChunkMessage, FanoutMessage } from "./model.ts";
+import type { Broadcast, ChunkMessage, FanoutMessage } from "./model.ts";
 import type { AudienceReader, BroadcastStore, Clock, FanoutQueue, SendQueue } from "./ports.ts";
 import { UnknownBroadcastError } from "./send-chunk.ts";
 
@@ -13,6 +13,13 @@ export interface FanOutDeps {
 export interface FanOutOptions {
   readonly pageSize: number;
   readonly chunkSize: number;
+  /** How long a page waits for its predecessor to be recorded before giving up (queue retry). */
+  readonly predecessorWaitMs?: number;
+}
+
+/** Raised when a page arrives before its predecessor was recorded and does not catch up in time. */
+export class PageNotReadyError extends Error {
+  override readonly name = "PageNotReadyError";
 }
 
 export type FanOutResult =
@@ -41,15 +48,15 @@ export function chunkRecipients(
  * Turns one page of the audience into send-queue chunks and hands the rest of the scan to the next
  * fan-out message, so no invocation's time or memory grows with the audience. The next message is
  * sent before the page is recorded: a crash in between repeats the page (chunks are recognised by
- * id downstream) instead of losing the rest of the audience.
+ * id downstream) instead of losing the rest of the audience. Pages are recorded in order, so a page
+ * whose successor raced ahead of its own record is waited for.
  */
 export async function fanOutPage(
   message: FanoutMessage,
   deps: FanOutDeps,
   opts: FanOutOptions,
 ): Promise<FanOutResult> {
-  const broadcast = await deps.broadcasts.get(message.broadcastId);
-  if (!broadcast) throw new UnknownBroadcastError(`broadcast ${message.broadcastId} does not exist`);
+  const broadcast = await awaitPredecessor(message, deps, opts.predecessorWaitMs ?? 5_000);
   if (broadcast.fanoutPage > message.page || broadcast.fanoutDone) return { kind: "duplicate" };
 
   const page = await deps.audience.readPage(message.cursor, opts.pageSize, deps.clock.now());
@@ -71,4 +78,25 @@ export async function fanOutPage(
   );
   if (!recorded) return { kind: "duplicate" };
   return { kind: "page", recipients: page.openids.length, chunks: chunks.length, last };
+}
+
+/**
+ * The broadcast once page `message.page - 1` is recorded. The next page's message is sent just before
+ * its predecessor is recorded, so another fan-out container can pick it up a moment too early.
+ */
+async function awaitPredecessor(
+  message: FanoutMessage,
+  deps: FanOutDeps,
+  waitMs: number,
+): Promise<Broadcast> {
+  const deadline = deps.clock.now() + waitMs;
+  for (let pause = 20; ; pause = Math.min(pause * 2, 500)) {
+    const broadcast = await deps.broadcasts.get(message.broadcastId);
+    if (!broadcast) throw new UnknownBroadcastError(`broadcast ${message.broadcastId} does not exist`);
+    if (broadcast.fanoutPage >= message.page || broadcast.fanoutDone) return broadcast;
+    if (deps.clock.now() >= deadline) {
+      throw new PageNotReadyError(`page ${message.page - 1} of ${message.broadcastId} is not recorded yet`);
+    }
+    await deps.clock.sleep(pause);
+  }
 }

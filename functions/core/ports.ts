@@ -114,8 +114,11 @@ export interface CachedToken {
 
 export interface TokenStore {
   read(): Promise<CachedToken | undefined>;
-  /** Takes the refresh lock until `until` (epoch ms) unless another holder's lock is still live. */
-  tryLock(owner: string, until: number, now: number): Promise<boolean>;
+  /**
+   * Takes the refresh lock until `until` (epoch ms), unless another holder's lock is still live or
+   * the stored token is good past `freshUntil` (someone refreshed since we last looked).
+   */
+  tryLock(owner: string, until: number, now: number, freshUntil: number): Promise<boolean>;
   /** Stores a fresh token and releases the lock. */
   write(token: CachedToken): Promise<void>;
   /** Drops the cached token if it is still `accessToken` (a newer one is kept). */

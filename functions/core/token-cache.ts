@@ -64,7 +64,8 @@ export class TokenCache implements AccessTokenProvider {
     while (clock.now() < deadline) {
       const cached = await store.read();
       if (cached && this.usable(cached)) return cached;
-      if (await store.tryLock(owner, clock.now() + this.lockMs, clock.now())) {
+      const now = clock.now();
+      if (await store.tryLock(owner, now + this.lockMs, now, now + this.refreshMarginMs)) {
         this.fetches += 1;
         const fetched = await fetcher.fetch();
         const token = {

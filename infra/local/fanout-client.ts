@@ -36,14 +36,26 @@ export class FanoutClient {
     private readonly adminToken: string,
   ) {}
 
-  async importSubscribers(subscribers: readonly SubscriberInput[]): Promise<number> {
+  /**
+   * Imports subscribers in requests of `batchSize` (the API takes up to 10,000), a few at once: small
+   * requests stay far inside the admin function's timeout on a busy machine.
+   */
+  async importSubscribers(
+    subscribers: readonly SubscriberInput[],
+    opts: { batchSize?: number; parallel?: number } = {},
+  ): Promise<number> {
+    const batchSize = opts.batchSize ?? 2_000;
+    const starts = Array.from({ length: Math.ceil(subscribers.length / batchSize) }, (_, i) => i * batchSize);
     let imported = 0;
-    for (let i = 0; i < subscribers.length; i += 10_000) {
-      const res = await this.api<{ imported: number }>("POST", "/api/subscribers", {
-        subscribers: subscribers.slice(i, i + 10_000),
-      });
-      imported += res.imported;
-    }
+    const worker = async () => {
+      for (let start = starts.shift(); start !== undefined; start = starts.shift()) {
+        const res = await this.api<{ imported: number }>("POST", "/api/subscribers", {
+          subscribers: subscribers.slice(start, start + batchSize),
+        });
+        imported += res.imported;
+      }
+    };
+    await Promise.all(Array.from({ length: opts.parallel ?? 3 }, worker));
     return imported;
   }
 

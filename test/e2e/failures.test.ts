@@ -6,7 +6,9 @@ const audience = openids("Fail", 200);
 
 beforeAll(async () => {
   t = await startTestApp({
-    overrides: { WECHAT_MAX_IN_FLIGHT: "4" },
+    // Seven audience pages read by two fan-out containers: pages race each other's records.
+    overrides: { WECHAT_MAX_IN_FLIGHT: "4", FANOUT_PAGE_SIZE: "30" },
+    concurrency: { sender: 3, fanout: 2, notify: 2, admin: 1 },
     // Long enough for a chunk at 100 ms per WeChat call; the queue's visibility outlasts the claim.
     functionOverrides: { sender: { timeoutSeconds: 8 }, fanout: { timeoutSeconds: 5 } },
     queueOverrides: { send: { visibilityTimeoutSeconds: 12 }, fanout: { visibilityTimeoutSeconds: 6 } },

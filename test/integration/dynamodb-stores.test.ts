@@ -223,12 +223,13 @@ describe("DynamoTokenStore", () => {
     const store = new DynamoTokenStore(db, table("TABLE_TOKENS"), "wxLOCK");
     const now = Date.now();
     const winners = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => store.tryLock(`c${i}`, now + 10_000, now)),
+      Array.from({ length: 8 }, (_, i) => store.tryLock(`c${i}`, now + 10_000, now, now)),
     );
     expect(winners.filter(Boolean)).toHaveLength(1);
     await store.write({ accessToken: "A1", expiresAt: now + 7_200_000 });
     expect(await store.read()).toEqual({ accessToken: "A1", expiresAt: now + 7_200_000 });
-    expect(await store.tryLock("c9", now + 10_000, now)).toBe(true);
+    expect(await store.tryLock("c9", now + 10_000, now, now + 60_000)).toBe(false);
+    expect(await store.tryLock("c9", now + 10_000, now, now + 7_300_000)).toBe(true);
     await store.write({ accessToken: "A2", expiresAt: now + 7_200_000 });
     await store.discard("A1");
     expect((await store.read())?.accessToken).toBe("A2");

@@ -190,8 +190,9 @@ export class MemoryTokenStore implements TokenStore {
   async read() {
     return this.token;
   }
-  async tryLock(owner: string, until: number, now: number) {
+  async tryLock(owner: string, until: number, now: number, freshUntil: number) {
     if (this.lock && this.lock.until >= now) return false;
+    if (this.token && this.token.expiresAt >= freshUntil) return false;
     this.lock = { owner, until };
     return true;
   }

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { chunkRecipients, fanOutPage } from "../../functions/core/fan-out.ts";
+import { chunkRecipients, fanOutPage, PageNotReadyError } from "../../functions/core/fan-out.ts";
 import { ArrayAudience, FakeClock, MemoryBroadcastStore, newBroadcast, RecordingQueues } from "./fakes.ts";
 
 const B = "post-T1";
@@ -42,6 +42,34 @@ describe("fanOutPage", () => {
     });
     expect(queues.chunks).toHaveLength(chunks);
     expect((await broadcasts.get(B))?.total).toBe(10);
+  });
+});
+
+describe("fanOutPage ordering", () => {
+  it("waits for the previous page's record when the next page arrives first", async () => {
+    let gets = 0;
+    const racing = Object.assign(Object.create(broadcasts), {
+      get: async (id: string) => {
+        gets += 1;
+        // Page 0 is recorded by its own invocation while page 1 is already waiting.
+        if (gets === 3) await broadcasts.recordPage(id, 0, 10, false);
+        return broadcasts.get(id);
+      },
+    });
+    const result = await fanOutPage(
+      { broadcastId: B, page: 1, cursor: "o09" },
+      { ...deps(), broadcasts: racing },
+      opts,
+    );
+    expect(result).toMatchObject({ kind: "page", recipients: 10 });
+    expect(await broadcasts.get(B)).toMatchObject({ fanoutPage: 2, total: 20 });
+  });
+
+  it("gives up, for the queue to retry, when the previous page never gets recorded", async () => {
+    await expect(fanOutPage({ broadcastId: B, page: 1, cursor: "o09" }, deps(), opts)).rejects.toBeInstanceOf(
+      PageNotReadyError,
+    );
+    expect(queues.chunks).toHaveLength(0);
   });
 });
 

@@ -50,16 +50,31 @@ describe("TokenCache", () => {
       }
     }
     const store = new RefreshedElsewhere();
-    await store.tryLock("other", clock.now() + 10_000, clock.now());
+    await store.tryLock("other", clock.now() + 10_000, clock.now(), clock.now());
     const fetcher = new SlowFetcher();
     expect(await cache(store, fetcher, clock).get()).toBe("FROM-OTHER");
+    expect(fetcher.calls).toBe(0);
+  });
+
+  it("does not fetch again when another container stored a token between its look and its lock", async () => {
+    const clock = new FakeClock();
+    // The other container's refresh lands right after this one found the store empty.
+    class RefreshedMeanwhile extends MemoryTokenStore {
+      override async read() {
+        const seen = this.token;
+        this.token ??= { accessToken: "FROM-OTHER", expiresAt: clock.now() + 7_200_000 };
+        return seen;
+      }
+    }
+    const fetcher = new SlowFetcher();
+    expect(await cache(new RefreshedMeanwhile(), fetcher, clock).get()).toBe("FROM-OTHER");
     expect(fetcher.calls).toBe(0);
   });
 
   it("gives up when another container's refresh never finishes", async () => {
     const store = new MemoryTokenStore();
     const clock = new FakeClock();
-    await store.tryLock("stuck", clock.now() + 3_600_000, clock.now());
+    await store.tryLock("stuck", clock.now() + 3_600_000, clock.now(), clock.now());
     await expect(cache(store, new SlowFetcher(), clock).get()).rejects.toBeInstanceOf(TokenUnavailableError);
   });
 

@@ -24,15 +24,22 @@ export class DynamoTokenStore implements TokenStore {
     return { accessToken: Item.accessToken, expiresAt: Item.expiresAt };
   }
 
-  async tryLock(owner: string, until: number, now: number): Promise<boolean> {
+  async tryLock(owner: string, until: number, now: number, freshUntil: number): Promise<boolean> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { appId: this.appId },
-          ConditionExpression: "attribute_not_exists(lockUntil) OR lockUntil < :now",
+          ConditionExpression:
+            "(attribute_not_exists(lockUntil) OR lockUntil < :now) AND " +
+            "(attribute_not_exists(accessToken) OR expiresAt < :freshUntil)",
           UpdateExpression: "SET lockOwner = :owner, lockUntil = :until",
-          ExpressionAttributeValues: { ":owner": owner, ":until": until, ":now": now },
+          ExpressionAttributeValues: {
+            ":owner": owner,
+            ":until": until,
+            ":now": now,
+            ":freshUntil": freshUntil,
+          },
         }),
       );
       return true;
