@@ -1,8 +1,8 @@
 /// <reference path="./.sst/platform/config.d.ts" />
 
 /**
- * The SST app. A minimal app for now: the infrastructure issue adds infra/storage.ts, queues.ts,
- * functions.ts, alarms.ts and dashboard.ts, built from infra/definitions.ts like the local stack.
+ * The SST app. Thin on purpose: infra/ builds every resource from infra/definitions.ts, the same data
+ * the local stack (infra/local/) uses.
  */
 export default $config({
   app(input) {
@@ -15,6 +15,31 @@ export default $config({
     };
   },
   async run() {
-    return {};
+    const { readSettings } = await import("./infra/settings.ts");
+    const { createSecrets } = await import("./infra/secrets.ts");
+    const { createTables } = await import("./infra/storage.ts");
+    const { createQueues } = await import("./infra/queues.ts");
+    const { createFunctions, subscribeConsumers } = await import("./infra/functions.ts");
+    const { createAlarms } = await import("./infra/alarms.ts");
+    const { createDashboard } = await import("./infra/dashboard.ts");
+
+    const settings = readSettings();
+    const secrets = createSecrets();
+    const tables = createTables();
+    const queues = createQueues();
+    const functions = createFunctions({ tables, queues, secrets, settings });
+    subscribeConsumers(queues, functions);
+    const { topic } = createAlarms({ queues, functions, alarmEmail: settings.ALARM_EMAIL });
+    createDashboard({ queues, functions });
+
+    return {
+      notifyUrl: $interpolate`${functions.notify.url}wechatpay/notify`,
+      adminApiUrl: $interpolate`${functions.admin.url}api/`,
+      fanoutQueueUrl: queues.fanout.queue.url,
+      fanoutDeadLetterQueueUrl: queues.fanout.deadLetter.url,
+      sendQueueUrl: queues.send.queue.url,
+      sendDeadLetterQueueUrl: queues.send.deadLetter.url,
+      alarmTopic: topic.arn,
+    };
   },
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
+import { Resource } from "sst/resource";
 import { z } from "zod";
-import { AUDIENCE_PAGE_SIZE } from "../infra/definitions.ts";
+import { AUDIENCE_PAGE_SIZE, secrets } from "../infra/definitions.ts";
 import { parseTemplateFieldMapping } from "./core/template-data.ts";
 
 /** Raised at start-up when the environment lacks or garbles a setting; names the variable. */
@@ -45,6 +46,8 @@ const wechat = {
 export const notifySchema = z.object({
   ...resources,
   ...wechat,
+  /** Not used by notify; in AWS it is not even linked to it (least privilege). */
+  WECHAT_APP_SECRET: z.string().optional(),
   WECHATPAY_MCH_ID: required,
   WECHATPAY_APIV3_KEY: required.refine((k) => Buffer.byteLength(k) === 32, "must be 32 bytes"),
   WECHATPAY_PUBLIC_KEY_ID: required.regex(/^PUB_KEY_ID_\w+$/, "must look like PUB_KEY_ID_…"),
@@ -85,10 +88,25 @@ export const adminSchema = z.object({
   ADMIN_TOKEN: required.min(16, "must be at least 16 characters"),
 });
 
+/**
+ * In AWS, secrets are linked `sst.Secret`s (read with `Resource.<Name>.value`), never environment
+ * variables; locally they are environment variables. This puts the linked ones under their variable
+ * names (infra/definitions.ts `secrets`); without SST links it adds nothing.
+ */
+export function withLinkedSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const linked: Record<string, string> = {};
+  const resource = Resource as unknown as Record<string, { value?: unknown } | undefined>;
+  for (const [name, variable] of Object.entries(secrets)) {
+    const value = name in resource ? resource[name]?.value : undefined;
+    if (typeof value === "string") linked[variable] = value;
+  }
+  return { ...env, ...linked };
+}
+
 /** Reads and validates a function's settings once, failing fast with the names of the bad variables. */
 export function loadConfig<S extends z.ZodType>(
   schema: S,
-  env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv = withLinkedSecrets(process.env),
 ): z.output<S> {
   const result = schema.safeParse(env);
   if (!result.success) {

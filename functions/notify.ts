@@ -13,6 +13,7 @@ import { loadConfig, notifySchema, wechatPayPublicKeyPem } from "./config.ts";
 import { acceptPayment } from "./core/accept-payment.ts";
 import { composePostMessage } from "./core/broadcast-message.ts";
 import { type HttpEvent, type HttpResult, json, rawBody, statusOf } from "./http.ts";
+import { countNotifyFailure, publishMetrics } from "./metrics.ts";
 import { logger } from "./observability.ts";
 
 const config = loadConfig(notifySchema);
@@ -71,6 +72,8 @@ export async function handler(event: HttpEvent): Promise<HttpResult> {
       return fail(status, (error as Error).message);
     }
     logger.error("notify failed", error as Error);
+    countNotifyFailure();
+    publishMetrics();
     return fail(500, "internal error, please retry");
   }
 }

@@ -10,12 +10,13 @@ import { DynamoDeliveryStore } from "./adapters/dynamodb/delivery-store.ts";
 import { DynamoSubscriberStore } from "./adapters/dynamodb/subscriber-store.ts";
 import { DynamoTokenStore } from "./adapters/dynamodb/token-store.ts";
 import { createSqsClient } from "./adapters/sqs/queues.ts";
-import { WeChatApiClient } from "./adapters/wechat/api-client.ts";
+import { TokenFetchError, WeChatApiClient } from "./adapters/wechat/api-client.ts";
 import { systemClock } from "./clock.ts";
 import { loadConfig, senderSchema } from "./config.ts";
 import type { Broadcast } from "./core/model.ts";
 import { type SendChunkResult, sendChunk } from "./core/send-chunk.ts";
-import { TokenCache } from "./core/token-cache.ts";
+import { TokenCache, TokenUnavailableError } from "./core/token-cache.ts";
+import { countChunk, countTokenRefreshes, countTokenRefreshFailure, publishMetrics } from "./metrics.ts";
 import { logger } from "./observability.ts";
 
 const config = loadConfig(senderSchema);
@@ -96,7 +97,12 @@ function recordHandler(context: Context) {
       receiveCount,
       maxReceiveCount: queues.send.maxReceiveCount,
       leaseMs,
+    }).catch((error: unknown) => {
+      if (error instanceof TokenUnavailableError || error instanceof TokenFetchError)
+        countTokenRefreshFailure();
+      throw error;
     });
+    countChunk(result);
     if (result.kind === "settled") return;
     const delay = retryDelaySeconds(result, receiveCount, leaseMs);
     await sqs.send(
@@ -132,7 +138,12 @@ function loggingFailures(handle: (record: SQSRecord) => Promise<void>) {
 
 /** Send-queue consumer: each record is one chunk of a broadcast's recipients. */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  return processPartialResponse(event, loggingFailures(recordHandler(context)), processor, {
-    throwOnFullBatchFailure: false,
-  });
+  try {
+    return await processPartialResponse(event, loggingFailures(recordHandler(context)), processor, {
+      throwOnFullBatchFailure: false,
+    });
+  } finally {
+    countTokenRefreshes(tokens.fetches);
+    publishMetrics();
+  }
 }

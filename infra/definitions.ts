@@ -127,3 +127,56 @@ export const httpRoutes = [
   { path: "/api/", prefix: true, function: "admin" },
   { path: "/wechat/callback", function: "callback" },
 ] as const satisfies readonly HttpRouteDef[];
+
+/**
+ * Secrets: the SST `Secret` name (`npx sst secret set <Name> …`) and the environment variable that
+ * carries the same value locally. In AWS they reach a function only through `link` (encrypted into the
+ * bundle, read with `Resource.<Name>.value`), never as plain environment variables.
+ */
+export const secrets = {
+  WechatAppSecret: "WECHAT_APP_SECRET",
+  WechatPayApiV3Key: "WECHATPAY_APIV3_KEY",
+  /** The WeChat Pay platform public key, the PEM text itself (locally: WECHATPAY_PUBLIC_KEY_FILE). */
+  WechatPayPublicKey: "WECHATPAY_PUBLIC_KEY",
+  WechatCallbackToken: "WECHAT_CALLBACK_TOKEN",
+  AdminToken: "ADMIN_TOKEN",
+} as const;
+export type SecretName = keyof typeof secrets;
+
+/** CloudWatch Logs retention of every function's log group (SST's retention names). */
+export const LOG_RETENTION = "1 month";
+
+/** Custom metrics (Embedded Metric Format, Powertools Metrics) and the alarms on them. */
+export const metrics = {
+  namespace: "WeChatFanout",
+  /** Powertools adds a `service` dimension with this value to every metric. */
+  service: "wechat-fanout",
+  names: {
+    /** Per settled chunk: recipients sent, failed (permanently), skipped. */
+    sent: "DeliveriesSent",
+    failed: "DeliveriesFailed",
+    skipped: "DeliveriesSkipped",
+    /** Failed recipients with an extra `errcode` dimension (one EMF line per errcode per chunk). */
+    failedByErrcode: "DeliveriesFailedByErrcode",
+    /** A chunk paused because WeChat's daily quota ran out (errcode 45009). */
+    quotaExhausted: "QuotaExhausted",
+    /** Access-token fetches from WeChat, and chunks that failed because no token could be had. */
+    tokenRefreshes: "TokenRefreshes",
+    tokenRefreshFailures: "TokenRefreshFailures",
+    /** A payment notify answered 5xx (WeChat Pay retries it; ours to fix). */
+    notifyFailures: "NotifyFailures",
+  },
+} as const;
+
+export const alarmThresholds = {
+  /** Evaluation period of every alarm. */
+  periodSeconds: 300,
+  /**
+   * Oldest send-queue message older than this means the pipeline is stalled. Above the longest
+   * transient back-off (15 min); a quota pause (45009, retried hourly) also trips it, deliberately.
+   */
+  sendQueueOldestMessageSeconds: 1800,
+  /** Failed / (sent + failed) over a period, once at least `deliveryFailureMinVolume` were tried. */
+  deliveryFailureRate: 0.2,
+  deliveryFailureMinVolume: 50,
+} as const;

@@ -1,0 +1,256 @@
+/**
+ * Runs the real SST components of sst.config.ts under Pulumi's unit-test mocks, with no AWS account and
+ * no network, and prints the resource graph as JSON on stdout (one object: resources, calls, outputs).
+ * Run by resources.test.ts in a child process (Pulumi keeps global state and `run()` changes directory).
+ *
+ * It follows what the `sst` CLI does (LOCAL_STACK.md, "SST components under Pulumi mocks"): bundle
+ * sst.config.ts with esbuild, injecting SST's shim and `aws`/`sst` in scope, into .sst/platform so
+ * `@pulumi/*` resolve from the platform's node_modules; answer the CLI's RPC calls from a loopback stub
+ * (Runtime.Build bundles the real handler, so a wrong handler path fails); run the platform's
+ * `auto/run`. Depends on SST internals: `sst` is pinned exactly in package.json.
+ *
+ * Settings (WECHAT_APP_ID, ALARM_EMAIL, …) and SST_SECRET_<Name> come from the environment the test
+ * passes in.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import * as esbuild from "esbuild";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const platform = join(root, ".sst", "platform");
+if (!existsSync(join(platform, "src", "components"))) {
+  process.stderr.write(".sst/platform is missing: run `npm run sst:install` first\n");
+  process.exit(2);
+}
+const work = mkdtempSync(join(tmpdir(), "infra-graph-"));
+const stage = process.env.INFRA_STAGE ?? "test";
+
+interface Registered {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
+const resources: Registered[] = [];
+const calls: { token: string; inputs: Record<string, unknown> }[] = [];
+
+async function bundleProgram(): Promise<string> {
+  const providers = JSON.parse(readFileSync(join(root, ".sst", "provider-lock.json"), "utf8")) as {
+    package: string;
+    alias: string;
+  }[];
+  const components = join(platform, "src", "components");
+  const prelude = [
+    ...providers.map((p) => `import * as ${p.alias} from "${p.package}";`),
+    `import * as sst from ${JSON.stringify(components)};`,
+  ].join("\n");
+  const entry = join(work, "entry.ts");
+  const outfile = join(platform, `.infra-graph-${process.pid}.mjs`);
+  await esbuild.build({
+    stdin: {
+      contents: [
+        `import config from ${JSON.stringify(join(root, "sst.config.ts"))};`,
+        `import { run } from ${JSON.stringify(join(platform, "src", "auto", "run.ts"))};`,
+        "export { config, run };",
+      ].join("\n"),
+      resolveDir: root,
+      sourcefile: entry,
+      loader: "ts",
+    },
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node22",
+    outfile,
+    inject: [join(platform, "src", "shim", "run.js")],
+    external: ["@pulumi/*", "@aws-sdk/*", "esbuild"],
+    logLevel: "silent",
+    banner: {
+      js: `import { createRequire as __cr } from "module"; const require = __cr(import.meta.url);`,
+    },
+    plugins: [
+      {
+        name: "sst-globals",
+        setup(build) {
+          build.onLoad({ filter: /\.ts$/ }, (args) => {
+            const rel = relative(root, args.path);
+            if (rel.startsWith(".sst") || rel.includes("node_modules")) return undefined;
+            return { contents: `${prelude}\n${readFileSync(args.path, "utf8")}`, loader: "ts" };
+          });
+        },
+      },
+    ],
+  });
+  return outfile;
+}
+
+/** The `sst` CLI's side of the RPC the components call. */
+function startRpcStub(): Promise<{ url: string; close: () => void }> {
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => {
+      body += chunk;
+    });
+    req.on("end", async () => {
+      const { method, params } = JSON.parse(body) as { method: string; params: [Record<string, unknown>] };
+      const answer = (result: unknown, error: string | null = null) => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ result, error }));
+      };
+      try {
+        if (method === "Provider.Aws.Bootstrap")
+          return answer({
+            asset: "sst-asset-bucket",
+            assetEcrRegistryId: "000000000000",
+            assetEcrUrl: "000000000000.dkr.ecr.us-east-1.amazonaws.com/sst-asset",
+            state: "sst-state-bucket",
+            appsyncHttp: "",
+            appsyncRealtime: "",
+          });
+        if (method === "Runtime.Build") return answer(await buildHandler(params[0]));
+        if (method.startsWith("Resource.")) return answer({ id: "stub", outs: params[0] });
+        return answer(null, `rpc: can't find ${method}`);
+      } catch (error) {
+        return answer(null, (error as Error).message);
+      }
+    });
+  });
+  return new Promise((done) =>
+    server.listen(0, "127.0.0.1", () =>
+      done({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        close: () => server.close(),
+      }),
+    ),
+  );
+}
+
+/** Bundles a handler like SST does, so a wrong handler path or a broken import fails the graph. */
+async function buildHandler(input: Record<string, unknown>) {
+  const handler = String(input.handler);
+  const file = handler.slice(0, handler.lastIndexOf("."));
+  const source = [".ts", ".mts", ".js", ".mjs"].map((ext) => join(root, file + ext)).find(existsSync);
+  if (!source) return { handler, out: "", errors: [`handler file not found: ${handler}`], sourcemaps: [] };
+  const out = join(work, "functions", String(input.functionID ?? file.replaceAll("/", "_")));
+  mkdirSync(out, { recursive: true });
+  const result = await esbuild.build({
+    entryPoints: [source],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node22",
+    outfile: join(out, `${file}.mjs`),
+    logLevel: "silent",
+    banner: { js: `import { createRequire as __cr } from "module"; const require = __cr(import.meta.url);` },
+  });
+  return { handler, out, errors: result.errors.map((e) => e.text), sourcemaps: [] };
+}
+
+async function main() {
+  const outfile = await bundleProgram();
+  const rpc = await startRpcStub();
+  process.env.SST_SERVER = rpc.url;
+  const requireFromPlatform = createRequire(join(platform, "package.json"));
+  const pulumi = requireFromPlatform("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+        const physical = `${args.name}-${stage}`;
+        const state: Record<string, unknown> = {
+          ...args.inputs,
+          arn: `arn:aws:mock:us-east-1:000000000000:${args.type}/${physical}`,
+          name: args.inputs.name ?? physical,
+        };
+        if (args.type === "aws:sqs/queue:Queue")
+          state.url = `https://sqs.us-east-1.amazonaws.com/000000000000/${physical}`;
+        if (args.type === "aws:lambda/functionUrl:FunctionUrl")
+          state.functionUrl = `https://${physical}.lambda-url.us-east-1.on.aws/`;
+        if (args.type === "random:index/randomBytes:RandomBytes")
+          state.base64 = Buffer.alloc(32, 1).toString("base64");
+        if (args.type === "aws:apigatewayv2/api:Api") {
+          state.apiEndpoint = `https://${physical}.execute-api.us-east-1.amazonaws.com`;
+          state.executionArn = `arn:aws:execute-api:us-east-1:000000000000:${physical}`;
+        }
+        return { id: `${physical}-id`, state };
+      },
+      call(args) {
+        calls.push({ token: args.token, inputs: args.inputs });
+        switch (args.token) {
+          case "aws:index/getRegion:getRegion":
+            return { name: "us-east-1", region: "us-east-1", id: "us-east-1" };
+          case "aws:index/getPartition:getPartition":
+            return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+          case "aws:index/getCallerIdentity:getCallerIdentity":
+            return { accountId: "000000000000", arn: "arn:aws:iam::000000000000:user/test", userId: "test" };
+          case "aws:iam/getPolicyDocument:getPolicyDocument":
+            return {
+              statements: args.inputs.statements,
+              json: JSON.stringify({ Version: "2012-10-17", Statement: args.inputs.statements ?? [] }),
+            };
+          default:
+            return args.inputs;
+        }
+      },
+    },
+    "wechat-fanout",
+    stage,
+    false,
+  );
+
+  const mod = (await import(pathToFileURL(outfile).href)) as {
+    config: { app: (input: { stage: string }) => Record<string, unknown>; run: () => Promise<unknown> };
+    run: (program: () => Promise<unknown>) => Promise<Record<string, unknown>>;
+  };
+  const app = mod.config.app({ stage });
+  Object.assign(globalThis, {
+    $app: { ...app, stage, protect: false, providers: app.providers ?? {} },
+    $dev: false,
+    $cli: {
+      command: "deploy",
+      dev: false,
+      paths: { home: work, root, work, platform },
+      state: { version: {} },
+    },
+  });
+
+  let outputs: Record<string, unknown> = {};
+  let failure: unknown;
+  await pulumi.runtime.runInPulumiStack(async () => {
+    try {
+      outputs = await mod.run(mod.config.run);
+    } catch (error) {
+      failure = error;
+    }
+    return outputs;
+  });
+  if (failure) throw failure;
+  // Components register resources asynchronously (inside apply); wait until the count settles.
+  let last = -1;
+  for (let stable = 0; stable < 5; ) {
+    await new Promise((r) => setTimeout(r, 100));
+    stable = resources.length === last ? stable + 1 : 0;
+    last = resources.length;
+  }
+  const resolved = await new Promise<unknown>((done) =>
+    pulumi.output(outputs).apply((v) => {
+      done(v);
+      return v;
+    }),
+  );
+  rpc.close();
+  rmSync(outfile, { force: true });
+  rmSync(work, { recursive: true, force: true });
+  process.stdout.write(`${JSON.stringify({ resources, calls, outputs: resolved })}\n`);
+  process.exit(0);
+}
+
+main().catch((error) => {
+  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,278 @@
+/**
+ * The AWS resource graph of `sst deploy`, built offline by the real SST components under Pulumi's mocks
+ * (graph.ts), checked against infra/definitions.ts: the settings that keep messages from being lost or
+ * sent twice, the alarms, and that secrets never become plain environment variables.
+ */
+import { execFile } from "node:child_process";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  alarmThresholds,
+  functions as functionDefs,
+  httpRoutes,
+  metrics,
+  queues as queueDefs,
+  secrets as secretDefs,
+  tables as tableDefs,
+} from "../../infra/definitions.ts";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const ALARM_EMAIL = "ops@example.com";
+/** Recognisable secret values: none may appear in any resource's plain inputs except SST's own. */
+const secretValues = Object.fromEntries(
+  Object.keys(secretDefs).map((name) => [name, `sentinel-${name}-0123456789abcdef`]),
+);
+
+interface Resource {
+  type: string;
+  name: string;
+  // biome-ignore lint/suspicious/noExplicitAny: resource inputs are whatever the provider takes
+  inputs: Record<string, any>;
+}
+let resources: Resource[] = [];
+let outputs: Record<string, unknown> = {};
+
+/** Pulumi marks secret values as `{<sig>: <secret sig>, value}`; the test wants the plain value. */
+function plain(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(plain);
+  if (value && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    if ("4dabf18193072939515e22adb298388d" in obj) return plain(obj.value);
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, plain(v)]));
+  }
+  return value;
+}
+
+beforeAll(async () => {
+  const env = {
+    ...process.env,
+    WECHAT_APP_ID: "wx0123456789abcdef",
+    WECHAT_TEMPLATE_ID: "TEMPLATE",
+    WECHATPAY_MCH_ID: "1900000001",
+    WECHATPAY_PUBLIC_KEY_ID: "PUB_KEY_ID_0114232134912410000000000000TEST",
+    ALARM_EMAIL,
+    ...Object.fromEntries(Object.entries(secretValues).map(([k, v]) => [`SST_SECRET_${k}`, v])),
+  };
+  const { stdout } = await promisify(execFile)(
+    join(root, "node_modules", ".bin", "tsx"),
+    [join(root, "test", "infra", "graph.ts")],
+    { cwd: root, env, maxBuffer: 64 * 1024 * 1024 },
+  );
+  const graph = JSON.parse(stdout) as { resources: Resource[]; outputs: Record<string, unknown> };
+  resources = graph.resources.map((r) => ({ ...r, inputs: plain(r.inputs) as Record<string, unknown> }));
+  outputs = graph.outputs;
+}, 120_000);
+
+const ofType = (type: string) => resources.filter((r) => r.type === type);
+const one = (type: string, name: string) => {
+  const found = ofType(type).find((r) => r.name === name);
+  if (!found) throw new Error(`no ${type} named ${name}; have ${ofType(type).map((r) => r.name)}`);
+  return found;
+};
+const arnOf = (r: Resource) => `arn:aws:mock:us-east-1:000000000000:${r.type}/${r.name}-test`;
+const capitalized = (key: string) => `${key[0]?.toUpperCase()}${key.slice(1)}`;
+const lambdaOf = (key: string) => one("aws:lambda/function:Function", `${capitalized(key)}FunctionFunction`);
+const queueOf = (name: string) => one("aws:sqs/queue:Queue", `${name}Queue`);
+
+describe("queues and their consumers", () => {
+  for (const [key, def] of Object.entries(queueDefs)) {
+    it(`${def.name}: visibility ≥ 6× its consumer's timeout, redrive to ${def.deadLetterName}`, () => {
+      const queue = queueOf(def.name);
+      const consumer = lambdaOf(def.consumer.function);
+      expect(queue.inputs.visibilityTimeoutSeconds).toBe(def.visibilityTimeoutSeconds);
+      expect(queue.inputs.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(6 * consumer.inputs.timeout);
+      expect(JSON.parse(queue.inputs.redrivePolicy)).toEqual({
+        deadLetterTargetArn: arnOf(queueOf(def.deadLetterName)),
+        maxReceiveCount: def.maxReceiveCount,
+      });
+      expect(queueOf(def.deadLetterName).inputs.messageRetentionSeconds).toBe(14 * 24 * 3600);
+    });
+
+    it(`${def.name}: event source mapping with partial batch responses and bounded concurrency`, () => {
+      const mappings = ofType("aws:lambda/eventSourceMapping:EventSourceMapping").filter(
+        (m) => m.inputs.eventSourceArn === arnOf(queueOf(def.name)),
+      );
+      expect(mappings).toHaveLength(1);
+      const mapping = mappings[0] as Resource;
+      expect(mapping.inputs.functionName).toBe(arnOf(lambdaOf(def.consumer.function)));
+      expect(mapping.inputs.functionResponseTypes).toEqual(["ReportBatchItemFailures"]);
+      expect(mapping.inputs.batchSize).toBe(def.consumer.batchSize);
+      expect(mapping.inputs.maximumBatchingWindowInSeconds).toBe(def.consumer.maximumBatchingWindowSeconds);
+      expect(mapping.inputs.scalingConfig).toEqual({ maximumConcurrency: def.consumer.maximumConcurrency });
+      // The consumer may receive from its queue (through its link).
+      const role = one("aws:iam/role:Role", `${capitalized(def.consumer.function)}FunctionRole`);
+      expect(JSON.stringify(role.inputs.inlinePolicies)).toContain(arnOf(queueOf(def.name)));
+      void key;
+    });
+  }
+});
+
+describe("functions", () => {
+  it.each(Object.entries(functionDefs))(
+    "%s: arm64, Node 22, sizing from definitions, logs kept",
+    (key, def) => {
+      const fn = lambdaOf(key);
+      expect(fn.inputs.handler).toBe(def.handler);
+      expect(fn.inputs.architectures).toEqual(["arm64"]);
+      expect(fn.inputs.runtime).toBe("nodejs22.x");
+      expect(fn.inputs.memorySize).toBe(def.memoryMb);
+      expect(fn.inputs.timeout).toBe(def.timeoutSeconds);
+      const logGroup = ofType("aws:cloudwatch/logGroup:LogGroup").find(
+        (g) => g.inputs.name === fn.inputs.loggingConfig.logGroup,
+      );
+      expect(logGroup?.inputs.retentionInDays).toBe(30);
+    },
+  );
+
+  it("sets a retention on every log group", () => {
+    const groups = ofType("aws:cloudwatch/logGroup:LogGroup");
+    expect(groups.length).toBeGreaterThanOrEqual(Object.keys(functionDefs).length);
+    for (const group of groups) expect(group.inputs.retentionInDays, group.name).toBeGreaterThan(0);
+  });
+
+  it("never puts a secret in a plain environment variable or any other plain input", () => {
+    for (const fn of ofType("aws:lambda/function:Function")) {
+      const variables: Record<string, string> = fn.inputs.environment?.variables ?? {};
+      for (const envName of Object.values(secretDefs)) expect(variables, fn.name).not.toHaveProperty(envName);
+      for (const value of Object.values(secretValues))
+        expect(JSON.stringify(variables), fn.name).not.toContain(value);
+    }
+    for (const r of resources.filter((r) => !r.type.startsWith("sst:")))
+      for (const value of Object.values(secretValues))
+        expect(JSON.stringify(r.inputs), r.name).not.toContain(value);
+  });
+
+  it("links each function only the tables it uses", () => {
+    const tableArn = (key: keyof typeof tableDefs) =>
+      arnOf(one("aws:dynamodb/table:Table", `${tableDefs[key].name}Table`));
+    const policy = (key: string) =>
+      JSON.stringify(one("aws:iam/role:Role", `${capitalized(key)}FunctionRole`).inputs.inlinePolicies);
+    expect(policy("sender")).toContain(tableArn("tokens"));
+    expect(policy("notify")).not.toContain(tableArn("tokens"));
+    expect(policy("notify")).not.toContain(tableArn("subscribers"));
+    expect(policy("admin")).not.toContain(tableArn("tokens"));
+    expect(policy("fanout")).not.toContain(tableArn("posts"));
+  });
+
+  it("gives notify and admin a Function URL without IAM auth or CORS, and nothing else a URL", () => {
+    const urls = ofType("aws:lambda/functionUrl:FunctionUrl");
+    const routed = new Set<string>(httpRoutes.map((r) => r.function).filter((f) => f in functionDefs));
+    expect(urls.map((u) => u.name).sort()).toEqual(
+      [...routed].map((f) => `${capitalized(f)}FunctionUrl`).sort(),
+    );
+    for (const url of urls) {
+      expect(url.inputs.authorizationType).toBe("NONE");
+      expect(url.inputs.cors).toBeUndefined();
+    }
+    expect(outputs.notifyUrl).toMatch(/^https:\/\/.*\/wechatpay\/notify$/);
+    expect(outputs.adminApiUrl).toMatch(/^https:\/\/.*\/api\/$/);
+  });
+});
+
+describe("tables", () => {
+  it.each(Object.values(tableDefs))("$name: keys, TTL, point-in-time recovery when critical", (def) => {
+    const table = one("aws:dynamodb/table:Table", `${def.name}Table`);
+    expect(table.inputs.billingMode).toBe("PAY_PER_REQUEST");
+    expect(table.inputs.hashKey).toBe(def.hashKey.name);
+    expect(table.inputs.rangeKey).toBe("rangeKey" in def ? def.rangeKey.name : undefined);
+    expect(table.inputs.pointInTimeRecovery).toEqual({ enabled: def.critical });
+    if ("ttlAttribute" in def)
+      expect(table.inputs.ttl).toEqual({ attributeName: def.ttlAttribute, enabled: true });
+    else expect(table.inputs.ttl).toBeUndefined();
+  });
+});
+
+describe("alarms", () => {
+  const topicArn = () => arnOf(one("aws:sns/topic:Topic", "AlarmTopic"));
+  const alarm = (name: string) => one("aws:cloudwatch/metricAlarm:MetricAlarm", name).inputs;
+
+  it("notify an SNS topic with an e-mail subscription", () => {
+    const subscription = one("aws:sns/topicSubscription:TopicSubscription", "AlarmEmail");
+    expect(subscription.inputs).toMatchObject({
+      topic: topicArn(),
+      protocol: "email",
+      endpoint: ALARM_EMAIL,
+    });
+    for (const a of ofType("aws:cloudwatch/metricAlarm:MetricAlarm")) {
+      expect(a.inputs.alarmActions, a.name).toEqual([topicArn()]);
+      expect(a.inputs.treatMissingData, a.name).toBe("notBreaching");
+    }
+  });
+
+  it.each(Object.values(queueDefs))("$deadLetterName not empty", (def) => {
+    expect(alarm(`${def.deadLetterName}NotEmpty`)).toMatchObject({
+      namespace: "AWS/SQS",
+      metricName: "ApproximateNumberOfMessagesVisible",
+      dimensions: { QueueName: queueOf(def.deadLetterName).inputs.name },
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: 0,
+    });
+  });
+
+  it("send queue stalled: oldest message too old", () => {
+    expect(alarm("SendQueueStalled")).toMatchObject({
+      namespace: "AWS/SQS",
+      metricName: "ApproximateAgeOfOldestMessage",
+      dimensions: { QueueName: queueOf(queueDefs.send.name).inputs.name },
+      statistic: "Maximum",
+      threshold: alarmThresholds.sendQueueOldestMessageSeconds,
+    });
+  });
+
+  it.each(Object.keys(functionDefs))("%s errors and throttles", (key) => {
+    for (const metricName of ["Errors", "Throttles"])
+      expect(alarm(`${capitalized(key)}${metricName}`)).toMatchObject({
+        namespace: "AWS/Lambda",
+        metricName,
+        dimensions: { FunctionName: lambdaOf(key).inputs.name },
+        statistic: "Sum",
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        threshold: 1,
+      });
+  });
+
+  it.each([
+    ["NotifyFailures", metrics.names.notifyFailures],
+    ["QuotaExhausted", metrics.names.quotaExhausted],
+    ["TokenRefreshFailures", metrics.names.tokenRefreshFailures],
+  ])("%s on the custom metric the code emits", (name, metricName) => {
+    expect(alarm(name)).toMatchObject({
+      namespace: metrics.namespace,
+      metricName,
+      dimensions: { service: metrics.service },
+      statistic: "Sum",
+      threshold: 1,
+    });
+  });
+
+  it("delivery failure rate above the threshold", () => {
+    const rate = alarm("DeliveryFailureRate");
+    expect(rate.threshold).toBe(alarmThresholds.deliveryFailureRate);
+    expect(rate.comparisonOperator).toBe("GreaterThanThreshold");
+    const queries = rate.metricQueries as {
+      id: string;
+      expression?: string;
+      metric?: { metricName: string };
+    }[];
+    expect(queries.map((q) => q.metric?.metricName).filter(Boolean)).toEqual([
+      metrics.names.sent,
+      metrics.names.failed,
+    ]);
+    expect(queries.find((q) => q.expression)?.expression).toContain("failed / (sent + failed)");
+  });
+
+  it("a dashboard shows throughput, errcodes, queues and token refreshes", () => {
+    const body = JSON.parse(one("aws:cloudwatch/dashboard:Dashboard", "Dashboard").inputs.dashboardBody);
+    const text = JSON.stringify(body);
+    for (const name of [
+      metrics.names.sent,
+      metrics.names.failedByErrcode,
+      metrics.names.tokenRefreshes,
+      "ApproximateNumberOfMessagesVisible",
+      "ApproximateAgeOfOldestMessage",
+    ])
+      expect(text).toContain(name);
+  });
+});
