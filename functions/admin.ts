@@ -107,6 +107,8 @@ const routes: { method: string; pattern: RegExp; route: Route }[] = [
             pending: 0,
             byChannel: {},
             byErrcode: {},
+            confirmed: 0,
+            rejected: 0,
           };
       return json(200, {
         postId: post.postId,

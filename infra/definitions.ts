@@ -49,6 +49,15 @@ export const tables = {
     name: "Deliveries",
     hashKey: { name: "broadcastId", type: "S" },
     rangeKey: { name: "openid", type: "S" },
+    /** Sparse: only delivered template messages carry a msgid; delivery reports find them by it. */
+    indexes: [{ name: "byMsgid", hashKey: { name: "msgid", type: "N" } }],
+    ttlAttribute: "expiresAt",
+    critical: false,
+  },
+  /** WeChat callback pushes already handled (WeChat retries up to 3 times): dedup keys, kept a day. */
+  inbox: {
+    name: "Inbox",
+    hashKey: { name: "eventKey", type: "S" },
     ttlAttribute: "expiresAt",
     critical: false,
   },

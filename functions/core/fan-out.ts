@@ -32,13 +32,18 @@ export function chunkRecipients(
   page: number,
   openids: readonly string[],
   chunkSize: number,
+  windowed: readonly string[] = [],
 ): ChunkMessage[] {
+  const open = new Set(windowed);
   const chunks: ChunkMessage[] = [];
   for (let i = 0; i * chunkSize < openids.length; i += 1) {
+    const members = openids.slice(i * chunkSize, (i + 1) * chunkSize);
+    const withWindow = members.filter((openid) => open.has(openid));
     chunks.push({
       broadcastId,
       chunkId: `${page}-${i}`,
-      openids: openids.slice(i * chunkSize, (i + 1) * chunkSize),
+      openids: members,
+      ...(withWindow.length > 0 ? { windowed: withWindow } : {}),
     });
   }
   return chunks;
@@ -60,7 +65,13 @@ export async function fanOutPage(
   if (broadcast.fanoutPage > message.page || broadcast.fanoutDone) return { kind: "duplicate" };
 
   const page = await deps.audience.readPage(message.cursor, opts.pageSize, deps.clock.now());
-  const chunks = chunkRecipients(message.broadcastId, message.page, page.openids, opts.chunkSize);
+  const chunks = chunkRecipients(
+    message.broadcastId,
+    message.page,
+    page.openids,
+    opts.chunkSize,
+    page.windowed,
+  );
   await deps.sendQueue.sendChunks(chunks);
   const last = page.next === null;
   if (!last) {

@@ -49,6 +49,9 @@ export interface Broadcast extends DeliveryCounts {
   readonly fanoutDone: boolean;
   /** Recipients enqueued so far; the audience size once `fanoutDone`. */
   readonly total: number;
+  /** Delivery reports (TEMPLATESENDJOBFINISH) received: `success`, and `failed:…`. */
+  readonly confirmed?: number;
+  readonly rejected?: number;
   readonly createdAt: number;
 }
 
@@ -84,6 +87,8 @@ export interface ChunkMessage {
   /** Deterministic (`<page>-<index>`), so a re-emitted chunk is recognised. */
   readonly chunkId: string;
   readonly openids: readonly string[];
+  /** Recipients with a customer-service window open when the audience was read. */
+  readonly windowed?: readonly string[];
 }
 
 /** A fan-out-queue message: continue the audience scan of a broadcast from `cursor`. */
@@ -98,6 +103,9 @@ export interface BroadcastProgress extends DeliveryCounts {
   readonly status: BroadcastStatus;
   readonly total: number;
   readonly pending: number;
+  /** Template messages WeChat reported delivered, and reported refused (user block, system failure). */
+  readonly confirmed: number;
+  readonly rejected: number;
 }
 
 /** Progress of a broadcast, derived from its counters. */
@@ -120,6 +128,8 @@ export function broadcastProgress(b: Broadcast): BroadcastProgress {
     pending,
     byChannel: b.byChannel,
     byErrcode: b.byErrcode,
+    confirmed: b.confirmed ?? 0,
+    rejected: b.rejected ?? 0,
   };
 }
 

@@ -46,6 +46,8 @@ export interface BroadcastStore {
 
 export interface AudiencePage {
   readonly openids: readonly string[];
+  /** Those of `openids` with a customer-service window open (messages left, not expired). */
+  readonly windowed: readonly string[];
   /** Where the next page starts; null after the last page. */
   readonly next: string | null;
 }
@@ -58,6 +60,8 @@ export interface AudienceReader {
 export interface SubscriberStatusStore {
   /** Marks subscribers WeChat reports as no longer following (43004), leaving them out of later audiences. */
   markUnfollowed(openids: readonly string[], now: number): Promise<void>;
+  /** Uses one message of the subscriber's open customer-service window; false if none is left. */
+  consumeWindow(openid: string, now: number): Promise<boolean>;
 }
 
 export interface DeliveryStore {

@@ -62,7 +62,8 @@ type Attempt =
 
 /**
  * Delivers one chunk: skips recipients already settled by an earlier delivery of the same chunk,
- * sends to the rest (customer-service message first, template message when WeChat has no window),
+ * sends to the rest (a customer-service message to those with a tracked open window, the template
+ * message to everyone else and whenever WeChat says the window is gone),
  * records each outcome and, once every recipient is settled, adds the chunk's tally to the broadcast
  * exactly once.
  */
@@ -82,7 +83,7 @@ export async function sendChunk(
   const settled = await deliveries.getSettled(chunk.broadcastId, chunk.openids);
   const todo = chunk.openids.filter((openid) => !settled.has(openid));
   const lastReceive = opts.receiveCount >= opts.maxReceiveCount;
-  const run = new ChunkRun(broadcast, deps, opts, lastReceive);
+  const run = new ChunkRun(broadcast, deps, opts, lastReceive, new Set(chunk.windowed));
 
   const writer = new RecordWriter(deliveries, opts.flushEvery ?? 25);
   const outcomes = await Promise.all(
@@ -124,13 +125,23 @@ class ChunkRun {
     private readonly deps: SendChunkDeps,
     opts: SendChunkOptions,
     private readonly lastReceive: boolean,
+    private readonly windowed: ReadonlySet<string>,
   ) {
     this.attemptsPerReceive = opts.attemptsPerReceive ?? 3;
     this.backoffBaseMs = opts.backoffBaseMs ?? 200;
   }
 
+  /**
+   * The customer-service message only while a tracked window has a message left (using it up
+   * atomically); otherwise the template message straight away, without a call doomed to 45015.
+   */
+  private async firstChannel(openid: string): Promise<Channel> {
+    if (!this.windowed.has(openid)) return "template";
+    return (await this.deps.subscribers.consumeWindow(openid, this.deps.clock.now())) ? "custom" : "template";
+  }
+
   async deliver(openid: string): Promise<Attempt> {
-    let channel: Channel = "custom";
+    let channel = await this.firstChannel(openid);
     let calls = 0;
     let transientFailures = 0;
     let tokenRetried = false;

@@ -4,7 +4,8 @@ import { gained, openids, startTestApp, type TestApp } from "./harness.ts";
 
 let t: TestApp;
 const active = openids("Act", 240);
-const windowed = active.filter((_, i) => i % 10 === 0);
+// Windows WeChat knows of but Fanout was never told about (no callback push): template messages.
+const windowedUntracked = active.filter((_, i) => i % 10 === 0);
 const optedOut = openids("Out", 5);
 const expired = openids("Exp", 5);
 const member = openids("Mem", 5);
@@ -20,7 +21,7 @@ beforeAll(async () => {
     ...member.map((openid) => ({ openid, membershipExpiresAt: now + 86_400_000 })),
     ...unfollowed.map((openid) => ({ openid })),
   ]);
-  for (const id of windowed) t.sim.openWindow(id, "message");
+  for (const id of windowedUntracked) t.sim.openWindow(id, "message");
   for (const id of unfollowed) t.sim.setFollowed(id, false);
 });
 afterAll(async () => {
@@ -46,10 +47,12 @@ describe("a paid post, end to end", () => {
       failed: 5,
       skipped: 0,
       pending: 0,
-      byChannel: { custom: windowed.length, template: 245 - windowed.length },
+      byChannel: { template: 245 },
       byErrcode: { "43004": 5 },
     });
     expect(t.sim.stats().delivered).toBe(status.sent);
+    // No customer-service call was made without a tracked window, so none came back 45015.
+    expect(t.sim.stats().calls.custom_send).toBe(0);
   });
 
   it("leaves subscribers WeChat reported as unfollowed out of the next broadcast", async () => {

@@ -1,4 +1,4 @@
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DynamoBroadcastStore } from "../../functions/adapters/dynamodb/broadcast-store.ts";
 import { createDocumentClient } from "../../functions/adapters/dynamodb/client.ts";
@@ -215,6 +215,38 @@ describe("DynamoSubscriberStore", () => {
       cursor = page.next;
     } while (cursor);
     expect(all).toContain("oSteer1");
+  });
+});
+
+describe("DynamoSubscriberStore windows", () => {
+  it("reports open windows with the audience and uses their messages up atomically", async () => {
+    const store = new DynamoSubscriberStore(db, table("TABLE_SUBSCRIBERS"));
+    const now = Date.now();
+    await store.upsert([{ openid: "oWin0001" }, { openid: "oWin0002" }, { openid: "oWin0003" }], now);
+    const openWindow = (openid: string, until: number, remaining: number) =>
+      db.send(
+        new UpdateCommand({
+          TableName: table("TABLE_SUBSCRIBERS"),
+          Key: { openid },
+          UpdateExpression: "SET windowUntil = :u, windowRemaining = :r",
+          ExpressionAttributeValues: { ":u": until, ":r": remaining },
+        }),
+      );
+    await openWindow("oWin0001", now + 3_600_000, 2);
+    await openWindow("oWin0002", now - 1, 5);
+    const windowed: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await store.readPage(cursor, 1000, now);
+      windowed.push(...page.windowed);
+      cursor = page.next;
+    } while (cursor);
+    expect(windowed).toEqual(["oWin0001"]);
+
+    const uses = await Promise.all([1, 2, 3, 4].map(() => store.consumeWindow("oWin0001", now)));
+    expect(uses.filter(Boolean)).toHaveLength(2);
+    expect(await store.consumeWindow("oWin0002", now)).toBe(false);
+    expect(await store.consumeWindow("oWin0003", now)).toBe(false);
   });
 });
 

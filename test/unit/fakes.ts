@@ -175,12 +175,19 @@ export class RecordingQueues implements SendQueue, FanoutQueue {
 
 /** An audience of `openids`, paged by position. */
 export class ArrayAudience implements AudienceReader {
-  constructor(private readonly openids: readonly string[]) {}
+  constructor(
+    private readonly openids: readonly string[],
+    private readonly windowed: ReadonlySet<string> = new Set(),
+  ) {}
   async readPage(cursor: string | null, limit: number): Promise<AudiencePage> {
     const start = cursor === null ? 0 : this.openids.indexOf(cursor) + 1;
     const page = this.openids.slice(start, start + limit);
     const end = start + limit;
-    return { openids: page, next: end < this.openids.length ? (page.at(-1) ?? null) : null };
+    return {
+      openids: page,
+      windowed: page.filter((openid) => this.windowed.has(openid)),
+      next: end < this.openids.length ? (page.at(-1) ?? null) : null,
+    };
   }
 }
 

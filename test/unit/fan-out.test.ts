@@ -74,6 +74,12 @@ describe("fanOutPage ordering", () => {
 });
 
 describe("chunkRecipients", () => {
+  it("carries into each chunk the recipients that had an open window", () => {
+    const chunks = chunkRecipients(B, 0, audience.slice(0, 8), 4, ["o01", "o06"]);
+    expect(chunks.map((c) => c.windowed)).toEqual([["o01"], ["o06"]]);
+    expect(chunkRecipients(B, 0, audience.slice(0, 4), 4, ["o06"])[0]?.windowed).toBeUndefined();
+  });
+
   it("derives chunk ids from the page, so a repeated page repeats them", () => {
     const a = chunkRecipients(B, 3, audience.slice(0, 9), 4);
     expect(a.map((c) => c.chunkId)).toEqual(["3-0", "3-1", "3-2"]);

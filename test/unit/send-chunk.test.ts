@@ -45,7 +45,12 @@ let broadcasts: MemoryBroadcastStore;
 let deliveries: MemoryDeliveryStore;
 let tokens: CountingTokens;
 let clock: FakeClock;
-let subscribers: { unfollowed: string[]; markUnfollowed(openids: readonly string[]): Promise<void> };
+let subscribers: {
+  unfollowed: string[];
+  windows: Map<string, number>;
+  markUnfollowed(openids: readonly string[]): Promise<void>;
+  consumeWindow(openid: string): Promise<boolean>;
+};
 
 function deps(wechat: WeChatMessenger): SendChunkDeps {
   return {
@@ -68,41 +73,70 @@ beforeEach(() => {
   clock = new FakeClock();
   subscribers = {
     unfollowed: [],
+    windows: new Map(),
     async markUnfollowed(openids) {
       this.unfollowed.push(...openids);
+    },
+    async consumeWindow(openid) {
+      const left = this.windows.get(openid) ?? 0;
+      if (left <= 0) return false;
+      this.windows.set(openid, left - 1);
+      return true;
     },
   };
 });
 
 describe("sendChunk", () => {
-  it("falls back to the template message when there is no customer-service window", async () => {
-    const wechat = new ScriptedWeChat((channel, openid) =>
-      channel === "custom" && openid !== "oA" ? NO_WINDOW : OK,
+  it("sends a customer-service message only inside a tracked window, a template message to the rest", async () => {
+    subscribers.windows.set("oA", 5);
+    const wechat = new ScriptedWeChat(() => OK);
+    const result = await sendChunk(
+      { broadcastId: B, chunkId: "0-0", openids, windowed: ["oA", "oB"] },
+      deps(wechat),
+      opts,
     );
-    const result = await sendChunk({ broadcastId: B, chunkId: "0-0", openids }, deps(wechat), opts);
 
     expect(result).toMatchObject({
       kind: "settled",
       tally: { sent: 3, byChannel: { custom: 1, template: 2 } },
     });
-    expect(deliveries.records.get(`${B}/oB`)).toMatchObject({
+    expect(wechat.calls.map((c) => [c.openid, c.channel]).sort()).toEqual([
+      ["oA", "custom"],
+      ["oB", "template"],
+      ["oC", "template"],
+    ]);
+    expect(subscribers.windows.get("oA")).toBe(4);
+    expect(deliveries.records.get(`${B}/oC`)).toMatchObject({
       outcome: "sent",
       channel: "template",
-      attempts: 2,
+      attempts: 1,
     });
-    expect(deliveries.records.get(`${B}/oB`)?.msgid).toBeTypeOf("number");
-    expect(wechat.calls.filter((c) => c.channel === "template").map((c) => c.clientMsgId)).toEqual([
-      clientMsgId(B, "oB"),
-      clientMsgId(B, "oC"),
-    ]);
-    const b = await broadcasts.get(B);
-    expect(b).toMatchObject({ sent: 3, failed: 0, byChannel: { custom: 1, template: 2 } });
+    expect(deliveries.records.get(`${B}/oC`)?.msgid).toBeTypeOf("number");
+    expect(new Set(wechat.calls.filter((c) => c.channel === "template").map((c) => c.clientMsgId))).toEqual(
+      new Set([clientMsgId(B, "oB"), clientMsgId(B, "oC")]),
+    );
+    expect(await broadcasts.get(B)).toMatchObject({
+      sent: 3,
+      failed: 0,
+      byChannel: { custom: 1, template: 2 },
+    });
+  });
+
+  it("falls back to the template message when WeChat closed a tracked window early", async () => {
+    subscribers.windows.set("oA", 5);
+    const wechat = new ScriptedWeChat((channel) => (channel === "custom" ? NO_WINDOW : OK));
+    const result = await sendChunk(
+      { broadcastId: B, chunkId: "0-0", openids: ["oA"], windowed: ["oA"] },
+      deps(wechat),
+      opts,
+    );
+    expect(result).toMatchObject({ kind: "settled", tally: { sent: 1, byChannel: { template: 1 } } });
+    expect(wechat.calls.map((c) => c.channel)).toEqual(["custom", "template"]);
+    expect(deliveries.records.get(`${B}/oA`)).toMatchObject({ channel: "template", attempts: 2 });
   });
 
   it("records permanent failures with WeChat's errcode and errmsg, without retrying", async () => {
-    const wechat = new ScriptedWeChat((channel, openid) =>
-      openid === "oB" && channel === "template" ? { errcode: 43004, errmsg: "require subscribe" } : NO_WINDOW,
-    );
+    const wechat = new ScriptedWeChat(() => ({ errcode: 43004, errmsg: "require subscribe" }));
     const result = await sendChunk({ broadcastId: B, chunkId: "0-0", openids: ["oB"] }, deps(wechat), opts);
     expect(result).toMatchObject({ kind: "settled", tally: { failed: 1, byErrcode: { "43004": 1 } } });
     expect(deliveries.records.get(`${B}/oB`)).toMatchObject({
@@ -110,7 +144,7 @@ describe("sendChunk", () => {
       errcode: 43004,
       errmsg: "require subscribe",
     });
-    expect(wechat.calls).toHaveLength(2);
+    expect(wechat.calls).toHaveLength(1);
     expect(subscribers.unfollowed).toEqual(["oB"]);
   });
 
@@ -156,12 +190,12 @@ describe("sendChunk", () => {
   });
 
   it("drops a refused token, fetches again and retries once", async () => {
-    const wechat = new ScriptedWeChat((channel, _o, call) =>
-      call === 1 ? { errcode: 40001, errmsg: "invalid credential" } : channel === "custom" ? NO_WINDOW : OK,
+    const wechat = new ScriptedWeChat((_c, _o, call) =>
+      call === 1 ? { errcode: 40001, errmsg: "invalid credential" } : OK,
     );
     await sendChunk({ broadcastId: B, chunkId: "0-0", openids: ["oA"] }, deps(wechat), opts);
     expect(tokens.invalidated).toEqual(["T1"]);
-    expect(wechat.calls.map((c) => c.token)).toEqual(["T1", "T1+", "T1+"]);
+    expect(wechat.calls.map((c) => c.token)).toEqual(["T1", "T1+"]);
   });
 
   it("does not retry a token error twice for one recipient", async () => {
@@ -172,9 +206,7 @@ describe("sendChunk", () => {
   });
 
   it("pauses the broadcast on 45009 and leaves the rest of the chunk pending", async () => {
-    const wechat = new ScriptedWeChat((channel) =>
-      channel === "custom" ? NO_WINDOW : { errcode: 45009, errmsg: "reach max api daily quota limit" },
-    );
+    const wechat = new ScriptedWeChat(() => ({ errcode: 45009, errmsg: "reach max api daily quota limit" }));
     const result = await sendChunk({ broadcastId: B, chunkId: "0-0", openids }, deps(wechat), {
       ...opts,
       receiveCount: 5,
@@ -183,7 +215,7 @@ describe("sendChunk", () => {
     expect((await broadcasts.get(B))?.paused).toBe(true);
     expect(deliveries.records.size).toBe(0);
 
-    const resumed = new ScriptedWeChat((channel) => (channel === "custom" ? NO_WINDOW : OK));
+    const resumed = new ScriptedWeChat(() => OK);
     await sendChunk({ broadcastId: B, chunkId: "0-0", openids }, deps(resumed), opts);
     expect((await broadcasts.get(B))?.paused).toBe(false);
   });

@@ -1,7 +1,7 @@
 import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Subscriber } from "../../core/model.ts";
 import type { AudiencePage, AudienceReader, SubscriberStatusStore } from "../../core/ports.ts";
-import { ignoreConditionFailure } from "./transactions.ts";
+import { ignoreConditionFailure, isConditionFailure } from "./transactions.ts";
 
 /** How many subscriber upserts run at once within one import request. */
 const UPSERT_CONCURRENCY = 32;
@@ -22,7 +22,7 @@ export class DynamoSubscriberStore implements AudienceReader, SubscriberStatusSt
         TableName: this.table,
         Limit: limit,
         ...(cursor ? { ExclusiveStartKey: { openid: cursor } } : {}),
-        ProjectionExpression: "openid",
+        ProjectionExpression: "openid, windowUntil, windowRemaining",
         FilterExpression:
           "optedIn = :yes AND (attribute_not_exists(followed) OR followed = :yes) AND " +
           "(attribute_not_exists(membershipExpiresAt) OR membershipExpiresAt > :now)",
@@ -30,8 +30,12 @@ export class DynamoSubscriberStore implements AudienceReader, SubscriberStatusSt
       }),
     );
     const next = out.LastEvaluatedKey?.openid;
+    const items = out.Items ?? [];
     return {
-      openids: (out.Items ?? []).map((item) => item.openid as string),
+      openids: items.map((item) => item.openid as string),
+      windowed: items
+        .filter((item) => Number(item.windowUntil) > now && Number(item.windowRemaining) > 0)
+        .map((item) => item.openid as string),
       next: typeof next === "string" ? next : null,
     };
   }
@@ -68,6 +72,24 @@ export class DynamoSubscriberStore implements AudienceReader, SubscriberStatusSt
       }
     };
     await Promise.all(Array.from({ length: Math.min(UPSERT_CONCURRENCY, subscribers.length) }, worker));
+  }
+
+  async consumeWindow(openid: string, now: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { openid },
+          ConditionExpression: "windowRemaining > :zero AND windowUntil > :now",
+          UpdateExpression: "SET windowRemaining = windowRemaining - :one",
+          ExpressionAttributeValues: { ":zero": 0, ":one": 1, ":now": now },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   async markUnfollowed(openids: readonly string[], now: number): Promise<void> {
