@@ -5,7 +5,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { DeliveryRecord } from "../../core/model.ts";
 import type { DeliveryStore } from "../../core/ports.ts";
-import { groupsOf } from "./client.ts";
+import { groupsOf } from "../groups.ts";
 import { pause, retryUnprocessed } from "./unprocessed.ts";
 
 /** Delivery records are kept 90 days, then DynamoDB's TTL removes them at no write cost. */

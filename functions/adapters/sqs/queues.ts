@@ -2,7 +2,7 @@ import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from "@aws-sdk
 import type { ChunkMessage, FanoutMessage } from "../../core/model.ts";
 import type { FanoutQueue, SendQueue } from "../../core/ports.ts";
 import { countAwsRequests } from "../aws-request-counter.ts";
-import { groupsOf } from "../dynamodb/client.ts";
+import { groupsOf } from "../groups.ts";
 
 /** One SQS client per container; the endpoint comes from the environment (AWS_ENDPOINT_URL_SQS). */
 export function createSqsClient(): SQSClient {
