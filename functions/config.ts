@@ -88,6 +88,31 @@ export const adminSchema = z.object({
   ADMIN_TOKEN: required.min(16, "must be at least 16 characters"),
 });
 
+const encodingAesKey = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9+/]{43}$/, "must be 43 base64 characters (the OA's EncodingAESKey)");
+
+export const callbackSchema = z.object({
+  TABLE_SUBSCRIBERS: required,
+  TABLE_INBOX: required,
+  TABLE_DELIVERIES: required,
+  TABLE_BROADCASTS: required,
+  WECHAT_APP_ID: required,
+  /** The OA's server-configuration Token: every push is signed with it. */
+  WECHAT_CALLBACK_TOKEN: required.regex(
+    /^[A-Za-z0-9]{3,32}$/,
+    "must be 3–32 letters or digits (WeChat's rule)",
+  ),
+  /** Safe mode (安全模式); unset: plaintext pushes only. */
+  WECHAT_ENCODING_AES_KEY: z.preprocess((v) => (v === "" ? undefined : v), encodingAesKey.optional()),
+  /** The key before a rotation, tried when the current one cannot decrypt a push. */
+  WECHAT_ENCODING_AES_KEY_PREVIOUS: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    encodingAesKey.optional(),
+  ),
+});
+
 /**
  * In AWS, secrets are linked `sst.Secret`s (read with `Resource.<Name>.value`), never environment
  * variables; locally they are environment variables. This puts the linked ones under their variable

@@ -63,6 +63,7 @@ const chunkMessage = z.object({
   broadcastId: z.string().min(1),
   chunkId: z.string().min(1),
   openids: z.array(z.string().min(1)).min(1).max(1000),
+  windowed: z.array(z.string().min(1)).max(1000).optional(),
 });
 
 /** Raised for a chunk with recipients still pending, so the batch reports it as failed. */

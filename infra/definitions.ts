@@ -80,6 +80,8 @@ export const functions = {
   admin: { handler: "functions/admin.handler", timeoutSeconds: 30, memoryMb: 256 },
   fanout: { handler: "functions/fanout.handler", timeoutSeconds: 60, memoryMb: 256 },
   sender: { handler: "functions/sender.handler", timeoutSeconds: 60, memoryMb: 512 },
+  /** WeChat waits 5 s for an answer to a push, then retries; a slower answer is worthless. */
+  callback: { handler: "functions/callback.handler", timeoutSeconds: 5, memoryMb: 256 },
 } as const satisfies Record<string, FunctionDef>;
 
 export interface QueueDef {

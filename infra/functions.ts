@@ -39,6 +39,11 @@ const access: Record<
     queues: ["send"],
     secrets: ["WechatAppSecret"],
   },
+  callback: {
+    tables: ["inbox", "subscribers", "deliveries", "broadcasts"],
+    queues: [],
+    secrets: ["WechatCallbackToken"],
+  },
 };
 
 export interface FunctionsInput {

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { SingleBar } from "cli-progress";
-import { FanoutClient } from "./fanout-client.ts";
+import { FanoutClient, type PostStatus } from "./fanout-client.ts";
 import { startLocalApp } from "./local-app.ts";
 import { buildTransaction, signNotify } from "./wechatpay-signer.ts";
 
@@ -14,6 +14,7 @@ const { values } = parseArgs({
     subscribers: { type: "string", default: "10000" },
     latency: { type: "string", default: "20" },
     verbose: { type: "boolean", default: false },
+    reports: { type: "boolean", default: false },
   },
 });
 const audience = Number(values.subscribers);
@@ -43,19 +44,32 @@ async function main(): Promise<void> {
     if (!sim || !merchant) throw new Error("the demo needs the built-in simulator and demo merchant");
     const client = new FanoutClient(app.baseUrl, app.adminToken);
 
+    // WeChat pushes user messages and delivery reports to Fanout's callback, as the real one does.
+    const callbackToken = app.env.WECHAT_CALLBACK_TOKEN ?? "";
+    sim.setCallback({
+      url: `${app.baseUrl}/wechat/callback`,
+      token: callbackToken,
+      appId: app.env.WECHAT_APP_ID ?? "",
+      reports: values.reports,
+      failedShare: 0.01,
+    });
+
     // Most subscribers follow with no customer-service window (template message); 5% wrote to the
     // account lately (customer-service message); 1% unfollowed on WeChat's side since the import.
     const openids = Array.from({ length: audience }, (_, i) => openid(i));
     sim.addUsers(openids);
+    const seedStart = Date.now();
+    await client.importSubscribers(openids.map((id) => ({ openid: id })));
+    const talkers = openids.filter((_, i) => i % 20 === 0);
+    for (let i = 0; i < talkers.length; i += 20) {
+      await Promise.all(talkers.slice(i, i + 20).map((id) => sim.userSends(id, "请问还有货吗？")));
+    }
     openids.forEach((id, i) => {
-      if (i % 20 === 0) sim.openWindow(id, "message");
       if (i % 100 === 7) sim.setFollowed(id, false);
     });
     sim.setFaults({ latencyMs, latencyJitterMs: Math.round(latencyMs / 2) });
-    const seedStart = Date.now();
-    await client.importSubscribers(openids.map((id) => ({ openid: id })));
     console.log(
-      `Seeded ${audience.toLocaleString()} subscribers in ${((Date.now() - seedStart) / 1000).toFixed(1)} s.`,
+      `Seeded ${audience.toLocaleString()} subscribers (${talkers.length.toLocaleString()} of them wrote to the account) in ${((Date.now() - seedStart) / 1000).toFixed(1)} s.`,
     );
 
     const outTradeNo = `DEMO${Date.now()}`;
@@ -92,6 +106,9 @@ async function main(): Promise<void> {
     });
     bar.stop();
     const elapsedS = (Date.now() - started) / 1000;
+    const reported = values.reports
+      ? await awaitReports(client, outTradeNo, final.byChannel.template ?? 0)
+      : final;
 
     const stats = sim.stats();
     const aws = diffCounts(pipelineRequests(app.stack.runner.stats().awsRequestsByFunction), awsBefore);
@@ -102,6 +119,9 @@ async function main(): Promise<void> {
       `  delivered: ${final.sent.toLocaleString()}  ${formatCounts(final.byChannel)}`,
       `  failed with a reason: ${final.failed.toLocaleString()}  ${formatCounts(final.byErrcode)}`,
       `  skipped: ${final.skipped.toLocaleString()}   pending: ${final.pending}`,
+      values.reports
+        ? `  delivery reports (TEMPLATESENDJOBFINISH): ${reported.confirmed.toLocaleString()} confirmed, ${reported.rejected.toLocaleString()} rejected`
+        : "  delivery reports: not simulated (--reports pushes one per template message to the callback)",
       `  elapsed (notify → pending 0): ${elapsedS.toFixed(1)} s   ${Math.round(final.total / elapsedS).toLocaleString()} recipients/s`,
       `  WeChat simulator: ${stats.delivered.toLocaleString()} messages delivered, ${stats.tokenFetches.stable} stable_token fetches, ${latencyMs} ms latency`,
       "  AWS requests by operation, notify + fan-out + senders (per 1,000 recipients):",
@@ -116,6 +136,16 @@ async function main(): Promise<void> {
     if (final.sent + final.failed + final.skipped !== final.total) throw new Error("report does not add up");
   } finally {
     await app.stop();
+  }
+}
+
+/** Waits until WeChat's delivery reports for `expected` template messages have all been counted. */
+async function awaitReports(client: FanoutClient, outTradeNo: string, expected: number): Promise<PostStatus> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const status = await client.getPost(outTradeNo);
+    if (status.confirmed + status.rejected >= expected || Date.now() > deadline) return status;
+    await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
 

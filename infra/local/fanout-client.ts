@@ -16,6 +16,9 @@ export interface PostStatus {
   readonly pending: number;
   readonly byChannel: Record<string, number>;
   readonly byErrcode: Record<string, number>;
+  /** Delivery reports received from WeChat: delivered, and refused (user block, system failure). */
+  readonly confirmed: number;
+  readonly rejected: number;
 }
 
 /** Raised for an HTTP answer the caller did not expect; carries the status and the body. */

@@ -15,6 +15,7 @@ const APP_SETTINGS = [
   "WECHAT_TEMPLATE_FIELDS",
   "WECHAT_CALLBACK_TOKEN",
   "WECHAT_ENCODING_AES_KEY",
+  "WECHAT_ENCODING_AES_KEY_PREVIOUS",
   "WECHAT_MAX_IN_FLIGHT",
   "WECHAT_TIMEOUT_MS",
   "WECHATPAY_MCH_ID",
@@ -71,6 +72,7 @@ export async function startLocalApp(opts: LocalAppOptions = {}): Promise<LocalAp
   env.WECHAT_APP_SECRET ??= randomBytes(16).toString("hex");
   env.WECHAT_TEMPLATE_ID ??= "TPL_SUPPLY_DEMAND_NOTICE";
   env.ADMIN_TOKEN ??= randomBytes(24).toString("base64url");
+  env.WECHAT_CALLBACK_TOKEN ??= randomBytes(16).toString("hex");
 
   let simulator: WeChatSimulator | undefined;
   if (!env.WECHAT_API_BASE) {

@@ -358,6 +358,7 @@ describe("emulators", () => {
         "QUEUE_URL_SEND_DLQ",
         "TABLE_BROADCASTS",
         "TABLE_DELIVERIES",
+        "TABLE_INBOX",
         "TABLE_POSTS",
         "TABLE_SUBSCRIBERS",
         "TABLE_TOKENS",

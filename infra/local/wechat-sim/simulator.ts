@@ -6,13 +6,42 @@ import { type WxBody, wxError } from "./errors.ts";
 import { DEFAULT_FAULTS, drawFault, type Faults, Prng } from "./faults.ts";
 import { BodyTooLargeError, readBody, sendJson, sendText } from "./http-io.ts";
 import type { Delivered } from "./ledger.ts";
+import {
+  type CallbackTarget,
+  eventXml,
+  type PushResult,
+  pushToCallback,
+  templateReportXml,
+  textMessageXml,
+} from "./push.ts";
 import type { WindowKind } from "./user-store.ts";
 import { type ApiName, type SendApi, WeChatApi } from "./wechat-api.ts";
 
 export type { Faults } from "./faults.ts";
 export type { Channel, Delivered } from "./ledger.ts";
+export type { CallbackTarget, PushResult } from "./push.ts";
 export type { WindowKind } from "./user-store.ts";
 export type { ApiName, SendApi } from "./wechat-api.ts";
+
+/** Where the simulator pushes as WeChat: delivery reports and the users' messages and events. */
+export interface CallbackOptions extends CallbackTarget {
+  /** Share (0–1) of template deliveries reported `failed:user block` instead of `success`. Default 0. */
+  readonly failedShare?: number;
+  /**
+   * Delay before a delivery report is pushed, default 1,000 ms: the sender writes its delivery
+   * records after the send call returns, and a report for a msgid not yet recorded is ignored.
+   */
+  readonly reportDelayMs?: number;
+  /** false: no delivery reports (user pushes still work). Default true. */
+  readonly reports?: boolean;
+}
+
+export interface ReportStats {
+  /** Reports pushed and answered 2xx, and those refused or failed. */
+  pushed: number;
+  failed: number;
+  pending: number;
+}
 
 export interface SimulatorOptions {
   appId: string;
@@ -102,6 +131,12 @@ export class WeChatSimulator {
   private calls = zeroCalls();
   private errcodes: Record<string, number> = {};
   private injected = zeroInjected();
+  private callback: CallbackOptions | null = null;
+  private readonly pendingReports = new Set<Promise<void>>();
+  /** Scheduled report pushes and how to settle their pending promise if they never run. */
+  private readonly reportTimers = new Map<NodeJS.Timeout, () => void>();
+  private reportCounts = { pushed: 0, failed: 0 };
+  private reportRng = new Prng(0x5eed);
 
   constructor(opts: SimulatorOptions) {
     this.now = opts.now ?? Date.now;
@@ -145,6 +180,11 @@ export class WeChatSimulator {
 
   /** Closes the server and every socket, including keep-alive ones and requests held by timeouts. */
   async stop(): Promise<void> {
+    for (const [timer, cancel] of this.reportTimers) {
+      clearTimeout(timer);
+      cancel();
+    }
+    this.reportTimers.clear();
     const server = this.server;
     if (server === null) return;
     this.server = null;
@@ -179,6 +219,94 @@ export class WeChatSimulator {
   grantSubscription(openid: string, templateId: string, count = 1): void {
     const users = this.api.users;
     users.addCredits(users.ensure(openid), templateId, count);
+  }
+
+  /**
+   * Acts as WeChat towards an OA callback server: after each delivered template message a
+   * TEMPLATESENDJOBFINISH report is pushed there (asynchronously, never slowing the send), and
+   * `userSends` / `follow` / `unfollow` push the user's message or event. `null` stops it.
+   */
+  setCallback(opts: CallbackOptions | null): void {
+    this.callback = opts;
+    this.reportRng = new Prng(0x5eed);
+  }
+
+  /** Waits until every scheduled delivery report has been pushed (or failed). */
+  async flushReports(): Promise<ReportStats> {
+    while (this.pendingReports.size > 0) await Promise.allSettled([...this.pendingReports]);
+    return this.reportStats();
+  }
+
+  reportStats(): ReportStats {
+    return { ...this.reportCounts, pending: this.pendingReports.size };
+  }
+
+  /** The user messages the OA: opens their 5-message/48-h window here and pushes the text to the callback. */
+  async userSends(openid: string, text: string): Promise<PushResult> {
+    const target = this.requireCallback();
+    this.openWindow(openid, "message");
+    return pushToCallback(target, textMessageXml({ from: openid, to: this.originalId(), content: text }));
+  }
+
+  /** The user follows the OA: following here (3-message/1-min window) and a `subscribe` push. */
+  async follow(openid: string): Promise<PushResult> {
+    const target = this.requireCallback();
+    this.setFollowed(openid, true);
+    this.openWindow(openid, "event");
+    return pushToCallback(target, eventXml({ from: openid, to: this.originalId(), event: "subscribe" }));
+  }
+
+  /** The user unfollows the OA: not following here (window closed) and an `unsubscribe` push. */
+  async unfollow(openid: string): Promise<PushResult> {
+    const target = this.requireCallback();
+    this.setFollowed(openid, false);
+    return pushToCallback(target, eventXml({ from: openid, to: this.originalId(), event: "unsubscribe" }));
+  }
+
+  private requireCallback(): CallbackOptions {
+    if (!this.callback)
+      throw new Error("wechat-sim has no callback: call setCallback({ url, token, appId }) first");
+    return this.callback;
+  }
+
+  private originalId(): string | undefined {
+    return this.callback?.originalId;
+  }
+
+  /** Schedules delivery reports for the template rows the ledger gained since `from`. */
+  private reportSince(from: number): void {
+    const target = this.callback;
+    if (!target || target.reports === false || this.api.ledger.size <= from) return;
+    for (const d of this.api.ledger.iterate(from)) {
+      if (d.channel !== "template" || d.msgid === null) continue;
+      const status = this.reportRng.next() < (target.failedShare ?? 0) ? "failed:user block" : "success";
+      const xml = templateReportXml({ from: d.openid, to: target.originalId ?? "", msgid: d.msgid, status });
+      let release = () => {};
+      const done = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      this.pendingReports.add(done);
+      const timer = setTimeout(() => {
+        this.reportTimers.delete(timer);
+        pushToCallback(target, xml)
+          .then((r) => {
+            if (r.status >= 200 && r.status < 300) this.reportCounts.pushed += 1;
+            else this.reportCounts.failed += 1;
+          })
+          .catch(() => {
+            this.reportCounts.failed += 1;
+          })
+          .finally(() => {
+            this.pendingReports.delete(done);
+            release();
+          });
+      }, target.reportDelayMs ?? 1000);
+      timer.unref();
+      this.reportTimers.set(timer, () => {
+        this.pendingReports.delete(done);
+        release();
+      });
+    }
   }
 
   /** Merges `patch` into the faults. A `seed` restarts the fault sequence; `revokeTokenAtSend` re-arms. */
@@ -303,7 +431,11 @@ export class WeChatSimulator {
       case "timeout":
         this.injected.timeout += 1;
         // The request stays open until the client aborts; stop() destroys what is left.
-        if (this.faults.timeoutDelivers) this.api.send(api, token, raw);
+        if (this.faults.timeoutDelivers) {
+          const before = this.api.ledger.size;
+          this.api.send(api, token, raw);
+          this.reportSince(before);
+        }
         return;
       case "http5xx":
         this.injected.http5xx += 1;
@@ -322,7 +454,10 @@ export class WeChatSimulator {
       this.injected.revoked += 1;
       this.api.tokens.revokeAsElsewhere(token);
     }
-    this.reply(res, this.api.send(api, token, raw));
+    const before = this.api.ledger.size;
+    const answer = this.api.send(api, token, raw);
+    this.reply(res, answer);
+    this.reportSince(before);
   }
 
   private reply(res: ServerResponse, body: WxBody): void {

@@ -1,0 +1,212 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { tables } from "../../../infra/definitions.ts";
+import type { CallbackAction, CallbackStore } from "../../core/callback.ts";
+import { ignoreConditionFailure, isConditionFailure, transactWithRetry } from "./transactions.ts";
+
+/** Inbox keys outlive WeChat's retries (seconds) by far; TTL removes them after a day. */
+const INBOX_RETENTION_SECONDS = 24 * 3600;
+
+export interface CallbackTables {
+  readonly inbox: string;
+  readonly subscribers: string;
+  readonly deliveries: string;
+  readonly broadcasts: string;
+}
+
+const BY_MSGID = tables.deliveries.indexes[0].name;
+
+/** The callback's state in DynamoDB: the inbox (dedup), subscribers, delivery records and counters. */
+export class DynamoCallbackStore implements CallbackStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tables: CallbackTables,
+  ) {}
+
+  async claim(dedupKey: string, now: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tables.inbox,
+          Item: { eventKey: dedupKey, at: now, expiresAt: Math.floor(now / 1000) + INBOX_RETENTION_SECONDS },
+          ConditionExpression: "attribute_not_exists(eventKey)",
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async release(dedupKey: string): Promise<void> {
+    await this.db.send(new DeleteCommand({ TableName: this.tables.inbox, Key: { eventKey: dedupKey } }));
+  }
+
+  async apply(action: CallbackAction): Promise<void> {
+    switch (action.kind) {
+      case "interaction":
+        return this.interaction(action);
+      case "follow":
+        return this.follow(action);
+      case "eventWindow":
+        return this.openEventWindow(action.openid, action.window, action.at, true);
+      case "unfollow":
+        return this.unfollow(action.openid, action.at);
+      case "deliveryReport":
+        return this.deliveryReport(action);
+    }
+  }
+
+  private async interaction(a: Extract<CallbackAction, { kind: "interaction" }>): Promise<void> {
+    const sets = [
+      "lastInteractionAt = :now",
+      "windowUntil = :until",
+      "windowRemaining = :remaining",
+      "updatedAt = :now",
+      "createdAt = if_not_exists(createdAt, :now)",
+    ];
+    const values: Record<string, unknown> = {
+      ":now": a.at,
+      ":until": a.window.until,
+      ":remaining": a.window.remaining,
+    };
+    if (a.optedIn !== undefined) {
+      sets.push("optedIn = :optedIn", "optedInChangedAt = :now");
+      values[":optedIn"] = a.optedIn;
+    }
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tables.subscribers,
+        Key: { openid: a.openid },
+        UpdateExpression: `SET ${sets.join(", ")}`,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  private async follow(a: Extract<CallbackAction, { kind: "follow" }>): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tables.subscribers,
+        Key: { openid: a.openid },
+        UpdateExpression:
+          "SET followed = :yes, followedAt = :now, updatedAt = :now, " +
+          "optedIn = if_not_exists(optedIn, :yes), createdAt = if_not_exists(createdAt, :now) " +
+          "REMOVE unfollowedAt",
+        ExpressionAttributeValues: { ":yes": true, ":now": a.at },
+      }),
+    );
+    await this.openEventWindow(a.openid, a.window, a.at, false);
+  }
+
+  /**
+   * Opens a short event window: replaces a window ending sooner; a longer live one keeps its end and
+   * gets at least `window.remaining` messages. `existingOnly`: does nothing for unknown openids.
+   */
+  private async openEventWindow(
+    openid: string,
+    window: { until: number; remaining: number },
+    now: number,
+    existingOnly: boolean,
+  ) {
+    const exists = existingOnly ? "attribute_exists(openid) AND " : "";
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.subscribers,
+          Key: { openid },
+          ConditionExpression: `${exists}(attribute_not_exists(windowUntil) OR windowUntil <= :until)`,
+          UpdateExpression:
+            "SET windowUntil = :until, windowRemaining = :remaining, lastInteractionAt = :now",
+          ExpressionAttributeValues: { ":until": window.until, ":remaining": window.remaining, ":now": now },
+        }),
+      );
+      return;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    // Either unknown (existingOnly) or a longer window is live: top up its remaining messages.
+    await ignoreConditionFailure(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.subscribers,
+          Key: { openid },
+          ConditionExpression:
+            "attribute_exists(openid) AND windowUntil > :until AND " +
+            "(attribute_not_exists(windowRemaining) OR windowRemaining < :remaining)",
+          UpdateExpression: "SET windowRemaining = :remaining, lastInteractionAt = :now",
+          ExpressionAttributeValues: { ":until": window.until, ":remaining": window.remaining, ":now": now },
+        }),
+      ),
+    );
+  }
+
+  private async unfollow(openid: string, now: number): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tables.subscribers,
+        Key: { openid },
+        UpdateExpression:
+          "SET followed = :no, unfollowedAt = :now, updatedAt = :now, windowRemaining = :zero",
+        ExpressionAttributeValues: { ":no": false, ":now": now, ":zero": 0 },
+      }),
+    );
+  }
+
+  /**
+   * Sets `report` on the delivery record WeChat's msgid names, once, and counts it on the broadcast in
+   * the same transaction. An unknown msgid is ignored (records expire; reports can outlive them).
+   */
+  private async deliveryReport(a: Extract<CallbackAction, { kind: "deliveryReport" }>): Promise<void> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.deliveries,
+        IndexName: BY_MSGID,
+        KeyConditionExpression: "msgid = :msgid",
+        ExpressionAttributeValues: { ":msgid": a.msgid },
+        ProjectionExpression: "broadcastId, openid",
+        Limit: 1,
+      }),
+    );
+    const item = out.Items?.[0];
+    if (!item) return;
+    const recordKey = { broadcastId: item.broadcastId as string, openid: item.openid as string };
+    const setReport = {
+      TableName: this.tables.deliveries,
+      Key: recordKey,
+      ConditionExpression: "attribute_exists(openid) AND attribute_not_exists(report)",
+      UpdateExpression: "SET report = :status, reportedAt = :now",
+      ExpressionAttributeValues: { ":status": a.status, ":now": a.at },
+    };
+    if (a.outcome) {
+      const committed = await transactWithRetry(
+        this.db,
+        new TransactWriteCommand({
+          TransactItems: [
+            { Update: setReport },
+            {
+              Update: {
+                TableName: this.tables.broadcasts,
+                Key: { broadcastId: recordKey.broadcastId, sk: "META" },
+                ConditionExpression: "attribute_exists(broadcastId)",
+                UpdateExpression: "ADD #counter :one",
+                ExpressionAttributeNames: { "#counter": a.outcome },
+                ExpressionAttributeValues: { ":one": 1 },
+              },
+            },
+          ],
+        }),
+      );
+      if (committed) return;
+      // Either reported already (then the plain update below fails too) or the broadcast is gone.
+    }
+    await ignoreConditionFailure(this.db.send(new UpdateCommand(setReport)));
+  }
+}

@@ -1,0 +1,300 @@
+import { randomBytes } from "node:crypto";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type CallbackTarget,
+  eventXml,
+  openEncryptedReply,
+  postRaw,
+  pushToCallback,
+  replyContent,
+  templateReportXml,
+  textMessageXml,
+  verificationUrl,
+} from "../../infra/local/wechat-sim/push.ts";
+import { gained, openids, startTestApp, type TestApp } from "./harness.ts";
+
+let t: TestApp;
+let db: DynamoDBDocumentClient;
+let plain: CallbackTarget;
+let safe: CallbackTarget;
+const encodingAesKey = randomBytes(32).toString("base64").slice(0, 43);
+
+const audience = openids("Cb", 6);
+const [quitter, rejoiner, leaver, forged, retried, safeUser] = audience as [
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+];
+const newcomer = openids("CbNew", 1)[0] as string;
+
+async function subscriber(openid: string): Promise<Record<string, unknown> | undefined> {
+  const out = await db.send(
+    new GetCommand({
+      TableName: t.app.stack.awsEnv.TABLE_SUBSCRIBERS,
+      Key: { openid },
+      ConsistentRead: true,
+    }),
+  );
+  return out.Item;
+}
+
+async function inboxSize(): Promise<number> {
+  const out = await db.send(new ScanCommand({ TableName: t.app.stack.awsEnv.TABLE_INBOX, Select: "COUNT" }));
+  return out.Count ?? 0;
+}
+
+/** The post's status with the broadcast id and the delivery-report counters. */
+async function postStatus(outTradeNo: string) {
+  return (await t.client.getPost(outTradeNo)) as Awaited<ReturnType<TestApp["client"]["getPost"]>> & {
+    broadcastId: string;
+    confirmed: number;
+    rejected: number;
+  };
+}
+
+let postNo = 0;
+/** Pays a fresh post and waits for its broadcast; returns who gained a message. */
+async function broadcast(): Promise<{ outTradeNo: string; got: (openid: string) => number }> {
+  postNo += 1;
+  const outTradeNo = `CB${String(postNo).padStart(8, "0")}`;
+  const before = t.received();
+  expect((await t.client.notify(await t.postAndNotify(outTradeNo))).status).toBe(204);
+  await t.client.waitForBroadcast(outTradeNo, { timeoutMs: 30_000 });
+  const after = t.received();
+  return { outTradeNo, got: (openid) => gained(before, after, openid) };
+}
+
+beforeAll(async () => {
+  t = await startTestApp({ overrides: { WECHAT_ENCODING_AES_KEY: encodingAesKey } });
+  const env = t.app.stack.awsEnv;
+  db = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
+      region: env.AWS_REGION,
+      credentials: {
+        accessKeyId: env.AWS_ACCESS_KEY_ID ?? "",
+        secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? "",
+      },
+    }),
+  );
+  const token = t.app.env.WECHAT_CALLBACK_TOKEN;
+  if (!token) throw new Error("local-app generates WECHAT_CALLBACK_TOKEN");
+  plain = { url: `${t.app.baseUrl}/wechat/callback`, token, appId: t.app.env.WECHAT_APP_ID ?? "" };
+  safe = { ...plain, encodingAesKey };
+  await t.seed(audience.map((openid) => ({ openid })));
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+describe("URL verification", () => {
+  it("echoes echostr for a good signature", async () => {
+    const res = await fetch(verificationUrl(plain, "5837397390431"));
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("5837397390431");
+  });
+
+  it("refuses a bad or missing signature and echoes nothing", async () => {
+    const bad = await fetch(verificationUrl(plain, "5837397390431", { signature: "0".repeat(40) }));
+    expect(bad.status).toBe(401);
+    expect(await bad.text()).not.toContain("5837397390431");
+    const url = new URL(verificationUrl(plain, "5837397390431"));
+    url.searchParams.delete("signature");
+    const missing = await fetch(url);
+    expect(missing.status).toBe(401);
+    expect(await missing.text()).not.toContain("5837397390431");
+  });
+});
+
+describe("refused pushes change nothing", () => {
+  it("refuses unsigned, badly signed, stale, oversized, DTD-laden and malformed pushes", async () => {
+    const before = await subscriber(forged);
+    const inbox = await inboxSize();
+    const optOut = textMessageXml({ from: forged, content: "0" });
+    const unsigned = await pushToCallback(plain, optOut, { signature: null });
+    expect(unsigned.status).toBe(401);
+    expect((await pushToCallback(plain, optOut, { signature: "f".repeat(40) })).status).toBe(401);
+    expect((await pushToCallback({ ...plain, token: "someoneElse" }, optOut)).status).toBe(401);
+    expect(
+      (await pushToCallback(plain, optOut, { timestamp: String(Math.floor(Date.now() / 1000) - 3600) }))
+        .status,
+    ).toBe(401);
+    expect((await pushToCallback(safe, optOut, { signature: "a".repeat(40) })).status).toBe(401);
+
+    const big = textMessageXml({ from: forged, content: `0${" ".repeat(70_000)}` });
+    expect((await pushToCallback(plain, big)).status).toBe(413);
+
+    const laden =
+      '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY z "0"><!ENTITY e SYSTEM "file:///etc/passwd">]>' +
+      `<xml><ToUserName>gh_x</ToUserName><FromUserName>${forged}</FromUserName><CreateTime>1</CreateTime>` +
+      "<MsgType>text</MsgType><Content>&z;&e;</Content><MsgId>1</MsgId></xml>";
+    expect((await pushToCallback(plain, laden)).status).toBe(400);
+    expect((await pushToCallback(plain, "<xml><Content>0</xml>")).status).toBe(400);
+    expect((await pushToCallback(plain, "<xml><Content>0</Content></xml>")).status).toBe(400);
+    expect((await postRaw(plain.url, optOut)).status).toBe(401);
+
+    expect(await subscriber(forged)).toEqual(before);
+    expect(await inboxSize()).toBe(inbox);
+  });
+});
+
+describe("subscribers steer themselves", () => {
+  it("0 opts out with a passive reply, and the next broadcast leaves them out; 1 brings them back", async () => {
+    const out = await pushToCallback(plain, textMessageXml({ from: quitter, to: "gh_demo", content: " 0 " }));
+    expect(out.status).toBe(200);
+    expect(replyContent(out.body)).toContain("回复1");
+    expect(out.body).toContain(`<ToUserName><![CDATA[${quitter}]]></ToUserName>`);
+    expect(out.body).toContain("<FromUserName><![CDATA[gh_demo]]></FromUserName>");
+    const full = await pushToCallback(plain, textMessageXml({ from: rejoiner, content: "０" }));
+    expect(replyContent(full.body)).toContain("已退订");
+    const item = await subscriber(quitter);
+    expect(item).toMatchObject({ optedIn: false, windowRemaining: 5 });
+    expect(Number(item?.windowUntil)).toBeGreaterThan(Date.now() + 47 * 3600_000);
+    expect(Number(item?.lastInteractionAt)).toBeGreaterThan(Date.now() - 60_000);
+
+    const first = await broadcast();
+    expect(first.got(quitter)).toBe(0);
+    expect(first.got(rejoiner)).toBe(0);
+    expect(first.got(leaver)).toBe(1);
+
+    const back = await pushToCallback(plain, textMessageXml({ from: rejoiner, content: "1" }));
+    expect(replyContent(back.body)).toContain("已恢复");
+    // Other text: no reply, only the window.
+    const chat = await pushToCallback(plain, textMessageXml({ from: quitter, content: "你好" }));
+    expect(chat.body).toBe("success");
+    expect(await subscriber(quitter)).toMatchObject({ optedIn: false });
+
+    const second = await broadcast();
+    expect(second.got(rejoiner)).toBe(1);
+    expect(second.got(quitter)).toBe(0);
+  });
+
+  it("unfollow leaves them out; a new follower is included, an earlier 0 survives re-following", async () => {
+    expect((await pushToCallback(plain, eventXml({ from: leaver, event: "unsubscribe" }))).body).toBe(
+      "success",
+    );
+    expect(await subscriber(leaver)).toMatchObject({ followed: false });
+    expect((await pushToCallback(plain, eventXml({ from: newcomer, event: "subscribe" }))).body).toBe(
+      "success",
+    );
+    const created = await subscriber(newcomer);
+    expect(created).toMatchObject({ followed: true, optedIn: true, windowRemaining: 3 });
+    expect(Number(created?.windowUntil)).toBeLessThanOrEqual(Date.now() + 60_000);
+    t.sim.addUsers([newcomer]);
+    // The quitter follows again: still opted out; their 48-h window stays, topped up to ≥ 3 (it has 5).
+    await pushToCallback(plain, eventXml({ from: quitter, event: "subscribe" }));
+    const quitterItem = await subscriber(quitter);
+    expect(quitterItem).toMatchObject({ followed: true, optedIn: false, windowRemaining: 5 });
+    expect(Number(quitterItem?.windowUntil)).toBeGreaterThan(Date.now() + 47 * 3600_000);
+
+    const next = await broadcast();
+    expect(next.got(leaver)).toBe(0);
+    expect(next.got(newcomer)).toBe(1);
+    expect(next.got(quitter)).toBe(0);
+  });
+
+  it("handles a retried push (same MsgId) once", async () => {
+    const xml = textMessageXml({ from: retried, content: "0" });
+    const first = await pushToCallback(plain, xml);
+    expect(replyContent(first.body)).toBeDefined();
+    const afterFirst = await subscriber(retried);
+    // Meanwhile the user opted in again; WeChat's retry of the old 0 must not undo it.
+    await pushToCallback(plain, textMessageXml({ from: retried, content: "1" }));
+    const retry = await Promise.all([pushToCallback(plain, xml), pushToCallback(plain, xml)]);
+    for (const r of retry) expect(r.body).toBe("success");
+    const item = await subscriber(retried);
+    expect(afterFirst).toMatchObject({ optedIn: false });
+    expect(item).toMatchObject({ optedIn: true });
+  });
+
+  it("works in safe mode and answers encrypted", async () => {
+    const res = await pushToCallback(safe, textMessageXml({ from: safeUser, to: "gh_demo", content: "0" }));
+    expect(res.status).toBe(200);
+    expect(res.body).toContain("<Encrypt>");
+    expect(res.body).not.toContain("已退订");
+    const inner = openEncryptedReply(safe, res.body);
+    expect(replyContent(inner)).toContain("已退订");
+    expect(inner).toContain(`<ToUserName><![CDATA[${safeUser}]]></ToUserName>`);
+    expect(await subscriber(safeUser)).toMatchObject({ optedIn: false });
+    // Encrypted with another key: refused, nothing changes.
+    const other = { ...safe, encodingAesKey: randomBytes(32).toString("base64").slice(0, 43) };
+    const refused = await pushToCallback(other, textMessageXml({ from: safeUser, content: "1" }));
+    expect(refused.status).toBe(400);
+    expect(await subscriber(safeUser)).toMatchObject({ optedIn: false });
+  });
+});
+
+describe("delivery reports (TEMPLATESENDJOBFINISH)", () => {
+  it("sets report on the records the msgids name and counts confirmed / rejected once", async () => {
+    const { outTradeNo, got } = await broadcast();
+    const { broadcastId } = await postStatus(outTradeNo);
+    const reached = audience.filter((id) => got(id) === 1);
+    expect(reached.length).toBeGreaterThanOrEqual(3);
+    const latest = (id: string) => t.sim.ledger(id).at(-1)?.msgid as number;
+    const [ok, blocked, systemFailed] = reached as [string, string, string];
+    const pushes = [
+      templateReportXml({ from: ok, msgid: latest(ok), status: "success" }),
+      templateReportXml({ from: blocked, msgid: latest(blocked), status: "failed:user block" }),
+      templateReportXml({ from: systemFailed, msgid: latest(systemFailed), status: "failed: system failed" }),
+      // Unknown msgid: ignored, still success.
+      templateReportXml({ from: ok, msgid: 999_999_999_999, status: "success" }),
+    ];
+    for (const xml of pushes) expect((await pushToCallback(plain, xml)).body).toBe("success");
+    // A second report for the same msgid (a later, distinct push) counts nothing.
+    const again = templateReportXml({ from: ok, msgid: latest(ok), status: "success", createTime: 1 });
+    expect((await pushToCallback(plain, again)).body).toBe("success");
+
+    const record = async (openid: string) =>
+      (
+        await db.send(
+          new GetCommand({ TableName: t.app.stack.awsEnv.TABLE_DELIVERIES, Key: { broadcastId, openid } }),
+        )
+      ).Item;
+    expect(await record(ok)).toMatchObject({ report: "success" });
+    expect(await record(blocked)).toMatchObject({ report: "failed:user block" });
+    expect(await record(systemFailed)).toMatchObject({ report: "failed: system failed" });
+    expect(Number((await record(ok))?.reportedAt)).toBeGreaterThan(0);
+
+    expect(await postStatus(outTradeNo)).toMatchObject({ confirmed: 1, rejected: 2 });
+    const meta = await db.send(
+      new GetCommand({ TableName: t.app.stack.awsEnv.TABLE_BROADCASTS, Key: { broadcastId, sk: "META" } }),
+    );
+    expect(meta.Item).toMatchObject({ confirmed: 1, rejected: 2 });
+  });
+
+  it("the simulator reports every delivered template message to the callback by itself", async () => {
+    t.sim.setCallback({ ...plain, failedShare: 0.5, reportDelayMs: 300 });
+    try {
+      const { outTradeNo } = await broadcast();
+      const stats = await t.sim.flushReports();
+      const status = await postStatus(outTradeNo);
+      expect(stats.failed).toBe(0);
+      expect(stats.pushed).toBeGreaterThanOrEqual(status.sent);
+      expect(status.confirmed + status.rejected).toBe(status.sent);
+      expect(status.rejected).toBeGreaterThan(0);
+      expect(status.confirmed).toBeGreaterThan(0);
+    } finally {
+      t.sim.setCallback(null);
+    }
+  });
+
+  it("the simulator's users push their own messages and events", async () => {
+    t.sim.setCallback(plain);
+    try {
+      const someone = openids("CbSim", 1)[0] as string;
+      expect((await t.sim.follow(someone)).status).toBe(200);
+      expect(await subscriber(someone)).toMatchObject({ followed: true, optedIn: true });
+      const reply = await t.sim.userSends(someone, "0");
+      expect(replyContent(reply.body)).toContain("已退订");
+      expect((await t.sim.unfollow(someone)).body).toBe("success");
+      expect(await subscriber(someone)).toMatchObject({ followed: false, optedIn: false });
+    } finally {
+      t.sim.setCallback(null);
+    }
+  });
+});

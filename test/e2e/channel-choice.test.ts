@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { gained, openids, startTestApp, type TestApp } from "./harness.ts";
+
+let t: TestApp;
+const talkers = openids("Talk", 6);
+const silent = openids("Silent", 30);
+
+beforeAll(async () => {
+  t = await startTestApp();
+  const token = t.app.env.WECHAT_CALLBACK_TOKEN;
+  if (!token) throw new Error("local-app generates WECHAT_CALLBACK_TOKEN");
+  t.sim.setCallback({ url: `${t.app.baseUrl}/wechat/callback`, token, appId: t.app.env.WECHAT_APP_ID ?? "" });
+  await t.seed([...talkers, ...silent].map((openid) => ({ openid })));
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+describe("choosing the channel from tracked windows", () => {
+  it("sends customer-service messages only to users who wrote to the account, one message each", async () => {
+    for (const id of talkers) expect((await t.sim.userSends(id, "你好")).status).toBe(200);
+    const before = t.received();
+    const answer = await t.client.notify(await t.postAndNotify("CHAN000001"));
+    expect(answer.status).toBe(204);
+    const status = await t.client.waitForBroadcast("CHAN000001");
+    const after = t.received();
+
+    for (const id of [...talkers, ...silent]) expect(gained(before, after, id), id).toBe(1);
+    for (const id of talkers) expect(after.get(id)?.custom, id).toBe(1);
+    for (const id of silent) expect(after.get(id)?.custom ?? 0, id).toBe(0);
+    // No customer-service call went to anyone without a window, so WeChat refused none.
+    expect(t.sim.stats().calls.custom_send).toBe(talkers.length);
+    expect(t.sim.stats().errcodes["45015"] ?? 0).toBe(0);
+    expect(status.byChannel).toEqual({ custom: talkers.length, template: silent.length });
+  });
+
+  it("uses the window up: after five customer-service messages the sixth broadcast goes by template", async () => {
+    const talker = talkers[0] as string;
+    for (let i = 2; i <= 6; i += 1) {
+      const outTradeNo = `CHAN00000${i}`;
+      expect((await t.client.notify(await t.postAndNotify(outTradeNo))).status).toBe(204);
+      await t.client.waitForBroadcast(outTradeNo);
+    }
+    const received = t.received().get(talker);
+    expect(received).toEqual({ custom: 5, template: 1 });
+    expect(t.sim.stats().errcodes["45047"] ?? 0).toBe(0);
+  });
+});
