@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     });
 
     // Most subscribers follow with no customer-service window (template message); 5% wrote to the
-    // account lately (customer-service message); 1% unfollowed on WeChat's side since the import.
+    // account lately (customer-service message).
     const openids = Array.from({ length: audience }, (_, i) => openid(i));
     sim.addUsers(openids);
     const seedStart = Date.now();
@@ -64,12 +64,20 @@ async function main(): Promise<void> {
     for (let i = 0; i < talkers.length; i += 20) {
       await Promise.all(talkers.slice(i, i + 20).map((id) => sim.userSends(id, "请问还有货吗？")));
     }
+    // Some reply 0 and some unfollow, both pushed to the callback: the broadcast leaves them out.
+    // A few more unfollowed without Fanout hearing of it: WeChat refuses them with 43004.
+    const steering = openids.flatMap((id, i) =>
+      i % 200 === 3 ? [() => sim.userSends(id, "0")] : i % 200 === 5 ? [() => sim.unfollow(id)] : [],
+    );
+    for (let i = 0; i < steering.length; i += 20)
+      await Promise.all(steering.slice(i, i + 20).map((push) => push()));
     openids.forEach((id, i) => {
-      if (i % 100 === 7) sim.setFollowed(id, false);
+      if (i % 200 === 11) sim.setFollowed(id, false);
     });
     sim.setFaults({ latencyMs, latencyJitterMs: Math.round(latencyMs / 2) });
     console.log(
-      `Seeded ${audience.toLocaleString()} subscribers (${talkers.length.toLocaleString()} of them wrote to the account) in ${((Date.now() - seedStart) / 1000).toFixed(1)} s.`,
+      `Seeded ${audience.toLocaleString()} subscribers in ${((Date.now() - seedStart) / 1000).toFixed(1)} s: ` +
+        `${talkers.length.toLocaleString()} wrote to the account, ${steering.length.toLocaleString()} replied 0 or unfollowed.`,
     );
 
     const outTradeNo = `DEMO${Date.now()}`;
