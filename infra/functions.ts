@@ -7,6 +7,7 @@ import {
   type SecretName,
   tables as tableDefs,
 } from "./definitions.ts";
+import { queueUrlEnvName, tableEnvName } from "./env-names.ts";
 import type { QueueKey, QueuePair } from "./queues.ts";
 import type { Settings } from "./settings.ts";
 import type { TableKey } from "./storage.ts";
@@ -63,14 +64,11 @@ export interface FunctionsInput {
 export function createFunctions(input: FunctionsInput): Record<FunctionKey, sst.aws.Function> {
   const environment: Record<string, $util.Input<string>> = {
     ...Object.fromEntries(
-      (Object.keys(tableDefs) as TableKey[]).map((key) => [
-        `TABLE_${key.toUpperCase()}`,
-        input.tables[key].name,
-      ]),
+      (Object.keys(tableDefs) as TableKey[]).map((key) => [tableEnvName(key), input.tables[key].name]),
     ),
     ...Object.fromEntries(
       (Object.keys(input.queues) as QueueKey[]).map((key) => [
-        `QUEUE_URL_${key.toUpperCase()}`,
+        queueUrlEnvName(key),
         input.queues[key].queue.url,
       ]),
     ),

@@ -22,11 +22,11 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { type KeyDef, type QueueDef, queues, type TableDef, tables } from "../definitions.ts";
+import { queueUrlEnvName, tableEnvName } from "../env-names.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
-import { queueUrlEnvName, tableEnvName } from "./env-names.ts";
 import { killOnExit } from "./process-cleanup.ts";
 
-export { queueUrlEnvName, tableEnvName } from "./env-names.ts";
+export { queueUrlEnvName, tableEnvName } from "../env-names.ts";
 
 export type QueueKey = keyof typeof queues;
 

@@ -17,7 +17,7 @@ import {
 import type { APIGatewayProxyEventV2, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type QueueDef, queues, type TableDef, tables } from "../../infra/definitions.ts";
-import { queueUrlEnvName, tableEnvName } from "../../infra/local/env-names.ts";
+import { queueUrlEnvName, tableEnvName } from "../../infra/env-names.ts";
 import { DEFAULT_HTTP_CONCURRENCY } from "../../infra/local/lambda-runner.ts";
 import { type LocalStack, startLocalStack } from "../../infra/local/stack.ts";
 import type { FlakyCommand } from "../fixtures/flaky-queue.ts";
@@ -557,7 +557,6 @@ describe("HTTP like a Function URL", () => {
     expect(second.invocations).toBe(first.invocations + 1);
 
     const before = stack.runner.stats().functions.admin;
-    const started = Date.now();
     const slow = rawRequest(`${stack.baseUrl}/api/warm?mode=sleep&ms=10000`);
     const busyPid = await waitFor(() => {
       const entry = journal().findLast((e) => e.fn === "admin");
@@ -565,7 +564,6 @@ describe("HTTP like a Function URL", () => {
     });
     const timedOut = await slow;
     expect(timedOut.status).toBe(502);
-    expect(Date.now() - started).toBeLessThan(FUNCTION_TIMEOUT_S * 1000 + 3000);
     expect(busyPid).toBe(second.pid);
     await waitFor(() => (isRunning(busyPid) ? undefined : true));
 
