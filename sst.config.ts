@@ -35,6 +35,7 @@ export default $config({
     return {
       notifyUrl: $interpolate`${functions.notify.url}wechatpay/notify`,
       adminApiUrl: $interpolate`${functions.admin.url}api/`,
+      adminConsoleUrl: $interpolate`${functions.admin.url}admin`,
       callbackUrl: $interpolate`${functions.callback.url}wechat/callback`,
       fanoutQueueUrl: queues.fanout.queue.url,
       fanoutDeadLetterQueueUrl: queues.fanout.deadLetter.url,

@@ -5,10 +5,12 @@ import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoPostStore } from "./adapters/dynamodb/post-store.ts";
 import { DynamoSubscriberStore } from "./adapters/dynamodb/subscriber-store.ts";
 import { adminSchema, loadConfig } from "./config.ts";
-import { ConflictError, NotFoundError } from "./core/errors.ts";
+import { serveConsole } from "./console/serve.ts";
+import { ConflictError, NotFoundError, ValidationError } from "./core/errors.ts";
 import { broadcastProgress, type Post, postBroadcastId } from "./core/model.ts";
 import { type HttpEvent, type HttpResult, hasBearerToken, json, parseJsonBody, statusOf } from "./http.ts";
 import { logger } from "./observability.ts";
+import { taskRoutes } from "./task-routes.ts";
 
 const config = loadConfig(adminSchema);
 const db = createDocumentClient();
@@ -47,6 +49,42 @@ const registerPost = z.strictObject({
     .regex(/^[0-9+\-() ]{5,20}$/, "must be a phone number")
     .optional(),
 });
+
+const listQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().min(1).max(1000).optional(),
+});
+
+/** A post, its payment state and its broadcast's progress, as the post routes answer. */
+async function postView(post: Post) {
+  const broadcast = await broadcasts.get(postBroadcastId(post.outTradeNo));
+  const progress = broadcast
+    ? broadcastProgress(broadcast)
+    : {
+        status: "awaiting_payment",
+        total: 0,
+        sent: 0,
+        failed: 0,
+        skipped: 0,
+        pending: 0,
+        byChannel: {},
+        byErrcode: {},
+        confirmed: 0,
+        rejected: 0,
+      };
+  return {
+    postId: post.postId,
+    outTradeNo: post.outTradeNo,
+    amount: post.amount,
+    content: post.content,
+    contactPhone: post.contactPhone,
+    payment: post.status,
+    createdAt: new Date(post.createdAt).toISOString(),
+    paidAt: post.paidAt ? new Date(post.paidAt).toISOString() : null,
+    broadcastId: broadcast?.broadcastId ?? null,
+    ...progress,
+  };
+}
 
 type Route = (event: HttpEvent, params: string[]) => Promise<HttpResult>;
 
@@ -95,38 +133,33 @@ const routes: { method: string; pattern: RegExp; route: Route }[] = [
     route: async (_event, [id]) => {
       const post = await posts.get(decodeURIComponent(id ?? ""));
       if (!post) throw new NotFoundError("no post with this outTradeNo");
-      const broadcast = await broadcasts.get(postBroadcastId(post.outTradeNo));
-      const progress = broadcast
-        ? broadcastProgress(broadcast)
-        : {
-            status: "awaiting_payment",
-            total: 0,
-            sent: 0,
-            failed: 0,
-            skipped: 0,
-            pending: 0,
-            byChannel: {},
-            byErrcode: {},
-            confirmed: 0,
-            rejected: 0,
-          };
-      return json(200, {
-        postId: post.postId,
-        outTradeNo: post.outTradeNo,
-        amount: post.amount,
-        content: post.content,
-        contactPhone: post.contactPhone,
-        payment: post.status,
-        paidAt: post.paidAt ? new Date(post.paidAt).toISOString() : null,
-        broadcastId: broadcast?.broadcastId ?? null,
-        ...progress,
-      });
+      return json(200, await postView(post));
     },
   },
+  // The console's broadcast list: paid posts newest first, each with its broadcast's progress.
+  {
+    method: "GET",
+    pattern: /^\/api\/posts$/,
+    route: async (event) => {
+      const query = listQuery.safeParse(event.queryStringParameters ?? {});
+      if (!query.success) {
+        throw new ValidationError(
+          query.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
+        );
+      }
+      const page = await posts.listNewest(query.data.limit, query.data.cursor ?? null);
+      return json(200, { items: await Promise.all(page.items.map(postView)), next: page.next });
+    },
+  },
+  // Push tasks and subscribe-message credits (functions/task-routes.ts).
+  ...taskRoutes(db, config),
 ];
 
 /** The admin and app API: bearer-token auth, JSON in and out. */
 export async function handler(event: HttpEvent): Promise<HttpResult> {
+  // The console page holds no secret (it asks the operator for the token), so it needs none.
+  const page = serveConsole(event);
+  if (page) return page;
   if (!hasBearerToken(event, config.ADMIN_TOKEN)) {
     return json(401, { error: "missing or wrong bearer token (Authorization: Bearer <ADMIN_TOKEN>)" });
   }

@@ -25,8 +25,6 @@ const token = config.WECHAT_CALLBACK_TOKEN;
 const store = new DynamoCallbackStore(createDocumentClient(), {
   inbox: config.TABLE_INBOX,
   subscribers: config.TABLE_SUBSCRIBERS,
-  deliveries: config.TABLE_DELIVERIES,
-  broadcasts: config.TABLE_BROADCASTS,
 });
 const cipher = config.WECHAT_ENCODING_AES_KEY
   ? new CallbackCipher({

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Resource } from "sst/resource";
 import { z } from "zod";
 import { AUDIENCE_PAGE_SIZE, secrets } from "../infra/definitions.ts";
+import { DEFAULT_TALLY_DELAY_SECONDS } from "./core/tally-reports.ts";
 import { parseTemplateFieldMapping } from "./core/template-data.ts";
 
 /** Raised at start-up when the environment lacks or garbles a setting; names the variable. */
@@ -18,6 +19,10 @@ const resources = {
   TABLE_BROADCASTS: required,
   TABLE_DELIVERIES: required,
   TABLE_TOKENS: required,
+  TABLE_TASKS: required,
+  TABLE_TASK_RECIPIENTS: required,
+  TABLE_CREDITS: required,
+  TABLE_INBOX: required,
   QUEUE_URL_FANOUT: required,
   QUEUE_URL_SEND: required,
 };
@@ -75,12 +80,31 @@ export const senderSchema = z.object({
   WECHAT_TIMEOUT_MS: positiveInt(5000),
   /** First retry delay of a chunk with transient failures; doubles per receive. */
   SEND_RETRY_DELAY_SECONDS: positiveInt(20),
+  /** The mini program linked to the OA: push-task template messages then open their page in it. */
+  WECHAT_MINIPROGRAM_APP_ID: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z
+      .string()
+      .trim()
+      .regex(/^wx[0-9A-Za-z]{14,30}$/, "must be a mini program AppID (wx…)")
+      .optional(),
+  ),
+  /** Which version of the mini program push-task subscribe messages open (WeChat's default: formal). */
+  WECHAT_MINIPROGRAM_STATE: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.enum(["developer", "trial", "formal"]).default("formal"),
+  ),
 });
 
 export const fanoutSchema = z.object({
   ...resources,
   /** Subscribers read per fan-out invocation; smaller pages mean shorter invocations. */
   FANOUT_PAGE_SIZE: positiveInt(AUDIENCE_PAGE_SIZE),
+  /**
+   * Base delay of the delivery-report tally: its passes run this long, ten and sixty times this long
+   * after a broadcast settles (core/tally-reports.ts).
+   */
+  REPORT_TALLY_DELAY_SECONDS: positiveInt(DEFAULT_TALLY_DELAY_SECONDS),
 });
 
 export const adminSchema = z.object({
@@ -96,8 +120,6 @@ const encodingAesKey = z
 export const callbackSchema = z.object({
   TABLE_SUBSCRIBERS: required,
   TABLE_INBOX: required,
-  TABLE_DELIVERIES: required,
-  TABLE_BROADCASTS: required,
   WECHAT_APP_ID: required,
   /** The OA's server-configuration Token: every push is signed with it. */
   WECHAT_CALLBACK_TOKEN: required.regex(

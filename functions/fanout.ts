@@ -4,11 +4,15 @@ import { z } from "zod";
 import { CHUNK_SIZE } from "../infra/definitions.ts";
 import { DynamoBroadcastStore } from "./adapters/dynamodb/broadcast-store.ts";
 import { createDocumentClient } from "./adapters/dynamodb/client.ts";
+import { DynamoDeliveryStore } from "./adapters/dynamodb/delivery-store.ts";
+import { DynamoReportStore } from "./adapters/dynamodb/report-store.ts";
 import { DynamoSubscriberStore } from "./adapters/dynamodb/subscriber-store.ts";
+import { DynamoTaskStore } from "./adapters/dynamodb/task-store.ts";
 import { createSqsClient, SqsFanoutQueue, SqsSendQueue } from "./adapters/sqs/queues.ts";
 import { systemClock } from "./clock.ts";
 import { fanoutSchema, loadConfig } from "./config.ts";
 import { fanOutPage } from "./core/fan-out.ts";
+import { type TallyMessage, tallyReports } from "./core/tally-reports.ts";
 import { logger } from "./observability.ts";
 
 const config = loadConfig(fanoutSchema);
@@ -17,30 +21,63 @@ const sqs = createSqsClient();
 const deps = {
   broadcasts: new DynamoBroadcastStore(db, config.TABLE_BROADCASTS),
   audience: new DynamoSubscriberStore(db, config.TABLE_SUBSCRIBERS),
+  taskRecipients: new DynamoTaskStore(db, {
+    tasks: config.TABLE_TASKS,
+    recipients: config.TABLE_TASK_RECIPIENTS,
+    broadcasts: config.TABLE_BROADCASTS,
+  }),
   sendQueue: new SqsSendQueue(sqs, config.QUEUE_URL_SEND),
   fanoutQueue: new SqsFanoutQueue(sqs, config.QUEUE_URL_FANOUT),
   clock: systemClock,
 };
+const tallyDeps = {
+  broadcasts: deps.broadcasts,
+  records: new DynamoDeliveryStore(db, config.TABLE_DELIVERIES),
+  reports: new DynamoReportStore(db, config.TABLE_INBOX),
+  queue: deps.fanoutQueue,
+  clock: systemClock,
+};
 const processor = new BatchProcessor(EventType.SQS);
 
-const fanoutMessage = z.object({
-  broadcastId: z.string().min(1),
-  page: z.number().int().nonnegative(),
-  cursor: z.string().nullable(),
-});
+const count = z.number().int().nonnegative();
+const fanoutMessage = z.union([
+  z.object({
+    kind: z.literal("tallyReports"),
+    broadcastId: z.string().min(1),
+    pass: count,
+    notBefore: count,
+    cursor: z.string().nullable(),
+    confirmed: count,
+    rejected: count,
+  }),
+  z.object({
+    broadcastId: z.string().min(1),
+    page: count,
+    cursor: z.string().nullable(),
+  }),
+]);
 
 async function handleRecord(record: SQSRecord): Promise<void> {
   const message = fanoutMessage.parse(JSON.parse(record.body));
+  if ("kind" in message) {
+    const result = await tallyReports(message satisfies TallyMessage, tallyDeps, {
+      delaySeconds: config.REPORT_TALLY_DELAY_SECONDS,
+    });
+    if (result.kind === "counted")
+      logger.info("delivery reports tallied", { broadcastId: message.broadcastId, ...result });
+    return;
+  }
   const result = await fanOutPage(message, deps, {
     pageSize: config.FANOUT_PAGE_SIZE,
     chunkSize: CHUNK_SIZE,
+    reportTallyDelaySeconds: config.REPORT_TALLY_DELAY_SECONDS,
   });
   if (result.kind === "page" && result.last) {
     logger.info("fan-out finished", { broadcastId: message.broadcastId, pages: message.page + 1 });
   }
 }
 
-/** Fan-out queue consumer: one audience page per message. */
+/** Fan-out queue consumer: one audience page, or one step of a delivery-report tally, per message. */
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
   return processPartialResponse(event, handleRecord, processor, { throwOnFullBatchFailure: false });
 }

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { queues } from "../infra/definitions.ts";
 import { DynamoBroadcastStore } from "./adapters/dynamodb/broadcast-store.ts";
 import { createDocumentClient } from "./adapters/dynamodb/client.ts";
+import { DynamoCreditStore } from "./adapters/dynamodb/credit-store.ts";
 import { DynamoDeliveryStore } from "./adapters/dynamodb/delivery-store.ts";
 import { DynamoSubscriberStore } from "./adapters/dynamodb/subscriber-store.ts";
 import { DynamoTokenStore } from "./adapters/dynamodb/token-store.ts";
@@ -56,6 +57,14 @@ const deps = {
   tokens,
   clock: systemClock,
   loadBroadcast,
+  tasks: {
+    credits: new DynamoCreditStore(db, config.TABLE_CREDITS),
+    wechat,
+    settings: {
+      miniProgramState: config.WECHAT_MINIPROGRAM_STATE,
+      ...(config.WECHAT_MINIPROGRAM_APP_ID ? { miniProgramAppId: config.WECHAT_MINIPROGRAM_APP_ID } : {}),
+    },
+  },
 };
 const processor = new BatchProcessor(EventType.SQS);
 
@@ -64,6 +73,8 @@ const chunkMessage = z.object({
   chunkId: z.string().min(1),
   openids: z.array(z.string().min(1)).min(1).max(1000),
   windowed: z.array(z.string().min(1)).max(1000).optional(),
+  retryOf: z.record(z.string().min(1), z.number().int()).optional(),
+  retryAt: z.number().int().positive().optional(),
 });
 
 /** Raised for a chunk with recipients still pending, so the batch reports it as failed. */

@@ -32,9 +32,17 @@ export const tables = {
     hashKey: { name: "openid", type: "S" },
     critical: true,
   },
+  /** Paid posts; the sparse `byCreatedAt` index lists them newest first (the console's broadcasts). */
   posts: {
     name: "Posts",
     hashKey: { name: "outTradeNo", type: "S" },
+    indexes: [
+      {
+        name: "byCreatedAt",
+        hashKey: { name: "kind", type: "S" },
+        rangeKey: { name: "createdAt", type: "N" },
+      },
+    ],
     critical: true,
   },
   /** One `META` item per broadcast (state, counters) plus short-lived `CHUNK#…` claim items. */
@@ -49,12 +57,13 @@ export const tables = {
     name: "Deliveries",
     hashKey: { name: "broadcastId", type: "S" },
     rangeKey: { name: "openid", type: "S" },
-    /** Sparse: only delivered template messages carry a msgid; delivery reports find them by it. */
-    indexes: [{ name: "byMsgid", hashKey: { name: "msgid", type: "N" } }],
     ttlAttribute: "expiresAt",
     critical: false,
   },
-  /** WeChat callback pushes already handled (WeChat retries up to 3 times): dedup keys, kept a day. */
+  /**
+   * WeChat callback pushes already handled (WeChat retries up to 3 times): dedup keys, kept a day; and
+   * delivery reports, `report#<msgid>` with WeChat's status, kept as long as the records they complete.
+   */
   inbox: {
     name: "Inbox",
     hashKey: { name: "eventKey", type: "S" },
@@ -65,6 +74,38 @@ export const tables = {
     name: "Tokens",
     hashKey: { name: "appId", type: "S" },
     critical: false,
+  },
+  /** Push tasks (operator-made); the sparse `byCreatedAt` index lists them newest first. */
+  tasks: {
+    name: "PushTasks",
+    hashKey: { name: "taskId", type: "S" },
+    indexes: [
+      {
+        name: "byCreatedAt",
+        hashKey: { name: "kind", type: "S" },
+        rangeKey: { name: "createdAt", type: "N" },
+      },
+    ],
+    critical: false,
+  },
+  /** A push task's uploaded audience: one item per openid, so a repeated openid is stored once. */
+  taskRecipients: {
+    name: "TaskRecipients",
+    hashKey: { name: "taskId", type: "S" },
+    rangeKey: { name: "openid", type: "S" },
+    critical: false,
+  },
+  /**
+   * Mini-program subscribe-message credits per user: `T#<templateId>` holds the count the mini
+   * program reported; `USE#<broadcastId>` marks the credit a task reserved for that user (expires).
+   * Critical: it is the users' consent to be messaged.
+   */
+  credits: {
+    name: "SubscriptionCredits",
+    hashKey: { name: "openid", type: "S" },
+    rangeKey: { name: "sk", type: "S" },
+    ttlAttribute: "expiresAt",
+    critical: true,
   },
 } as const satisfies Record<string, TableDef>;
 
@@ -136,6 +177,9 @@ export interface HttpRouteDef {
 export const httpRoutes = [
   { method: "POST", path: "/wechatpay/notify", function: "notify" },
   { path: "/api/", prefix: true, function: "admin" },
+  // The operator console (static page and assets), served by the admin function without the token.
+  { method: "GET", path: "/admin", function: "admin" },
+  { method: "GET", path: "/admin/", prefix: true, function: "admin" },
   { path: "/wechat/callback", function: "callback" },
 ] as const satisfies readonly HttpRouteDef[];
 

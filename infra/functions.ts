@@ -33,15 +33,26 @@ const access: Record<
     queues: ["fanout"],
     secrets: ["WechatPayApiV3Key", "WechatPayPublicKey"],
   },
-  admin: { tables: ["subscribers", "posts", "broadcasts"], queues: [], secrets: ["AdminToken"] },
-  fanout: { tables: ["broadcasts", "subscribers"], queues: ["fanout", "send"], secrets: [] },
+  // Push tasks: the admin creates them, takes uploads, starts sends (fan-out queue) and re-queues
+  // transient failures (send queue); the fan-out reads uploaded lists; the senders use credits.
+  admin: {
+    tables: ["subscribers", "posts", "broadcasts", "tasks", "taskRecipients", "deliveries", "credits"],
+    queues: ["fanout", "send"],
+    secrets: ["AdminToken"],
+  },
+  // The fan-out also tallies delivery reports: records (deliveries) joined to reports (inbox).
+  fanout: {
+    tables: ["broadcasts", "subscribers", "taskRecipients", "deliveries", "inbox"],
+    queues: ["fanout", "send"],
+    secrets: [],
+  },
   sender: {
-    tables: ["broadcasts", "deliveries", "subscribers", "tokens"],
+    tables: ["broadcasts", "deliveries", "subscribers", "tokens", "credits"],
     queues: ["send"],
     secrets: ["WechatAppSecret"],
   },
   callback: {
-    tables: ["inbox", "subscribers", "deliveries", "broadcasts"],
+    tables: ["inbox", "subscribers"],
     queues: [],
     secrets: ["WechatCallbackToken"],
   },
@@ -90,7 +101,7 @@ export function createFunctions(input: FunctionsInput): Record<FunctionKey, sst.
         architecture: "arm64",
         memory: `${def.memoryMb} MB`,
         timeout: `${def.timeoutSeconds} seconds`,
-        logging: { retention: LOG_RETENTION },
+        logging: { format: "json", retention: LOG_RETENTION },
         environment,
         link: [
           ...a.tables.map((t) => input.tables[t]),
@@ -102,6 +113,17 @@ export function createFunctions(input: FunctionsInput): Record<FunctionKey, sst.
         // notify is authenticated by its signature (verified in the handler), the admin API by its
         // bearer token. No CORS: no browser page on another origin calls these.
         ...(http ? { url: { authorization: "none" as const, cors: false } } : {}),
+        transform: {
+          // Lambda's own START/END/REPORT lines are ~300 bytes per invocation: with one invocation per
+          // delivery report they would be most of the log bill. WARN keeps only platform problems.
+          function: (args: aws.lambda.FunctionArgs) => {
+            args.loggingConfig = $output(args.loggingConfig).apply((config) => ({
+              ...(config ?? { logFormat: "JSON" }),
+              systemLogLevel: "WARN",
+              applicationLogLevel: "INFO",
+            }));
+          },
+        },
       });
       return [key, fn];
     }),

@@ -9,7 +9,13 @@ const required = [
   "WECHATPAY_PUBLIC_KEY_ID",
   "ALARM_EMAIL",
 ] as const;
-const optional = ["WECHAT_API_BASE", "WECHAT_TEMPLATE_FIELDS", "POST_URL"] as const;
+const optional = [
+  "WECHAT_API_BASE",
+  "WECHAT_TEMPLATE_FIELDS",
+  "POST_URL",
+  "WECHAT_MINIPROGRAM_APP_ID",
+  "WECHAT_MINIPROGRAM_STATE",
+] as const;
 
 export type Settings = Record<(typeof required)[number], string> &
   Partial<Record<(typeof optional)[number], string>>;

@@ -42,20 +42,25 @@ export type CallbackAction =
       readonly at: number;
       readonly window: ServiceWindow;
     }
-  | { readonly kind: "unfollow"; readonly openid: string; readonly at: number }
-  /** TEMPLATESENDJOBFINISH: WeChat's delivery report for a template message. */
-  | {
-      readonly kind: "deliveryReport";
-      readonly msgid: number;
-      readonly status: string;
-      readonly outcome: "confirmed" | "rejected" | null;
-      readonly at: number;
-    };
+  | { readonly kind: "unfollow"; readonly openid: string; readonly at: number };
+
+/** TEMPLATESENDJOBFINISH: WeChat's delivery report for the template message `msgid`. */
+export interface DeliveryReport {
+  readonly msgid: number;
+  readonly status: string;
+  readonly openid: string;
+  readonly at: number;
+}
 
 export interface CallbackPlan {
   /** The inbox key that makes WeChat's retries of this push no-ops. */
   readonly dedupKey: string;
   readonly actions: readonly CallbackAction[];
+  /**
+   * A delivery report is kept as the inbox entry itself, keyed by msgid: one small write, no lookup
+   * of the record it names. Readers join it to the record by msgid; a tally counts it (tally-reports.ts).
+   */
+  readonly report?: DeliveryReport;
   /** Passive text reply to the user, if any; otherwise the answer is `success`. */
   readonly reply?: string;
 }
@@ -88,13 +93,25 @@ function windowFrom(now: number, w: ServiceWindow): ServiceWindow {
   return { until: now + w.until, remaining: w.remaining };
 }
 
-/** Dedup key per WECHAT_FACTS §5.3: MsgId for messages, FromUserName + CreateTime (+ Event …) for events. */
+/**
+ * Dedup key per WECHAT_FACTS §5.3: MsgId for messages, FromUserName + CreateTime (+ Event …) for
+ * events; a delivery report by the msgid it reports on, so one report per message is kept.
+ */
 export function dedupKeyOf(msg: InboundMessage): string {
   if (msg.MsgType !== "event" && msg.MsgId) return `msg#${msg.MsgId}`;
-  // Many delivery reports for one user can share a second: their MsgID tells them apart.
-  return ["evt", msg.FromUserName, msg.CreateTime, msg.Event ?? "", msg.MsgID ?? "", msg.EventKey ?? ""].join(
-    "#",
-  );
+  const msgid = msg.Event === "TEMPLATESENDJOBFINISH" ? reportMsgid(msg) : null;
+  if (msgid !== null) return reportKey(msgid);
+  return ["evt", msg.FromUserName, msg.CreateTime, msg.Event ?? "", msg.EventKey ?? ""].join("#");
+}
+
+/** The inbox key a delivery report for `msgid` is kept under. */
+export function reportKey(msgid: number): string {
+  return `report#${msgid}`;
+}
+
+function reportMsgid(msg: InboundMessage): number | null {
+  const msgid = Number(msg.MsgID);
+  return /^\d{1,19}$/.test(msg.MsgID ?? "") && Number.isSafeInteger(msgid) ? msgid : null;
 }
 
 /** The state changes and reply for one push, at `now` (epoch ms). */
@@ -131,15 +148,9 @@ export function planCallback(msg: InboundMessage, now: number): CallbackPlan {
         actions: [{ kind: "eventWindow", openid, at: now, window: windowFrom(now, EVENT_WINDOW) }],
       };
     case "TEMPLATESENDJOBFINISH": {
-      const msgid = Number(msg.MsgID);
-      if (!/^\d{1,19}$/.test(msg.MsgID ?? "") || !Number.isSafeInteger(msgid) || !msg.Status)
-        return { dedupKey, actions: [] };
-      return {
-        dedupKey,
-        actions: [
-          { kind: "deliveryReport", msgid, status: msg.Status, outcome: reportOutcome(msg.Status), at: now },
-        ],
-      };
+      const msgid = reportMsgid(msg);
+      if (msgid === null || !msg.Status) return { dedupKey, actions: [] };
+      return { dedupKey, actions: [], report: { msgid, status: msg.Status, openid, at: now } };
     }
     default:
       return { dedupKey, actions: [] };
@@ -148,8 +159,8 @@ export function planCallback(msg: InboundMessage, now: number): CallbackPlan {
 
 /** The port the callback's state lives behind (DynamoDB: functions/adapters/dynamodb/callback-store.ts). */
 export interface CallbackStore {
-  /** Records the push as handled; false when it was handled already (a WeChat retry). */
-  claim(dedupKey: string, now: number): Promise<boolean>;
+  /** Records the push as handled, with its delivery report if any; false when it was handled already. */
+  claim(dedupKey: string, now: number, report?: DeliveryReport): Promise<boolean>;
   /** Forgets a claim whose actions failed, so WeChat's retry can do them. */
   release(dedupKey: string): Promise<void>;
   /** Applies one action idempotently. */
@@ -167,7 +178,7 @@ export async function handleCallback(
   deps: { readonly store: CallbackStore; readonly now: number },
 ): Promise<CallbackOutcome> {
   const plan = planCallback(msg, deps.now);
-  if (!(await deps.store.claim(plan.dedupKey, deps.now))) return { duplicate: true, plan };
+  if (!(await deps.store.claim(plan.dedupKey, deps.now, plan.report))) return { duplicate: true, plan };
   try {
     for (const action of plan.actions) await deps.store.apply(action);
   } catch (error) {

@@ -1,10 +1,21 @@
 import type { Broadcast, ChunkMessage, FanoutMessage } from "./model.ts";
-import type { AudienceReader, BroadcastStore, Clock, FanoutQueue, SendQueue } from "./ports.ts";
+import type {
+  AudiencePage,
+  AudienceReader,
+  BroadcastStore,
+  Clock,
+  FanoutQueue,
+  SendQueue,
+  TaskRecipientReader,
+} from "./ports.ts";
 import { UnknownBroadcastError } from "./send-chunk.ts";
+import { DEFAULT_TALLY_DELAY_SECONDS, firstTally, MAX_DELAY_SECONDS } from "./tally-reports.ts";
 
 export interface FanOutDeps {
   readonly broadcasts: BroadcastStore;
   readonly audience: AudienceReader;
+  /** A push task's uploaded list, for tasks whose audience is `uploaded`. */
+  readonly taskRecipients?: TaskRecipientReader;
   readonly sendQueue: SendQueue;
   readonly fanoutQueue: FanoutQueue;
   readonly clock: Clock;
@@ -15,6 +26,8 @@ export interface FanOutOptions {
   readonly chunkSize: number;
   /** How long a page waits for its predecessor to be recorded before giving up (queue retry). */
   readonly predecessorWaitMs?: number;
+  /** The delivery-report tally's base delay (tally-reports.ts); its first pass is sent with the last page. */
+  readonly reportTallyDelaySeconds?: number;
 }
 
 /** Raised when a page arrives before its predecessor was recorded and does not catch up in time. */
@@ -64,13 +77,14 @@ export async function fanOutPage(
   const broadcast = await awaitPredecessor(message, deps, opts.predecessorWaitMs ?? 5_000);
   if (broadcast.fanoutPage > message.page || broadcast.fanoutDone) return { kind: "duplicate" };
 
-  const page = await deps.audience.readPage(message.cursor, opts.pageSize, deps.clock.now());
+  const page = await readAudiencePage(broadcast, message.cursor, deps, opts.pageSize);
   const chunks = chunkRecipients(
     message.broadcastId,
     message.page,
     page.openids,
     opts.chunkSize,
-    page.windowed,
+    // Push tasks send their own message type only, never a customer-service message.
+    broadcast.task ? [] : page.windowed,
   );
   await deps.sendQueue.sendChunks(chunks);
   const last = page.next === null;
@@ -80,6 +94,12 @@ export async function fanOutPage(
       page: message.page + 1,
       cursor: page.next,
     });
+  } else {
+    // Before the page is recorded, like the next page: a crash in between may start two tallies
+    // (they store the same counts), never none.
+    const delay = opts.reportTallyDelaySeconds ?? DEFAULT_TALLY_DELAY_SECONDS;
+    const tally = firstTally(message.broadcastId, deps.clock.now(), delay);
+    await deps.fanoutQueue.sendTally(tally, Math.min(MAX_DELAY_SECONDS, delay));
   }
   const recorded = await deps.broadcasts.recordPage(
     message.broadcastId,
@@ -89,6 +109,20 @@ export async function fanOutPage(
   );
   if (!recorded) return { kind: "duplicate" };
   return { kind: "page", recipients: page.openids.length, chunks: chunks.length, last };
+}
+
+/** A page of the broadcast's audience: a task's uploaded list, or the active subscribers. */
+function readAudiencePage(
+  broadcast: Broadcast,
+  cursor: string | null,
+  deps: FanOutDeps,
+  pageSize: number,
+): Promise<AudiencePage> {
+  if (broadcast.task?.audience === "uploaded") {
+    if (!deps.taskRecipients) throw new Error("this fan-out is not set up for push tasks");
+    return deps.taskRecipients.readTaskPage(broadcast.task.taskId, cursor, pageSize);
+  }
+  return deps.audience.readPage(cursor, pageSize, deps.clock.now());
 }
 
 /**

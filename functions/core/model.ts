@@ -1,6 +1,9 @@
+import type { TaskDispatch } from "./push-task.ts";
+
 /** Final outcome of one recipient; `pending` recipients have no delivery record yet. */
 export type Outcome = "sent" | "failed" | "skipped";
-export type Channel = "custom" | "template";
+/** `subscribe`: a mini-program subscribe message (push tasks only). */
+export type Channel = "custom" | "template" | "subscribe";
 
 export interface DeliveryRecord {
   readonly broadcastId: string;
@@ -41,8 +44,11 @@ export interface DeliveryCounts {
 
 export interface Broadcast extends DeliveryCounts {
   readonly broadcastId: string;
-  readonly outTradeNo: string;
-  readonly message: BroadcastMessage;
+  /** Paid-post broadcasts: the post and what every subscriber receives. */
+  readonly outTradeNo?: string;
+  readonly message?: BroadcastMessage;
+  /** Push-task broadcasts: the task's audience and its one rendered message (core/push-task.ts). */
+  readonly task?: TaskDispatch;
   readonly paused: boolean;
   /** Audience pages already turned into chunks; the fan-out cursor chain's progress. */
   readonly fanoutPage: number;
@@ -52,6 +58,8 @@ export interface Broadcast extends DeliveryCounts {
   /** Delivery reports (TEMPLATESENDJOBFINISH) received: `success`, and `failed:…`. */
   readonly confirmed?: number;
   readonly rejected?: number;
+  /** When the report counts were last tallied (epoch ms); absent before the first tally. */
+  readonly reportsCountedAt?: number;
   readonly createdAt: number;
 }
 
@@ -89,6 +97,12 @@ export interface ChunkMessage {
   readonly openids: readonly string[];
   /** Recipients with a customer-service window open when the audience was read. */
   readonly windowed?: readonly string[];
+  /**
+   * An operator's retry of transient failures: each recipient's errcode when it was re-queued. Their
+   * records older than `retryAt` (epoch ms) are re-done and the old failures taken off the counters.
+   */
+  readonly retryOf?: Readonly<Record<string, number>>;
+  readonly retryAt?: number;
 }
 
 /** A fan-out-queue message: continue the audience scan of a broadcast from `cursor`. */
@@ -103,9 +117,13 @@ export interface BroadcastProgress extends DeliveryCounts {
   readonly status: BroadcastStatus;
   readonly total: number;
   readonly pending: number;
-  /** Template messages WeChat reported delivered, and reported refused (user block, system failure). */
+  /**
+   * Template messages WeChat reported delivered, and reported refused (user block, system failure),
+   * as of the last tally (`reportsCountedAt`): the tally passes run after the broadcast settles.
+   */
   readonly confirmed: number;
   readonly rejected: number;
+  readonly reportsCountedAt?: number;
 }
 
 /** Progress of a broadcast, derived from its counters. */
@@ -130,6 +148,7 @@ export function broadcastProgress(b: Broadcast): BroadcastProgress {
     byErrcode: b.byErrcode,
     confirmed: b.confirmed ?? 0,
     rejected: b.rejected ?? 0,
+    ...(b.reportsCountedAt === undefined ? {} : { reportsCountedAt: b.reportsCountedAt }),
   };
 }
 

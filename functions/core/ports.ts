@@ -8,6 +8,8 @@ import type {
   Post,
 } from "./model.ts";
 import type { PaymentNotice } from "./payment.ts";
+import type { TaskRequest } from "./push-task.ts";
+import type { TallyQueue } from "./tally-reports.ts";
 
 export interface PostStore {
   get(outTradeNo: string): Promise<Post | undefined>;
@@ -25,8 +27,11 @@ export interface PostStore {
   ): Promise<boolean>;
 }
 
-/** The outcome of trying to claim a chunk before sending it. */
-export type ChunkClaim = "claimed" | "done" | "busy";
+/**
+ * The outcome of trying to claim a chunk before sending it: `first` when no invocation ever claimed
+ * it, so none can have recorded a delivery for it yet.
+ */
+export type ChunkClaim = "first" | "claimed" | "done" | "busy";
 
 export interface BroadcastStore {
   get(broadcastId: string): Promise<Broadcast | undefined>;
@@ -42,6 +47,12 @@ export interface BroadcastStore {
   /** Marks the chunk settled and adds its tally to the counters, atomically and only once. */
   completeChunk(broadcastId: string, chunkId: string, tally: ChunkTally): Promise<void>;
   setPaused(broadcastId: string, paused: boolean): Promise<void>;
+  /** Stores a tally pass's delivery-report counts (tally-reports.ts). */
+  setReportCounts(
+    broadcastId: string,
+    counts: { readonly confirmed: number; readonly rejected: number },
+    at: number,
+  ): Promise<void>;
 }
 
 export interface AudiencePage {
@@ -74,7 +85,7 @@ export interface SendQueue {
   sendChunks(chunks: readonly ChunkMessage[]): Promise<void>;
 }
 
-export interface FanoutQueue {
+export interface FanoutQueue extends TallyQueue {
   sendPage(message: FanoutMessage): Promise<void>;
 }
 
@@ -138,4 +149,35 @@ export interface AccessTokenProvider {
 export interface Clock {
   now(): number;
   sleep(ms: number): Promise<void>;
+}
+
+export interface TaskRecipientReader {
+  /** One page of a push task's uploaded recipients, in openid order (no customer-service windows). */
+  readTaskPage(taskId: string, cursor: string | null, limit: number): Promise<AudiencePage>;
+}
+
+/**
+ * The outcome of reserving a subscribe-message credit for one recipient of one task:
+ * - `taken`: one credit was used now, and the reservation marked as calling WeChat;
+ * - `held`: an earlier delivery reserved it and WeChat said it did not deliver; marked calling again;
+ * - `in_doubt`: an earlier delivery reserved it and was calling WeChat when it stopped, so the
+ *   message may have been delivered (subscribe messages have no client_msg_id to de-duplicate);
+ * - `none`: the user has no credit for the template.
+ */
+export type CreditReservation = "taken" | "held" | "in_doubt" | "none";
+
+export interface SubscriptionCreditStore {
+  /** Adds `count` credits (accepted one-time subscriptions); returns the user's new count. */
+  grant(openid: string, templateId: string, count: number, now: number): Promise<number>;
+  /** Uses one credit for `broadcastId`'s message to the user, at most once per broadcast and user. */
+  reserve(openid: string, templateId: string, broadcastId: string, now: number): Promise<CreditReservation>;
+  /** WeChat answered without delivering: the reservation is kept, no longer in doubt. */
+  hold(openid: string, broadcastId: string): Promise<void>;
+  /** WeChat says the user has no credit for the template (43101): the stored count drops to 0. */
+  revoke(openid: string, templateId: string): Promise<void>;
+}
+
+export interface TaskMessenger {
+  /** Sends a rendered push-task message (template or subscribe). */
+  sendTaskMessage(accessToken: string, request: TaskRequest): Promise<WeChatResult>;
 }

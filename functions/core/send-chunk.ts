@@ -7,10 +7,13 @@ import {
   type Clock,
   type DeliveryStore,
   type SubscriberStatusStore,
+  type SubscriptionCreditStore,
+  type TaskMessenger,
   type WeChatMessenger,
   type WeChatResult,
   WeChatTransportError,
 } from "./ports.ts";
+import { NO_CREDIT, type TaskDispatch, type TaskSendSettings, taskRequest } from "./push-task.ts";
 
 export interface SendChunkDeps {
   readonly broadcasts: BroadcastStore;
@@ -21,6 +24,12 @@ export interface SendChunkDeps {
   readonly clock: Clock;
   /** Loads the broadcast (its message), usually memoised per container. */
   readonly loadBroadcast: (broadcastId: string) => Promise<Broadcast | undefined>;
+  /** Push tasks: subscribe-message credits, the client for task messages and their settings. */
+  readonly tasks?: {
+    readonly credits: SubscriptionCreditStore;
+    readonly wechat: TaskMessenger;
+    readonly settings: TaskSendSettings;
+  };
 }
 
 export interface SendChunkOptions {
@@ -55,6 +64,11 @@ export function clientMsgId(broadcastId: string, openid: string): string {
 
 /** WeChat's "require subscribe": the user no longer follows the account. */
 const UNFOLLOWED = 43004;
+/** Subscribe message refused: the user's one-time subscription is used up or was cancelled. */
+const NO_SUBSCRIPTION = 43101;
+/** Recorded for a subscribe message whose call may have been delivered but got no answer. */
+export const OUTCOME_UNKNOWN =
+  "no answer from WeChat, delivery unknown; not re-sent (subscribe messages cannot be de-duplicated)";
 
 type Attempt =
   | { readonly settled: DeliveryRecord }
@@ -80,10 +94,27 @@ export async function sendChunk(
   if (claim === "done") return { kind: "settled", tally: null };
   if (claim === "busy") return { kind: "retry", reason: "busy", pending: chunk.openids.length };
 
-  const settled = await deliveries.getSettled(chunk.broadcastId, chunk.openids);
+  // A chunk nobody claimed before has no records yet (a retry's recipients have theirs elsewhere):
+  // skipping the read saves DynamoDB a lookup per recipient on the common path.
+  const settled =
+    claim === "first" && chunk.retryOf === undefined
+      ? new Map<string, DeliveryRecord>()
+      : await deliveries.getSettled(chunk.broadcastId, chunk.openids);
+  // An operator's retry re-does the failures it re-queued (records from before it), not its own.
+  for (const openid of Object.keys(chunk.retryOf ?? {})) {
+    const record = settled.get(openid);
+    if (record && record.outcome === "failed" && record.at < (chunk.retryAt ?? 0)) settled.delete(openid);
+  }
   const todo = chunk.openids.filter((openid) => !settled.has(openid));
   const lastReceive = opts.receiveCount >= opts.maxReceiveCount;
-  const run = new ChunkRun(broadcast, deps, opts, lastReceive, new Set(chunk.windowed));
+  const run = new ChunkRun(
+    broadcast,
+    deps,
+    opts,
+    lastReceive,
+    new Set(chunk.windowed),
+    chunk.retryOf !== undefined,
+  );
 
   const writer = new RecordWriter(deliveries, opts.flushEvery ?? 25);
   const outcomes = await Promise.all(
@@ -109,9 +140,21 @@ export async function sendChunk(
     return { kind: "retry", reason: run.quotaHit ? "quota" : "transient", pending: pending.length };
   }
   if (broadcast.paused && todo.length > 0) await broadcasts.setPaused(chunk.broadcastId, false);
-  const tally = tallyOf(settled.values());
+  const tally = withoutRetried(tallyOf(settled.values()), chunk.retryOf);
   await broadcasts.completeChunk(chunk.broadcastId, chunk.chunkId, tally);
   return { kind: "settled", tally };
+}
+
+/**
+ * A retry chunk's tally replaces the failures it re-did: they were counted when first settled, so
+ * they come off the counters in the same write that adds their new outcomes.
+ */
+function withoutRetried(tally: ChunkTally, retryOf: ChunkMessage["retryOf"]): ChunkTally {
+  if (!retryOf) return tally;
+  const byErrcode: Record<string, number> = { ...tally.byErrcode };
+  for (const errcode of Object.values(retryOf))
+    byErrcode[String(errcode)] = (byErrcode[String(errcode)] ?? 0) - 1;
+  return { ...tally, failed: tally.failed - Object.keys(retryOf).length, byErrcode };
 }
 
 /** The per-invocation state of one chunk's delivery. */
@@ -126,6 +169,8 @@ class ChunkRun {
     opts: SendChunkOptions,
     private readonly lastReceive: boolean,
     private readonly windowed: ReadonlySet<string>,
+    /** An operator asked to re-send: a reservation in doubt is used anyway. */
+    private readonly operatorRetry = false,
   ) {
     this.attemptsPerReceive = opts.attemptsPerReceive ?? 3;
     this.backoffBaseMs = opts.backoffBaseMs ?? 200;
@@ -141,6 +186,7 @@ class ChunkRun {
   }
 
   async deliver(openid: string): Promise<Attempt> {
+    if (this.broadcast.task) return this.deliverTask(openid, this.broadcast.task);
     let channel = await this.firstChannel(openid);
     let calls = 0;
     let transientFailures = 0;
@@ -176,17 +222,130 @@ class ChunkRun {
     }
   }
 
+  /**
+   * A push task's message. A subscribe message first uses one of the user's credits (none: skipped,
+   * WeChat not called), reserved once per task and user so a retry never uses a second one; its
+   * reservation says whether a call may already have delivered it, since WeChat cannot de-duplicate
+   * subscribe messages: then the recipient is recorded as unknown rather than messaged twice.
+   */
+  private async deliverTask(openid: string, task: TaskDispatch): Promise<Attempt> {
+    const tasks = this.tasks();
+    const { message } = task;
+    const channel: Channel = message.channel;
+    const subscribe = channel === "subscribe";
+    if (subscribe) {
+      const now = this.deps.clock.now();
+      const credit = await tasks.credits.reserve(openid, message.templateId, this.broadcast.broadcastId, now);
+      if (credit === "none") return { settled: this.skipped(openid, NO_CREDIT) };
+      if (credit === "in_doubt" && !this.operatorRetry)
+        return {
+          settled: this.record(
+            openid,
+            "failed",
+            channel,
+            { errcode: TRANSPORT_ERRCODE, errmsg: OUTCOME_UNKNOWN },
+            0,
+          ),
+        };
+    }
+    const pending = async (reason: "transient" | "quota", last: WeChatResult): Promise<Attempt> => {
+      // WeChat answered and did not deliver: the reservation waits for the queue's retry.
+      if (subscribe) await tasks.credits.hold(openid, this.broadcast.broadcastId);
+      return { pending: reason, last };
+    };
+    let calls = 0;
+    let transientFailures = 0;
+    let tokenRetried = false;
+    for (;;) {
+      if (this.quotaHit) return pending("quota", { errcode: 45009, errmsg: "paused" });
+      calls += 1;
+      const result = await this.callTask(openid, message);
+      switch (classifyErrcode(result.errcode)) {
+        case "ok":
+          return { settled: this.record(openid, "sent", channel, result, calls) };
+        case "token":
+          if (tokenRetried) {
+            if (this.lastReceive) return { settled: this.record(openid, "failed", channel, result, calls) };
+            return pending("transient", result);
+          }
+          tokenRetried = true;
+          break;
+        case "transient":
+          if (subscribe && result.errcode === TRANSPORT_ERRCODE) {
+            return {
+              settled: this.record(openid, "failed", channel, { ...result, errmsg: OUTCOME_UNKNOWN }, calls),
+            };
+          }
+          transientFailures += 1;
+          if (transientFailures >= this.attemptsPerReceive) {
+            if (this.lastReceive) return { settled: this.record(openid, "failed", channel, result, calls) };
+            return pending("transient", result);
+          }
+          await this.backoff(transientFailures);
+          break;
+        case "quota":
+          this.quotaHit = true;
+          return pending("quota", result);
+        case "window":
+        case "permanent":
+          // 43101: WeChat has no credit for this user; ours is used up too, and stays so.
+          if (subscribe && result.errcode === NO_SUBSCRIPTION)
+            await tasks.credits.revoke(openid, message.templateId);
+          return { settled: this.record(openid, "failed", channel, result, calls) };
+      }
+    }
+  }
+
+  private tasks(): NonNullable<SendChunkDeps["tasks"]> {
+    if (!this.deps.tasks) throw new Error("this sender is not set up for push tasks");
+    return this.deps.tasks;
+  }
+
+  private async callTask(openid: string, message: TaskDispatch["message"]): Promise<WeChatResult> {
+    const { tokens } = this.deps;
+    const tasks = this.tasks();
+    const token = await tokens.get();
+    try {
+      const request = taskRequest(
+        message,
+        openid,
+        tasks.settings,
+        clientMsgId(this.broadcast.broadcastId, openid),
+      );
+      const result = await tasks.wechat.sendTaskMessage(token, request);
+      if (classifyErrcode(result.errcode) === "token") await tokens.invalidate(token);
+      return result;
+    } catch (error) {
+      if (error instanceof WeChatTransportError) return { errcode: TRANSPORT_ERRCODE, errmsg: error.message };
+      throw error;
+    }
+  }
+
+  /** Settled without a WeChat call. */
+  private skipped(openid: string, reason: string): DeliveryRecord {
+    return {
+      broadcastId: this.broadcast.broadcastId,
+      openid,
+      outcome: "skipped",
+      errmsg: reason,
+      attempts: 0,
+      at: this.deps.clock.now(),
+    };
+  }
+
   private async call(channel: Channel, openid: string): Promise<WeChatResult> {
     const { wechat, tokens } = this.deps;
+    const { message } = this.broadcast;
+    if (!message) throw new UnknownBroadcastError(`broadcast ${this.broadcast.broadcastId} has no message`);
     const token = await tokens.get();
     try {
       const result =
         channel === "custom"
-          ? await wechat.sendCustomText(token, openid, this.broadcast.message.customText)
+          ? await wechat.sendCustomText(token, openid, message.customText)
           : await wechat.sendTemplate(
               token,
               openid,
-              this.broadcast.message.template,
+              message.template,
               clientMsgId(this.broadcast.broadcastId, openid),
             );
       if (classifyErrcode(result.errcode) === "token") await tokens.invalidate(token);

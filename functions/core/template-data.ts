@@ -131,3 +131,73 @@ export function buildTemplateData(
   }
   return data;
 }
+
+/** The type part of a category template key (`thing` of `thing3`); undefined for legacy keys (`first`). */
+export function templateKeyType(key: string): string | undefined {
+  return KEY_PATTERN.exec(key)?.[1];
+}
+
+const DATE_PART = String.raw`(?:(?:\d{4}年)?\d{1,2}月\d{1,2}日|\d{4}[-/.]\d{1,2}[-/.]\d{1,2})`;
+const CLOCK_PART = String.raw`(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?`;
+const between = (point: string) => new RegExp(String.raw`^${point}(?:\s*~\s*${point})?$`);
+const TIME_VALUE = between(String.raw`(?:${DATE_PART}\s*)?${CLOCK_PART}`);
+const DATE_VALUE = between(String.raw`(?:${DATE_PART}(?:\s*${CLOCK_PART})?|${CLOCK_PART})`);
+const STARTS_WITH_DATE = new RegExp(`^${DATE_PART}`);
+
+/**
+ * What is wrong with `value` for a key of type `keyType` under WeChat's per-type rules (WECHAT_FACTS
+ * §4.2), or undefined when it passes. Mini-program subscribe messages answer 47003 for any of these,
+ * and OA category templates validate the same way (only an over-long `thing` is cut instead), so push
+ * tasks check their rendered values with this before anything is stored or sent. Lengths count
+ * characters (code points), as WeChat does.
+ */
+export function templateValueProblem(keyType: string, value: string): string | undefined {
+  if (value.trim() === "") return "must not be empty";
+  if (value !== value.trim()) return "must not start or end with a space";
+  const n = Array.from(value).length;
+  const atMost = (max: number, what: string) => `${what}, at most ${max} characters (has ${n})`;
+  switch (keyType) {
+    case "thing":
+      return n <= 20 ? undefined : atMost(20, "thing: text");
+    case "short_thing":
+      return n <= 5 ? undefined : atMost(5, "short_thing: text");
+    case "number":
+      return n <= 32 && /^-?\d+(?:\.\d+)?$/.test(value) ? undefined : atMost(32, "number: digits");
+    case "letter":
+      return n <= 32 && /^[A-Za-z]+$/.test(value) ? undefined : atMost(32, "letter: letters only");
+    case "symbol":
+      return n <= 5 && /^[^\p{L}\p{N}\s]+$/u.test(value) ? undefined : atMost(5, "symbol: symbols only");
+    case "character_string":
+      return n <= 32 && /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(value)
+        ? undefined
+        : atMost(32, "character_string: letters, digits and symbols, no Chinese");
+    case "time":
+      return TIME_VALUE.test(value)
+        ? undefined
+        : "time: a 24-hour time, optionally after a date (2026年1月1日 15:01)";
+    case "date":
+      return STARTS_WITH_DATE.test(value) && DATE_VALUE.test(value)
+        ? undefined
+        : "date: a date, optionally with a 24-hour time (2026年1月1日)";
+    case "amount":
+      return /^[¥￥$€£]?\d{1,10}(?:\.\d{1,2})?元?$/.test(value)
+        ? undefined
+        : "amount: one currency symbol and at most 10 digits (¥250.00)";
+    case "phone_number":
+      return n <= 17 && /^[\d+\-() ]+$/.test(value) && /\d/.test(value)
+        ? undefined
+        : atMost(17, "phone_number: digits and + - ( )");
+    case "car_number":
+      return n <= 8 && /^\p{Script=Han}?[A-Za-z0-9]*\p{Script=Han}?$/u.test(value)
+        ? undefined
+        : atMost(8, "car_number: a plate number");
+    case "name":
+      if (/^[A-Za-z][A-Za-z .'-]*$/.test(value)) return n <= 20 ? undefined : atMost(20, "name: letters");
+      return n <= 10 && !/\d/.test(value) ? undefined : atMost(10, "name: Chinese, no digits");
+    case "phrase":
+      return /^\p{Script=Han}{1,5}$/u.test(value) ? undefined : "phrase: 1 to 5 Chinese characters only";
+    default:
+      // `enum` values are listed per template, which Fanout is not told; WeChat checks them.
+      return undefined;
+  }
+}

@@ -33,22 +33,32 @@ export type RunnerMessage = {
 export type AwsRequestCounts = Readonly<Record<string, number>>;
 
 export const AWS_REQUEST_COUNTS_KEY = Symbol.for("wechat-fanout.awsRequestCounts");
+/** DynamoDB capacity units, `Map<"read" | "write", number>`, published the same way. */
+export const DYNAMO_CAPACITY_UNITS_KEY = Symbol.for("wechat-fanout.dynamoCapacityUnits");
+
+/** What a container has used so far, cumulative: the runner's stats and the benchmark read it. */
+export interface ContainerUsage {
+  readonly peakRssBytes: number;
+  readonly awsRequests: AwsRequestCounts;
+  readonly dynamoReadUnits: number;
+  readonly dynamoWriteUnits: number;
+  /** User plus system CPU time of the container process. */
+  readonly cpuMs: number;
+}
 
 export type ContainerMessage =
-  | { readonly type: "ready"; readonly peakRssBytes: number }
+  | { readonly type: "ready"; readonly usage: ContainerUsage }
   | { readonly type: "init-error"; readonly error: LambdaError }
   | {
       readonly type: "result";
       readonly awsRequestId: string;
       /** The handler's result serialized as JSON, as Lambda returns it; "null" for undefined. */
       readonly payload: string;
-      readonly peakRssBytes: number;
-      readonly awsRequests: AwsRequestCounts;
+      readonly usage: ContainerUsage;
     }
   | {
       readonly type: "error";
       readonly awsRequestId: string;
       readonly error: LambdaError;
-      readonly peakRssBytes: number;
-      readonly awsRequests: AwsRequestCounts;
+      readonly usage: ContainerUsage;
     };

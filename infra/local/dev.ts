@@ -21,6 +21,7 @@ if (app.merchant) {
   writeFileSync(merchantFile, JSON.stringify(app.merchant, null, 2), { mode: 0o600 });
   console.log(`Demo WeChat Pay merchant (keys, APIv3 key, ids): ${merchantFile}`);
 }
+console.log(`Admin console: ${app.baseUrl}/admin (asks for ADMIN_TOKEN)`);
 console.log(`ready ${app.baseUrl}`);
 
 let stopping = false;

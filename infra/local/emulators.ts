@@ -26,6 +26,8 @@ import { queueUrlEnvName, tableEnvName } from "../env-names.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
 import { killOnExit } from "./process-cleanup.ts";
 
+import { startRequestCountProxy } from "./request-count-proxy.ts";
+
 export { queueUrlEnvName, tableEnvName } from "../env-names.ts";
 
 export type QueueKey = keyof typeof queues;
@@ -43,6 +45,8 @@ export interface EmulatorOptions {
   readonly log?: (line: string) => void;
   readonly queueOverrides?: Partial<Record<QueueKey, QueueOverride>>;
   readonly region?: string;
+  /** Put a request-counting proxy in front of each emulator (the benchmark's independent count). */
+  readonly countRequests?: boolean;
 }
 
 /** A queue as created: the definition's settings (after overrides) plus its URLs and ARNs. */
@@ -67,6 +71,10 @@ export interface Emulators {
   readonly queues: readonly LocalQueue[];
   /** Emulator process ids, for leak checks. */
   readonly pids: readonly number[];
+  /** Requests the emulators received, by `Service.Operation`; empty unless `countRequests` was set. */
+  emulatorRequests(): Record<string, number>;
+  /** SQS requests in 64 KB billing units, by operation (with `countRequests`). */
+  sqsBilledUnits(): Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -93,14 +101,18 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulat
     await Promise.all([dynamo, sqs].map((r) => (r.status === "fulfilled" ? r.value.stop() : undefined)));
     throw dynamo.status === "rejected" ? dynamo.reason : (sqs as PromiseRejectedResult).reason;
   }
-  const stopAll = async (): Promise<void> => {
-    await Promise.all([dynamo.value.stop(), sqs.value.stop()]);
-  };
-
-  const endpoints = {
+  const direct = {
     dynamodb: `http://127.0.0.1:${dynamo.value.port}`,
     sqs: `http://127.0.0.1:${sqs.value.port}`,
   };
+  const proxies = opts.countRequests
+    ? await Promise.all([startRequestCountProxy(direct.dynamodb), startRequestCountProxy(direct.sqs)])
+    : [];
+  const stopAll = async (): Promise<void> => {
+    await Promise.all([...proxies.map((p) => p.stop()), dynamo.value.stop(), sqs.value.stop()]);
+  };
+  const [dynamoProxy, sqsProxy] = proxies;
+  const endpoints = { dynamodb: dynamoProxy?.url ?? direct.dynamodb, sqs: sqsProxy?.url ?? direct.sqs };
   const credentials = { accessKeyId: "local", secretAccessKey: "local" };
   const dynamoClient = new DynamoDBClient({ endpoint: endpoints.dynamodb, region, credentials });
   const sqsClient = new SQSClient({ endpoint: endpoints.sqs, region, credentials });
@@ -136,6 +148,8 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulat
       endpoints,
       queues: localQueues,
       pids: [dynamo.value.pid, sqs.value.pid],
+      emulatorRequests: () => Object.assign({}, ...proxies.map((p) => p.counts())),
+      sqsBilledUnits: () => sqsProxy?.units64k() ?? {},
       stop: stopAll,
     };
   } catch (error) {

@@ -9,8 +9,8 @@ import { existsSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { createInterface } from "node:readline";
 import type {
-  AwsRequestCounts,
   ContainerMessage,
+  ContainerUsage,
   InvokeContext,
   LambdaError,
   RunnerMessage,
@@ -46,6 +46,15 @@ export interface FunctionStats {
   coldStarts: number;
   peakRssBytes: number;
   peakConcurrency: number;
+  /** Invocation time as Lambda bills it: each invocation's duration rounded up to the millisecond. */
+  billedMs: number;
+  /** Bytes of log output (stdout and stderr lines, newline included), as CloudWatch Logs would ingest. */
+  logBytes: number;
+  /** CPU time of the containers, dead ones included. */
+  cpuMs: number;
+  /** DynamoDB capacity units the containers consumed, as DynamoDB reported them. */
+  dynamoReadUnits: number;
+  dynamoWriteUnits: number;
   /** Live containers and those inside an invocation right now. */
   containers: number;
   busy: number;
@@ -144,9 +153,11 @@ export class FunctionPool {
     coldStarts: 0,
     peakRssBytes: 0,
     peakConcurrency: 0,
+    billedMs: 0,
+    logBytes: 0,
   };
-  /** Latest cumulative counts per container, dead ones included. */
-  private readonly awsRequestsByContainer = new Map<Container, AwsRequestCounts>();
+  /** Latest cumulative usage per container, dead ones included. */
+  private readonly usageByContainer = new Map<Container, ContainerUsage>();
   private readonly exportName: string;
 
   constructor(
@@ -166,14 +177,24 @@ export class FunctionPool {
   }
 
   stats(): FunctionStats {
-    return { ...this.counters, containers: this.containers.size, busy: this.active };
+    const usage = [...this.usageByContainer.values()];
+    const sum = (pick: (u: ContainerUsage) => number) => usage.reduce((total, u) => total + pick(u), 0);
+    return {
+      ...this.counters,
+      cpuMs: Math.round(sum((u) => u.cpuMs)),
+      dynamoReadUnits: sum((u) => u.dynamoReadUnits),
+      dynamoWriteUnits: sum((u) => u.dynamoWriteUnits),
+      containers: this.containers.size,
+      busy: this.active,
+    };
   }
 
   /** AWS requests made by this function's containers, by `Service.Operation`. */
   awsRequests(): Record<string, number> {
     const total: Record<string, number> = {};
-    for (const counts of this.awsRequestsByContainer.values()) {
-      for (const [operation, n] of Object.entries(counts)) total[operation] = (total[operation] ?? 0) + n;
+    for (const { awsRequests } of this.usageByContainer.values()) {
+      for (const [operation, n] of Object.entries(awsRequests))
+        total[operation] = (total[operation] ?? 0) + n;
     }
     return total;
   }
@@ -254,8 +275,9 @@ export class FunctionPool {
     return undefined;
   }
 
-  private recordRss(bytes: number): void {
-    this.counters.peakRssBytes = Math.max(this.counters.peakRssBytes, bytes);
+  private recordUsage(container: Container, usage: ContainerUsage): void {
+    this.counters.peakRssBytes = Math.max(this.counters.peakRssBytes, usage.peakRssBytes);
+    this.usageByContainer.set(container, usage);
   }
 
   private spawn(): Container {
@@ -272,7 +294,10 @@ export class FunctionPool {
       detached: true,
       serialization: "json",
     });
-    const container = new Container(child, (line) => this.opts.log(`[${name} ${child.pid}] ${line}`));
+    const container = new Container(child, (line) => {
+      this.counters.logBytes += Buffer.byteLength(line) + 1;
+      this.opts.log(`[${name} ${child.pid}] ${line}`);
+    });
     this.containers.add(container);
     void container.exited.then(() => {
       this.containers.delete(container);
@@ -299,7 +324,7 @@ export class FunctionPool {
       };
       const onMessage = (message: ContainerMessage): void => {
         if (message.type === "ready") {
-          this.recordRss(message.peakRssBytes);
+          this.recordUsage(container, message.usage);
           container.state = "idle";
           finish({ container });
         } else if (message.type === "init-error") {
@@ -346,6 +371,7 @@ export class FunctionPool {
     return new Promise<InvokeOutcome>((resolve) => {
       const settle = (outcome: InvokeOutcome): void => {
         clearTimeout(timer);
+        this.counters.billedMs += Math.ceil(performance.now() - startedMs);
         child.off("message", onMessage);
         child.off("exit", onExit);
         if (container.alive && !this.stopped) {
@@ -357,8 +383,7 @@ export class FunctionPool {
       const onMessage = (message: ContainerMessage): void => {
         if (message.type !== "result" && message.type !== "error") return;
         if (message.awsRequestId !== awsRequestId) return;
-        this.recordRss(message.peakRssBytes);
-        this.awsRequestsByContainer.set(container, message.awsRequests);
+        this.recordUsage(container, message.usage);
         if (message.type === "error") {
           settle(this.fail(awsRequestId, "error", message.error));
         } else if (Buffer.byteLength(message.payload) > MAX_PAYLOAD_BYTES) {
@@ -374,7 +399,7 @@ export class FunctionPool {
       };
       const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
         if (timedOut) {
-          const seconds = ((Date.now() - startedMs) / 1000).toFixed(2);
+          const seconds = ((performance.now() - startedMs) / 1000).toFixed(2);
           settle(
             this.fail(awsRequestId, "timeout", {
               errorType: "Sandbox.Timedout",
@@ -392,7 +417,7 @@ export class FunctionPool {
           }),
         );
       };
-      const startedMs = Date.now();
+      const startedMs = performance.now();
       let timedOut = false;
       // Lambda does not wait for a handler past its timeout: the environment is torn down and the
       // next invocation starts cold.

@@ -12,6 +12,8 @@ import {
   AWS_REQUEST_COUNTS_KEY,
   type AwsRequestCounts,
   type ContainerMessage,
+  type ContainerUsage,
+  DYNAMO_CAPACITY_UNITS_KEY,
   type InvokeContext,
   type LambdaError,
   type RunnerMessage,
@@ -24,14 +26,22 @@ function send(message: ContainerMessage): void {
   process.send?.(message);
 }
 
-/** Peak, not current: Lambda reports "Max Memory Used". */
-function peakRssBytes(): number {
-  return process.resourceUsage().maxRSS * 1024;
+function published(key: symbol): Record<string, number> {
+  const counts = (globalThis as Record<symbol, unknown>)[key];
+  return counts instanceof Map ? Object.fromEntries(counts) : {};
 }
 
-function awsRequests(): AwsRequestCounts {
-  const counts = (globalThis as Record<symbol, unknown>)[AWS_REQUEST_COUNTS_KEY];
-  return counts instanceof Map ? Object.fromEntries(counts) : {};
+function usage(): ContainerUsage {
+  const resources = process.resourceUsage();
+  const capacity = published(DYNAMO_CAPACITY_UNITS_KEY);
+  return {
+    // Peak, not current: Lambda reports "Max Memory Used".
+    peakRssBytes: resources.maxRSS * 1024,
+    awsRequests: published(AWS_REQUEST_COUNTS_KEY) as AwsRequestCounts,
+    dynamoReadUnits: capacity.read ?? 0,
+    dynamoWriteUnits: capacity.write ?? 0,
+    cpuMs: (resources.userCPUTime + resources.systemCPUTime) / 1000,
+  };
 }
 
 function toLambdaError(error: unknown, errorType?: string): LambdaError {
@@ -112,8 +122,7 @@ async function invoke(handler: Handler, event: unknown, context: InvokeContext):
       type: "error",
       awsRequestId,
       error: toLambdaError(error),
-      peakRssBytes: peakRssBytes(),
-      awsRequests: awsRequests(),
+      usage: usage(),
     });
     return;
   }
@@ -125,12 +134,11 @@ async function invoke(handler: Handler, event: unknown, context: InvokeContext):
       type: "error",
       awsRequestId,
       error: toLambdaError(error, "Runtime.MarshalError"),
-      peakRssBytes: peakRssBytes(),
-      awsRequests: awsRequests(),
+      usage: usage(),
     });
     return;
   }
-  send({ type: "result", awsRequestId, payload, peakRssBytes: peakRssBytes(), awsRequests: awsRequests() });
+  send({ type: "result", awsRequestId, payload, usage: usage() });
 }
 
 async function main(): Promise<void> {
@@ -150,7 +158,7 @@ async function main(): Promise<void> {
   process.on("message", (message: RunnerMessage) => {
     if (message.type === "invoke") void invoke(handler, message.event, message.context);
   });
-  send({ type: "ready", peakRssBytes: peakRssBytes() });
+  send({ type: "ready", usage: usage() });
 }
 
 await main();

@@ -29,6 +29,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { countAwsRequests } from "../../functions/adapters/aws-request-counter.ts";
 import {
   functions as definedFunctions,
   type FunctionDef,
@@ -95,6 +96,11 @@ export interface RunnerStats {
   readonly awsRequests: Record<string, number>;
   /** The same, per function. */
   readonly awsRequestsByFunction: Record<string, Record<string, number>>;
+  /**
+   * SQS requests of the event source mappings' pollers (receives, deletes) and of idle(): in AWS,
+   * Lambda's pollers make the first kind.
+   */
+  readonly eventSourceRequests: Record<string, number>;
 }
 
 export interface LambdaRunner {
@@ -102,9 +108,17 @@ export interface LambdaRunner {
   readonly url: string;
   readonly port: number;
   stats(): RunnerStats;
+  /**
+   * Starts `containers` warm containers of a queue consumer by invoking it with empty batches at once,
+   * as a burst of traffic would: the benchmark measures warm throughput this way.
+   */
+  prewarm(functionName: string, containers: number): Promise<void>;
   /** SIGKILLs every container of the function that is inside an invocation; returns how many. */
   killBusy(functionName: string): number;
-  /** Resolves once no invocation is in flight and the polled queues hold no message at all. */
+  /**
+   * Resolves once no invocation is in flight and the polled queues hold no visible or in-flight
+   * message; messages sent with a delay (scheduled for later) do not count.
+   */
   idle(opts?: { timeoutMs?: number }): Promise<void>;
   /** Container process ids, for leak checks. */
   pids(): number[];
@@ -255,6 +269,9 @@ export async function startLambdaRunner(opts: RunnerOptions): Promise<LambdaRunn
       secretAccessKey: requireEnv(opts.env, "AWS_SECRET_ACCESS_KEY"),
     },
   });
+  // Lambda's own pollers are billed as SQS requests too; the benchmark prices them.
+  const eventSourceRequests = new Map<string, number>();
+  sqs.middlewareStack.use(countAwsRequests(eventSourceRequests));
   const sources = opts.queues.map((queue) => {
     const pool = pools.get(queue.consumer.function) as FunctionPool;
     return new SqsEventSource(
@@ -351,11 +368,9 @@ export async function startLambdaRunner(opts: RunnerOptions): Promise<LambdaRunn
         const out = await sqs.send(
           new GetQueueAttributesCommand({
             QueueUrl: queue.url,
-            AttributeNames: [
-              "ApproximateNumberOfMessages",
-              "ApproximateNumberOfMessagesNotVisible",
-              "ApproximateNumberOfMessagesDelayed",
-            ],
+            // Messages sent with a delay are work scheduled for later (the delivery-report tally's
+            // passes), not work under way.
+            AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
           }),
         );
         return Object.values(out.Attributes ?? {}).reduce((n, v) => n + Number(v), 0);
@@ -383,7 +398,12 @@ export async function startLambdaRunner(opts: RunnerOptions): Promise<LambdaRunn
     url: `http://127.0.0.1:${port}`,
     port,
     stats() {
-      const result: RunnerStats = { functions: {}, awsRequests: {}, awsRequestsByFunction: {} };
+      const result: RunnerStats = {
+        functions: {},
+        awsRequests: {},
+        awsRequestsByFunction: {},
+        eventSourceRequests: Object.fromEntries(eventSourceRequests),
+      };
       for (const [name, pool] of pools) {
         result.functions[name] = pool.stats();
         result.awsRequestsByFunction[name] = pool.awsRequests();
@@ -392,6 +412,11 @@ export async function startLambdaRunner(opts: RunnerOptions): Promise<LambdaRunn
         }
       }
       return result;
+    },
+    async prewarm(functionName, containers) {
+      const pool = pools.get(functionName);
+      if (!pool) throw new Error(`No function ${functionName}`);
+      await Promise.all(Array.from({ length: containers }, () => pool.invoke({ Records: [] })));
     },
     killBusy(functionName) {
       const pool = pools.get(functionName);

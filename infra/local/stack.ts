@@ -19,6 +19,8 @@ export interface LocalStackOptions {
   readonly queueOverrides?: EmulatorOptions["queueOverrides"];
   /** Tests only: other handlers or timeouts for the functions of infra/definitions.ts. */
   readonly functionOverrides?: Readonly<Partial<Record<string, Partial<FunctionDef>>>>;
+  /** Count the requests the emulators receive (see request-count-proxy.ts); the benchmark sets it. */
+  readonly countEmulatorRequests?: boolean;
   /** Emulator and container output; silent when absent. */
   readonly log?: (line: string) => void;
 }
@@ -31,6 +33,12 @@ export interface LocalStack {
   /** Everything the containers were given: awsEnv plus the app settings. */
   readonly env: Readonly<Record<string, string>>;
   readonly runner: LambdaRunner;
+  /** Requests the emulators received, by `Service.Operation` (with `countEmulatorRequests`). */
+  emulatorRequests(): Record<string, number>;
+  /** SQS requests in 64 KB billing units, by operation (with `countEmulatorRequests`). */
+  sqsBilledUnits(): Record<string, number>;
+  /** DynamoDB Local's and the SQS emulator's process ids, in that order. */
+  readonly emulatorPids: readonly number[];
   /** Emulator and container process ids, for leak checks. */
   pids(): number[];
   stop(): Promise<void>;
@@ -50,7 +58,11 @@ function applyOverrides(
 }
 
 export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
-  const emulators = await startEmulators({ log: opts.log, queueOverrides: opts.queueOverrides });
+  const emulators = await startEmulators({
+    log: opts.log,
+    queueOverrides: opts.queueOverrides,
+    countRequests: opts.countEmulatorRequests,
+  });
   const env = { ...opts.env, ...emulators.awsEnv };
   let runner: LambdaRunner;
   try {
@@ -72,6 +84,9 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     awsEnv: emulators.awsEnv,
     env,
     runner,
+    emulatorRequests: () => emulators.emulatorRequests(),
+    sqsBilledUnits: () => emulators.sqsBilledUnits(),
+    emulatorPids: emulators.pids,
     pids: () => [...emulators.pids, ...runner.pids()],
     stop() {
       stopping ??= runner.stop().finally(() => emulators.stop());

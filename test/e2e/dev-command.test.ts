@@ -14,6 +14,7 @@ import {
   writeMerchantFiles,
 } from "../../infra/local/wechatpay-signer.ts";
 import { openids } from "./harness.ts";
+import { TaskApi } from "./task-api.ts";
 
 // `npm run dev` as a user runs it: configured only through the environment, pointed at a WeChat
 // API it did not start and a WeChat Pay key pair it did not generate.
@@ -98,6 +99,26 @@ describe("npm run dev", () => {
     for (const id of users) expect(lookalike.ledger(id)).toHaveLength(1);
     for (const id of optedOut) expect(lookalike.ledger(id)).toHaveLength(0);
     expect(lookalike.stats().tokenFetches.stable).toBeLessThanOrEqual(3);
+  });
+
+  it("sends a push task to an uploaded list once, through the given WeChat API", async () => {
+    const api = new TaskApi(baseUrl, adminToken);
+    const listed = openids("DevTask", 25);
+    lookalike.addUsers(listed);
+    const taskId = await api.create({ templateId });
+    expect((await api.upload(taskId, [...listed, ...listed.slice(0, 5)])).body).toMatchObject({
+      added: 25,
+      duplicates: 5,
+    });
+    const presses = await Promise.all([api.send(taskId), api.send(taskId), api.send(taskId)]);
+    expect(presses.map((p) => p.status).sort()).toEqual([202, 409, 409]);
+    expect(await api.waitDone(taskId)).toMatchObject({ total: 25, sent: 25, failed: 0, pending: 0 });
+    for (const id of listed) {
+      const got = lookalike.ledger(id).filter((d) => d.templateId === templateId);
+      expect(got, id).toHaveLength(1);
+      expect(got[0]?.body).toMatchObject({ client_msg_id: expect.any(String) });
+    }
+    expect((await api.send(taskId)).status).toBe(409);
   });
 
   it("refuses the admin API without the configured token", async () => {

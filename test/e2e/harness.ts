@@ -34,7 +34,12 @@ export async function startTestApp(opts: Omit<LocalAppOptions, "settings"> = {})
     queueOverrides: { send: { visibilityTimeoutSeconds: 6 }, fanout: { visibilityTimeoutSeconds: 6 } },
     functionOverrides: { sender: { timeoutSeconds: 5 }, fanout: { timeoutSeconds: 5 } },
     ...opts,
-    overrides: { SEND_RETRY_DELAY_SECONDS: "1", WECHAT_TIMEOUT_MS: "2000", ...opts.overrides },
+    overrides: {
+      SEND_RETRY_DELAY_SECONDS: "1",
+      WECHAT_TIMEOUT_MS: "2000",
+      REPORT_TALLY_DELAY_SECONDS: "1",
+      ...opts.overrides,
+    },
   });
   const { simulator: sim, merchant } = app;
   if (!sim || !merchant) throw new Error("the test app needs the built-in simulator and a demo merchant");

@@ -123,6 +123,12 @@ describe("functions", () => {
         (g) => g.inputs.name === fn.inputs.loggingConfig.logGroup,
       );
       expect(logGroup?.inputs.retentionInDays).toBe(30);
+      // No START/END/REPORT line per invocation (one invocation per delivery report), JSON app logs.
+      expect(fn.inputs.loggingConfig).toMatchObject({
+        logFormat: "JSON",
+        systemLogLevel: "WARN",
+        applicationLogLevel: "INFO",
+      });
     },
   );
 
@@ -154,6 +160,12 @@ describe("functions", () => {
     expect(policy("notify")).not.toContain(tableArn("subscribers"));
     expect(policy("admin")).not.toContain(tableArn("tokens"));
     expect(policy("fanout")).not.toContain(tableArn("posts"));
+    // Push tasks: uploaded lists for the fan-out, subscribe credits for the senders only.
+    expect(policy("fanout")).toContain(tableArn("taskRecipients"));
+    expect(policy("fanout")).not.toContain(tableArn("credits"));
+    expect(policy("sender")).toContain(tableArn("credits"));
+    expect(policy("sender")).not.toContain(tableArn("taskRecipients"));
+    expect(policy("notify")).not.toContain(tableArn("tasks"));
   });
 
   it("gives notify and admin a Function URL without IAM auth or CORS, and nothing else a URL", () => {
@@ -168,6 +180,7 @@ describe("functions", () => {
     }
     expect(outputs.notifyUrl).toMatch(/^https:\/\/.*\/wechatpay\/notify$/);
     expect(outputs.adminApiUrl).toMatch(/^https:\/\/.*\/api\/$/);
+    expect(outputs.adminConsoleUrl).toMatch(/^https:\/\/.*\/admin$/);
   });
 });
 

@@ -97,7 +97,7 @@ describe("DynamoBroadcastStore", () => {
   it("claims a chunk for one holder, lets it go on release, and reports done once completed", async () => {
     const store = await freshBroadcast("B0000002");
     const id = "post-B0000002";
-    expect(await store.claimChunk(id, "0-0", 60_000, 1_000)).toBe("claimed");
+    expect(await store.claimChunk(id, "0-0", 60_000, 1_000)).toBe("first");
     expect(await store.claimChunk(id, "0-0", 60_000, 2_000)).toBe("busy");
     expect(await store.claimChunk(id, "0-0", 60_000, 70_000)).toBe("claimed");
     await store.releaseChunk(id, "0-0");

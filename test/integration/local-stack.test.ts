@@ -357,10 +357,13 @@ describe("emulators", () => {
         "QUEUE_URL_SEND",
         "QUEUE_URL_SEND_DLQ",
         "TABLE_BROADCASTS",
+        "TABLE_CREDITS",
         "TABLE_DELIVERIES",
         "TABLE_INBOX",
         "TABLE_POSTS",
         "TABLE_SUBSCRIBERS",
+        "TABLE_TASKS",
+        "TABLE_TASK_RECIPIENTS",
         "TABLE_TOKENS",
       ].sort(),
     );

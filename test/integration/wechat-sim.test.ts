@@ -498,10 +498,11 @@ describe("faults", () => {
 
   it("adds latency and tracks the in-flight peak; token endpoints only get the latency", async () => {
     const tok = await token();
-    sim.setFaults({ latencyMs: 100, busyRate: 1 });
+    // Long enough that 20 requests started together overlap even on a loaded machine.
+    sim.setFaults({ latencyMs: 500, busyRate: 1 });
     const started = performance.now();
     const tokenAnswer = await stableToken();
-    expect(performance.now() - started).toBeGreaterThanOrEqual(95);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(495);
     expect(tokenAnswer.access_token).toBe(tok);
     await sendMany(tok, 20);
     expect(sim.stats().inFlightPeak).toBeGreaterThanOrEqual(20);

@@ -60,26 +60,34 @@ describe("planCallback", () => {
     expect(planCallback(event("SCAN"), now).actions[0]?.kind).toBe("eventWindow");
     expect(planCallback(event("CLICK"), now).actions[0]?.kind).toBe("eventWindow");
     expect(planCallback(event("VIEW"), now).actions).toEqual([]);
-    expect(
-      planCallback(event("TEMPLATESENDJOBFINISH", { MsgID: "2001", Status: "failed: system failed" }), now)
-        .actions,
-    ).toEqual([
-      { kind: "deliveryReport", msgid: 2001, status: "failed: system failed", outcome: "rejected", at: now },
-    ]);
-    expect(
-      planCallback(event("TEMPLATESENDJOBFINISH", { MsgID: "x", Status: "success" }), now).actions,
-    ).toEqual([]);
+    const report = planCallback(
+      event("TEMPLATESENDJOBFINISH", { MsgID: "2001", Status: "failed: system failed" }),
+      now,
+    );
+    expect(report.actions).toEqual([]);
+    expect(report.report).toEqual({
+      msgid: 2001,
+      status: "failed: system failed",
+      openid: base.FromUserName,
+      at: now,
+    });
+    expect(report.dedupKey).toBe("report#2001");
+    const malformed = planCallback(event("TEMPLATESENDJOBFINISH", { MsgID: "x", Status: "success" }), now);
+    expect(malformed.actions).toEqual([]);
+    expect(malformed).not.toHaveProperty("report");
     expect(reportOutcome("success")).toBe("confirmed");
     expect(reportOutcome("failed:user block")).toBe("rejected");
     expect(reportOutcome("failed:freq limit")).toBe("rejected");
     expect(reportOutcome("queued")).toBeNull();
   });
 
-  it("dedups messages by MsgId and events by sender, time, event and report msgid", () => {
+  it("dedups messages by MsgId, events by sender, time and event, reports by the msgid they report on", () => {
     expect(dedupKeyOf(text("0", "42"))).toBe(dedupKeyOf({ ...text("1", "42"), CreateTime: "1" }));
     const r1 = event("TEMPLATESENDJOBFINISH", { MsgID: "1", Status: "success" });
     const r2 = event("TEMPLATESENDJOBFINISH", { MsgID: "2", Status: "success" });
     expect(dedupKeyOf(r1)).not.toBe(dedupKeyOf(r2));
+    // A later push about the same message is the same report, whatever its time or status.
+    expect(dedupKeyOf({ ...r1, CreateTime: "99", Status: "failed:user block" })).toBe(dedupKeyOf(r1));
     expect(dedupKeyOf(event("subscribe"))).toBe(dedupKeyOf(event("subscribe")));
     expect(dedupKeyOf(event("subscribe"))).not.toBe(dedupKeyOf(event("unsubscribe")));
   });

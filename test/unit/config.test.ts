@@ -7,6 +7,10 @@ const resources = {
   TABLE_BROADCASTS: "Broadcasts",
   TABLE_DELIVERIES: "Deliveries",
   TABLE_TOKENS: "Tokens",
+  TABLE_TASKS: "PushTasks",
+  TABLE_TASK_RECIPIENTS: "TaskRecipients",
+  TABLE_CREDITS: "SubscriptionCredits",
+  TABLE_INBOX: "Inbox",
   QUEUE_URL_FANOUT: "http://127.0.0.1/0/FanoutQueue",
   QUEUE_URL_SEND: "http://127.0.0.1/0/SendQueue",
 };
@@ -27,6 +31,21 @@ describe("loadConfig", () => {
     expect(config.WECHAT_API_BASE).toBe("https://api.weixin.qq.com");
     expect(config.WECHAT_MAX_IN_FLIGHT).toBe(16);
     expect(config.WECHAT_TEMPLATE_FIELDS).toEqual({ thing1: "content", time2: "paidAt" });
+  });
+
+  it("reads the optional mini program settings of push tasks", () => {
+    expect(loadConfig(senderSchema, { ...resources, ...wechat })).toMatchObject({
+      WECHAT_MINIPROGRAM_STATE: "formal",
+    });
+    expect(loadConfig(senderSchema, { ...resources, ...wechat }).WECHAT_MINIPROGRAM_APP_ID).toBeUndefined();
+    const set = { WECHAT_MINIPROGRAM_APP_ID: "wx1234567890abcdef", WECHAT_MINIPROGRAM_STATE: "trial" };
+    expect(loadConfig(senderSchema, { ...resources, ...wechat, ...set })).toMatchObject(set);
+    expect(() =>
+      loadConfig(senderSchema, { ...resources, ...wechat, WECHAT_MINIPROGRAM_STATE: "beta" }),
+    ).toThrow(/WECHAT_MINIPROGRAM_STATE/);
+    expect(() =>
+      loadConfig(senderSchema, { ...resources, ...wechat, WECHAT_MINIPROGRAM_APP_ID: "mini" }),
+    ).toThrow(/WECHAT_MINIPROGRAM_APP_ID/);
   });
 
   it("refuses a bad template mapping, APIv3 key or public key id", () => {

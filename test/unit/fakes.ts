@@ -21,6 +21,7 @@ import type {
   SendQueue,
   TokenStore,
 } from "../../functions/core/ports.ts";
+import type { TallyMessage } from "../../functions/core/tally-reports.ts";
 
 /** A clock whose sleeps return at once but advance time, so backoff is tested without waiting. */
 export class FakeClock implements Clock {
@@ -82,7 +83,7 @@ export class MemoryBroadcastStore implements BroadcastStore {
     if (c?.state === "done") return "done";
     if (c && c.leaseUntil >= now) return "busy";
     this.chunks.set(key, { state: "claimed", leaseUntil: now + leaseMs });
-    return "claimed";
+    return c ? "claimed" : "first";
   }
   async releaseChunk(id: string, chunkId: string) {
     const c = this.chunks.get(`${id}/${chunkId}`);
@@ -104,6 +105,11 @@ export class MemoryBroadcastStore implements BroadcastStore {
   async setPaused(id: string, paused: boolean) {
     const b = this.items.get(id);
     if (b) b.paused = paused;
+  }
+
+  async setReportCounts(id: string, counts: { confirmed: number; rejected: number }, at: number) {
+    const b = this.items.get(id);
+    if (b) Object.assign(b, counts, { reportsCountedAt: at });
   }
 }
 
@@ -165,11 +171,15 @@ export class MemoryPostStore implements PostStore {
 export class RecordingQueues implements SendQueue, FanoutQueue {
   readonly chunks: ChunkMessage[] = [];
   readonly pages: FanoutMessage[] = [];
+  readonly tallies: { message: TallyMessage; delaySeconds: number }[] = [];
   async sendChunks(chunks: readonly ChunkMessage[]) {
     this.chunks.push(...chunks);
   }
   async sendPage(m: FanoutMessage) {
     this.pages.push(m);
+  }
+  async sendTally(message: TallyMessage, delaySeconds: number) {
+    this.tallies.push({ message, delaySeconds });
   }
 }
 

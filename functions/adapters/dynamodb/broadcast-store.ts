@@ -50,7 +50,7 @@ export class DynamoBroadcastStore implements BroadcastStore {
 
   async claimChunk(broadcastId: string, chunkId: string, leaseMs: number, now: number): Promise<ChunkClaim> {
     try {
-      await this.db.send(
+      const { Attributes } = await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: chunkKey(broadcastId, chunkId),
@@ -63,10 +63,11 @@ export class DynamoBroadcastStore implements BroadcastStore {
             ":until": now + leaseMs,
             ":expires": Math.floor(now / 1000) + CHUNK_RETENTION_SECONDS,
           },
+          ReturnValues: "UPDATED_OLD",
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
       );
-      return "claimed";
+      return Attributes?.state === undefined ? "first" : "claimed";
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       // The document client does not unmarshall items carried by exceptions.
@@ -149,6 +150,28 @@ export class DynamoBroadcastStore implements BroadcastStore {
         UpdateExpression: "SET paused = :p",
         ExpressionAttributeValues: { ":p": paused },
       }),
+    );
+  }
+
+  async setReportCounts(
+    broadcastId: string,
+    counts: { readonly confirmed: number; readonly rejected: number },
+    at: number,
+  ): Promise<void> {
+    await ignoreConditionFailure(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { broadcastId, sk: META },
+          ConditionExpression: "attribute_exists(broadcastId)",
+          UpdateExpression: "SET confirmed = :confirmed, rejected = :rejected, reportsCountedAt = :at",
+          ExpressionAttributeValues: {
+            ":confirmed": counts.confirmed,
+            ":rejected": counts.rejected,
+            ":at": at,
+          },
+        }),
+      ),
     );
   }
 }

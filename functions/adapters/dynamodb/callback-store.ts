@@ -1,14 +1,7 @@
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
-import { tables } from "../../../infra/definitions.ts";
-import type { CallbackAction, CallbackStore } from "../../core/callback.ts";
-import { ignoreConditionFailure, isConditionFailure, transactWithRetry } from "./transactions.ts";
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { CallbackAction, CallbackStore, DeliveryReport } from "../../core/callback.ts";
+import { RECORD_RETENTION_SECONDS } from "./delivery-store.ts";
+import { ignoreConditionFailure, isConditionFailure } from "./transactions.ts";
 
 /** Inbox keys outlive WeChat's retries (seconds) by far; TTL removes them after a day. */
 const INBOX_RETENTION_SECONDS = 24 * 3600;
@@ -16,25 +9,28 @@ const INBOX_RETENTION_SECONDS = 24 * 3600;
 export interface CallbackTables {
   readonly inbox: string;
   readonly subscribers: string;
-  readonly deliveries: string;
-  readonly broadcasts: string;
 }
 
-const BY_MSGID = tables.deliveries.indexes[0].name;
-
-/** The callback's state in DynamoDB: the inbox (dedup), subscribers, delivery records and counters. */
+/** The callback's state in DynamoDB: the inbox (dedup, and delivery reports) and subscribers. */
 export class DynamoCallbackStore implements CallbackStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: CallbackTables,
   ) {}
 
-  async claim(dedupKey: string, now: number): Promise<boolean> {
+  async claim(dedupKey: string, now: number, report?: DeliveryReport): Promise<boolean> {
+    // A report lives as long as the delivery record it completes.
+    const retention = report ? RECORD_RETENTION_SECONDS : INBOX_RETENTION_SECONDS;
     try {
       await this.db.send(
         new PutCommand({
           TableName: this.tables.inbox,
-          Item: { eventKey: dedupKey, at: now, expiresAt: Math.floor(now / 1000) + INBOX_RETENTION_SECONDS },
+          Item: {
+            eventKey: dedupKey,
+            at: now,
+            expiresAt: Math.floor(now / 1000) + retention,
+            ...(report ? { report: report.status } : {}),
+          },
           ConditionExpression: "attribute_not_exists(eventKey)",
         }),
       );
@@ -59,8 +55,6 @@ export class DynamoCallbackStore implements CallbackStore {
         return this.openEventWindow(action.openid, action.window, action.at, true);
       case "unfollow":
         return this.unfollow(action.openid, action.at);
-      case "deliveryReport":
-        return this.deliveryReport(action);
     }
   }
 
@@ -158,55 +152,5 @@ export class DynamoCallbackStore implements CallbackStore {
         ExpressionAttributeValues: { ":no": false, ":now": now, ":zero": 0 },
       }),
     );
-  }
-
-  /**
-   * Sets `report` on the delivery record WeChat's msgid names, once, and counts it on the broadcast in
-   * the same transaction. An unknown msgid is ignored (records expire; reports can outlive them).
-   */
-  private async deliveryReport(a: Extract<CallbackAction, { kind: "deliveryReport" }>): Promise<void> {
-    const out = await this.db.send(
-      new QueryCommand({
-        TableName: this.tables.deliveries,
-        IndexName: BY_MSGID,
-        KeyConditionExpression: "msgid = :msgid",
-        ExpressionAttributeValues: { ":msgid": a.msgid },
-        ProjectionExpression: "broadcastId, openid",
-        Limit: 1,
-      }),
-    );
-    const item = out.Items?.[0];
-    if (!item) return;
-    const recordKey = { broadcastId: item.broadcastId as string, openid: item.openid as string };
-    const setReport = {
-      TableName: this.tables.deliveries,
-      Key: recordKey,
-      ConditionExpression: "attribute_exists(openid) AND attribute_not_exists(report)",
-      UpdateExpression: "SET report = :status, reportedAt = :now",
-      ExpressionAttributeValues: { ":status": a.status, ":now": a.at },
-    };
-    if (a.outcome) {
-      const committed = await transactWithRetry(
-        this.db,
-        new TransactWriteCommand({
-          TransactItems: [
-            { Update: setReport },
-            {
-              Update: {
-                TableName: this.tables.broadcasts,
-                Key: { broadcastId: recordKey.broadcastId, sk: "META" },
-                ConditionExpression: "attribute_exists(broadcastId)",
-                UpdateExpression: "ADD #counter :one",
-                ExpressionAttributeNames: { "#counter": a.outcome },
-                ExpressionAttributeValues: { ":one": 1 },
-              },
-            },
-          ],
-        }),
-      );
-      if (committed) return;
-      // Either reported already (then the plain update below fails too) or the broadcast is gone.
-    }
-    await ignoreConditionFailure(this.db.send(new UpdateCommand(setReport)));
   }
 }

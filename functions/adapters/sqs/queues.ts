@@ -1,6 +1,7 @@
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { ChunkMessage, FanoutMessage } from "../../core/model.ts";
 import type { FanoutQueue, SendQueue } from "../../core/ports.ts";
+import type { TallyMessage } from "../../core/tally-reports.ts";
 import { countAwsRequests } from "../aws-request-counter.ts";
 import { groupsOf } from "../groups.ts";
 
@@ -47,6 +48,16 @@ export class SqsFanoutQueue implements FanoutQueue {
   async sendPage(message: FanoutMessage): Promise<void> {
     await this.sqs.send(
       new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(message) }),
+    );
+  }
+
+  async sendTally(message: TallyMessage, delaySeconds: number): Promise<void> {
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: JSON.stringify(message),
+        DelaySeconds: delaySeconds,
+      }),
     );
   }
 }

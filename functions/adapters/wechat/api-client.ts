@@ -2,11 +2,13 @@ import { Pool } from "undici";
 import type { BroadcastMessage } from "../../core/model.ts";
 import {
   type FetchedToken,
+  type TaskMessenger,
   type TokenFetcher,
   type WeChatMessenger,
   type WeChatResult,
   WeChatTransportError,
 } from "../../core/ports.ts";
+import type { TaskRequest } from "../../core/push-task.ts";
 
 export interface WeChatApiOptions {
   /** e.g. https://api.weixin.qq.com, or a simulator's URL (a path prefix is kept). */
@@ -19,6 +21,11 @@ export interface WeChatApiOptions {
   readonly timeoutMs: number;
 }
 
+const TASK_PATHS: Readonly<Record<TaskRequest["api"], string>> = {
+  template: "/cgi-bin/message/template/send",
+  subscribe: "/cgi-bin/message/subscribe/send",
+};
+
 /** Raised when WeChat refuses to issue an access token (wrong secret, IP not allow-listed…). */
 export class TokenFetchError extends Error {
   override readonly name = "TokenFetchError";
@@ -28,7 +35,7 @@ export class TokenFetchError extends Error {
  * A small typed client for the WeChat endpoints Fanout uses. A pool of keep-alive connections bounds
  * the calls in flight: extra calls queue in the pool instead of opening more connections.
  */
-export class WeChatApiClient implements WeChatMessenger, TokenFetcher {
+export class WeChatApiClient implements WeChatMessenger, TaskMessenger, TokenFetcher {
   private readonly pool: Pool;
   private readonly prefix: string;
 
@@ -66,6 +73,11 @@ export class WeChatApiClient implements WeChatMessenger, TokenFetcher {
       client_msg_id: clientMsgId,
       data: template.data,
     });
+  }
+
+  /** A push task's message as the core rendered it: OA template or mini-program subscribe message. */
+  sendTaskMessage(accessToken: string, request: TaskRequest): Promise<WeChatResult> {
+    return this.post(TASK_PATHS[request.api], accessToken, request.body);
   }
 
   /** stable_token in normal mode: idempotent while the token is valid; force_refresh is never used. */

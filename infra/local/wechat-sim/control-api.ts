@@ -85,6 +85,17 @@ function postSubscription(sim: WeChatSimulator, body: Json): ControlAnswer {
   return ok();
 }
 
+function postTemplates(sim: WeChatSimulator, body: Json): ControlAnswer {
+  const list = (x: unknown) => x === undefined || (Array.isArray(x) && x.every(nonEmptyString));
+  if (!list(body.templateIds) || !list(body.subscribeTemplateIds))
+    return bad('need {"templateIds"?: string[], "subscribeTemplateIds"?: string[]}');
+  sim.addTemplates({
+    official: (body.templateIds as string[] | undefined) ?? [],
+    subscribe: (body.subscribeTemplateIds as string[] | undefined) ?? [],
+  });
+  return ok();
+}
+
 function getLedger(sim: WeChatSimulator, query: URLSearchParams): ControlAnswer {
   const openid = query.get("openid");
   if (openid !== null) return { status: 200, body: { openid, deliveries: sim.ledger(openid) } };
@@ -102,6 +113,7 @@ const ROUTES: Readonly<Record<string, Partial<Record<string, Handler>>>> = {
   "/__sim/follow": { POST: postFollow },
   "/__sim/window": { POST: postWindow },
   "/__sim/subscriptions": { POST: postSubscription },
+  "/__sim/templates": { POST: postTemplates },
   "/__sim/faults": {
     GET: (sim) => ({ status: 200, body: sim.faultSettings() }),
     POST: (sim, body) => {

@@ -34,6 +34,11 @@ export interface CallbackOptions extends CallbackTarget {
   readonly reportDelayMs?: number;
   /** false: no delivery reports (user pushes still work). Default true. */
   readonly reports?: boolean;
+  /**
+   * true: reports wait until `releaseReports()` instead of `reportDelayMs`, so a benchmark can keep
+   * them out of a broadcast's elapsed time and still measure what they cost.
+   */
+  readonly holdReports?: boolean;
 }
 
 export interface ReportStats {
@@ -133,18 +138,25 @@ export class WeChatSimulator {
   private injected = zeroInjected();
   private callback: CallbackOptions | null = null;
   private readonly pendingReports = new Set<Promise<void>>();
+  private heldReports: string[] = [];
   /** Scheduled report pushes and how to settle their pending promise if they never run. */
   private readonly reportTimers = new Map<NodeJS.Timeout, () => void>();
   private reportCounts = { pushed: 0, failed: 0 };
   private reportRng = new Prng(0x5eed);
 
+  /** Template ids the send APIs accept; `addTemplates` extends them while running. */
+  private readonly officialTemplates: Set<string>;
+  private readonly subscribeTemplates: Set<string>;
+
   constructor(opts: SimulatorOptions) {
     this.now = opts.now ?? Date.now;
+    this.officialTemplates = new Set(opts.templateIds);
+    this.subscribeTemplates = new Set(opts.subscribeTemplateIds ?? []);
     this.api = new WeChatApi({
       appId: opts.appId,
       appSecret: opts.appSecret,
-      templateIds: new Set(opts.templateIds),
-      subscribeTemplateIds: new Set(opts.subscribeTemplateIds ?? []),
+      templateIds: this.officialTemplates,
+      subscribeTemplateIds: this.subscribeTemplates,
       tokenTtlSeconds: opts.tokenTtlSeconds ?? 7200,
       templateDailyQuota: opts.templateDailyQuota ?? 100_000,
       customDailyQuota: opts.customDailyQuota ?? 500_000,
@@ -215,6 +227,18 @@ export class WeChatSimulator {
     users.openWindow(users.ensure(openid), kind, this.now());
   }
 
+  /** Accepts more template ids: OA templates (`template/send`) and mini-program ones (`subscribe/send`). */
+  addTemplates(ids: { official?: Iterable<string>; subscribe?: Iterable<string> }): void {
+    for (const id of ids.official ?? []) this.officialTemplates.add(id);
+    for (const id of ids.subscribe ?? []) this.subscribeTemplates.add(id);
+  }
+
+  /** Subscribe credits the user has left for the template (WeChat's side of the count). */
+  subscriptionCredits(openid: string, templateId: string): number {
+    const idx = this.api.users.find(openid);
+    return idx === undefined ? 0 : this.api.users.creditsOf(idx, templateId);
+  }
+
   /** The user accepted a one-time subscription `count` times; each credit allows one send. */
   grantSubscription(openid: string, templateId: string, count = 1): void {
     const users = this.api.users;
@@ -238,7 +262,23 @@ export class WeChatSimulator {
   }
 
   reportStats(): ReportStats {
-    return { ...this.reportCounts, pending: this.pendingReports.size };
+    return { ...this.reportCounts, pending: this.pendingReports.size + this.heldReports.length };
+  }
+
+  /** Pushes the held delivery reports (`holdReports`), `concurrency` at a time, as WeChat would. */
+  async releaseReports(concurrency = 16): Promise<ReportStats> {
+    const target = this.requireCallback();
+    const held = this.heldReports;
+    this.heldReports = [];
+    const worker = async (): Promise<void> => {
+      for (let xml = held.pop(); xml !== undefined; xml = held.pop()) {
+        const answer = await pushToCallback(target, xml).catch(() => undefined);
+        if (answer && answer.status >= 200 && answer.status < 300) this.reportCounts.pushed += 1;
+        else this.reportCounts.failed += 1;
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    return this.reportStats();
   }
 
   /** The user messages the OA: opens their 5-message/48-h window here and pushes the text to the callback. */
@@ -281,6 +321,10 @@ export class WeChatSimulator {
       if (d.channel !== "template" || d.msgid === null) continue;
       const status = this.reportRng.next() < (target.failedShare ?? 0) ? "failed:user block" : "success";
       const xml = templateReportXml({ from: d.openid, to: target.originalId ?? "", msgid: d.msgid, status });
+      if (target.holdReports) {
+        this.heldReports.push(xml);
+        continue;
+      }
       let release = () => {};
       const done = new Promise<void>((resolve) => {
         release = resolve;

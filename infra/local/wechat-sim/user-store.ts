@@ -100,6 +100,10 @@ export class UserStore {
     perTemplate.set(templateId, (perTemplate.get(templateId) ?? 0) + count);
   }
 
+  creditsOf(idx: number, templateId: string): number {
+    return this.credits.get(idx)?.get(templateId) ?? 0;
+  }
+
   hasCredit(idx: number, templateId: string): boolean {
     return (this.credits.get(idx)?.get(templateId) ?? 0) > 0;
   }

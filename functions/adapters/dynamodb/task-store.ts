@@ -1,0 +1,327 @@
+import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import type { AudiencePage, TaskRecipientReader } from "../../core/ports.ts";
+import { type PushTask, type TaskDispatch, taskBroadcastId } from "../../core/push-task.ts";
+import type { BatchResult } from "../../core/recipient-list.ts";
+import { META } from "./broadcast-store.ts";
+import { isConditionFailure } from "./transactions.ts";
+
+/** Distinct openids per recipient transaction: DynamoDB's 100 items, less the task's own update. */
+export const RECIPIENT_BATCH = 99;
+/** The sparse index's constant partition: only task items carry `kind`. */
+const KIND = "task";
+const MAX_CONFLICT_RETRIES = 10;
+
+/** Why a send was refused, read after its conditional write failed. */
+export type SendRefusal = "missing" | "not_draft" | "no_recipients" | "off_shelf";
+
+/** Raised when recipients are uploaded to a task that is missing or no longer a draft. */
+export class TaskNotDraftError extends Error {
+  override readonly name = "TaskNotDraftError";
+  constructor(readonly missing: boolean) {
+    super(missing ? "no such task" : "task is no longer a draft");
+  }
+}
+
+export interface TaskPage {
+  readonly items: PushTask[];
+  readonly next: string | null;
+}
+
+function encodeCursor(key: Record<string, unknown> | undefined): string | null {
+  return key ? Buffer.from(JSON.stringify(key)).toString("base64url") : null;
+}
+
+/** A cursor from a previous page; undefined when it is not one (the caller answers 400). */
+export function decodeTaskCursor(cursor: string): Record<string, unknown> | undefined {
+  try {
+    const key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
+    if (typeof key !== "object" || key === null) return undefined;
+    const { taskId, kind, createdAt } = key as Record<string, unknown>;
+    if (typeof taskId !== "string" || kind !== KIND || typeof createdAt !== "number") return undefined;
+    return { taskId, kind, createdAt };
+  } catch {
+    return undefined;
+  }
+}
+
+function reasonCodes(error: TransactionCanceledException): (string | undefined)[] {
+  return (error.CancellationReasons ?? []).map((r) => r.Code);
+}
+
+function backoff(attempt: number): Promise<void> {
+  const ceiling = Math.min(20 * 2 ** attempt, 1000);
+  return new Promise((resolve) => setTimeout(resolve, ceiling / 2 + Math.random() * (ceiling / 2)));
+}
+
+/** Push tasks and their uploaded recipients; a sent task's broadcast is created with its send. */
+export class DynamoTaskStore implements TaskRecipientReader {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tables: {
+      readonly tasks: string;
+      readonly recipients: string;
+      readonly broadcasts: string;
+    },
+  ) {}
+
+  async create(task: PushTask): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tables.tasks,
+        Item: { ...task, kind: KIND },
+        ConditionExpression: "attribute_not_exists(taskId)",
+      }),
+    );
+  }
+
+  async get(taskId: string): Promise<PushTask | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tables.tasks, Key: { taskId }, ConsistentRead: true }),
+    );
+    if (!Item) return undefined;
+    const { kind: _kind, ...task } = Item;
+    return task as PushTask;
+  }
+
+  /** Newest first, `limit` per page. */
+  async list(limit: number, cursor?: Record<string, unknown>): Promise<TaskPage> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.tasks,
+        IndexName: "byCreatedAt",
+        KeyConditionExpression: "#kind = :kind",
+        ExpressionAttributeNames: { "#kind": "kind" },
+        ExpressionAttributeValues: { ":kind": KIND },
+        ScanIndexForward: false,
+        Limit: limit,
+        ...(cursor ? { ExclusiveStartKey: cursor } : {}),
+      }),
+    );
+    const items = (out.Items ?? []).map(({ kind: _kind, ...task }) => task as PushTask);
+    return { items, next: encodeCursor(out.LastEvaluatedKey) };
+  }
+
+  /**
+   * Stores up to RECIPIENT_BATCH distinct openids and adds the ones that were new to the task's
+   * count, in one transaction conditioned on the task still being a draft: the count always equals
+   * the stored recipients, and nothing joins a task once its send has begun. Openids already stored
+   * fail their condition; the transaction is repeated without them and they count as duplicates.
+   */
+  async addRecipients(taskId: string, openids: readonly string[]): Promise<BatchResult> {
+    let todo = [...openids];
+    let duplicates = 0;
+    for (let attempt = 0; todo.length > 0; ) {
+      try {
+        await this.db.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: this.tables.tasks,
+                  Key: { taskId },
+                  ConditionExpression: "#status = :draft",
+                  UpdateExpression: "ADD recipients :n",
+                  ExpressionAttributeNames: { "#status": "status" },
+                  ExpressionAttributeValues: { ":draft": "draft", ":n": todo.length },
+                },
+              },
+              ...todo.map((openid) => ({
+                Put: {
+                  TableName: this.tables.recipients,
+                  Item: { taskId, openid },
+                  ConditionExpression: "attribute_not_exists(openid)",
+                },
+              })),
+            ],
+          }),
+        );
+        return { added: todo.length, duplicates };
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const codes = reasonCodes(error);
+        if (codes[0] === "ConditionalCheckFailed") {
+          throw new TaskNotDraftError((await this.get(taskId)) === undefined);
+        }
+        const stored = new Set(todo.filter((_, i) => codes[i + 1] === "ConditionalCheckFailed"));
+        if (stored.size > 0) {
+          duplicates += stored.size;
+          todo = todo.filter((openid) => !stored.has(openid));
+          continue;
+        }
+        // Concurrent uploads to one task conflict on its count: wait and repeat.
+        attempt += 1;
+        if (attempt > MAX_CONFLICT_RETRIES) throw error;
+        await backoff(attempt);
+      }
+    }
+    return { added: 0, duplicates };
+  }
+
+  async readTaskPage(taskId: string, cursor: string | null, limit: number): Promise<AudiencePage> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.recipients,
+        KeyConditionExpression: "taskId = :t",
+        ExpressionAttributeValues: { ":t": taskId },
+        ProjectionExpression: "openid",
+        Limit: limit,
+        ...(cursor ? { ExclusiveStartKey: { taskId, openid: cursor } } : {}),
+      }),
+    );
+    const next = out.LastEvaluatedKey?.openid;
+    return {
+      openids: (out.Items ?? []).map((item) => item.openid as string),
+      windowed: [],
+      next: typeof next === "string" ? next : null,
+    };
+  }
+
+  /**
+   * Moves the task from draft to sending and creates its broadcast, in one transaction whose one
+   * condition holds only for a draft with recipients (or the all-subscribers audience) and goods on
+   * the shelf: of concurrent presses exactly one succeeds, and a refused send changes nothing.
+   */
+  async startSend(task: PushTask, dispatch: TaskDispatch, now: number): Promise<true | SendRefusal> {
+    const broadcastId = taskBroadcastId(task.taskId);
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tables.tasks,
+                Key: { taskId: task.taskId },
+                ConditionExpression:
+                  "#status = :draft AND (audience = :all OR recipients > :zero) AND goods.onShelf = :yes",
+                UpdateExpression: "SET #status = :sending, sentAt = :now, broadcastId = :b",
+                ExpressionAttributeNames: { "#status": "status" },
+                ExpressionAttributeValues: {
+                  ":draft": "draft",
+                  ":all": "all",
+                  ":zero": 0,
+                  ":yes": true,
+                  ":sending": "sending",
+                  ":now": now,
+                  ":b": broadcastId,
+                },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tables.broadcasts,
+                Item: {
+                  broadcastId,
+                  sk: META,
+                  task: dispatch,
+                  paused: false,
+                  fanoutPage: 0,
+                  fanoutDone: false,
+                  total: 0,
+                  sent: 0,
+                  failed: 0,
+                  skipped: 0,
+                  byChannel: {},
+                  byErrcode: {},
+                  createdAt: now,
+                },
+                ConditionExpression: "attribute_not_exists(broadcastId)",
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      if (!reasonCodes(error).includes("ConditionalCheckFailed")) throw error;
+      // The task only ever moves forward, so reading it now tells which condition failed.
+      const current = await this.get(task.taskId);
+      if (!current) return "missing";
+      if (current.status !== "draft") return "not_draft";
+      if (!current.goods.onShelf) return "off_shelf";
+      return "no_recipients";
+    }
+  }
+
+  /** Starts retry round `round` (after `round - 1`); false when another retry got there first. */
+  async beginRetry(taskId: string, round: number, now: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.tasks,
+          Key: { taskId },
+          ConditionExpression: round === 1 ? "attribute_not_exists(#retry)" : "#retry.#round = :previous",
+          UpdateExpression: "SET #retry = :retry",
+          ExpressionAttributeNames: { "#retry": "retry", ...(round === 1 ? {} : { "#round": "round" }) },
+          ExpressionAttributeValues: {
+            ":retry": { round, chunks: -1, requeued: 0, at: now },
+            ...(round === 1 ? {} : { ":previous": round - 1 }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Records how many chunks and recipients a retry round queued, once they are all queued. */
+  async finishRetry(
+    taskId: string,
+    retry: { round: number; chunks: number; requeued: number; at: number },
+  ): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tables.tasks,
+        Key: { taskId },
+        ConditionExpression: "#retry.#round = :round",
+        UpdateExpression: "SET #retry = :retry",
+        ExpressionAttributeNames: { "#retry": "retry", "#round": "round" },
+        ExpressionAttributeValues: { ":round": retry.round, ":retry": retry },
+      }),
+    );
+  }
+
+  /** Whether every one of `chunkIds` of the broadcast is settled (its claim item says `done`). */
+  async chunksDone(broadcastId: string, chunkIds: readonly string[]): Promise<boolean> {
+    for (let i = 0; i < chunkIds.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = chunkIds
+        .slice(i, i + 100)
+        .map((id) => ({ broadcastId, sk: `CHUNK#${id}` }));
+      let done = 0;
+      const wanted = keys.length;
+      for (let round = 0; keys && keys.length > 0; round += 1) {
+        const out: BatchGetCommandOutput = await this.db.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.tables.broadcasts]: {
+                Keys: keys,
+                ConsistentRead: true,
+                ProjectionExpression: "#s",
+                ExpressionAttributeNames: { "#s": "state" },
+              },
+            },
+          }),
+        );
+        done += (out.Responses?.[this.tables.broadcasts] ?? []).filter(
+          (item) => item.state === "done",
+        ).length;
+        keys = out.UnprocessedKeys?.[this.tables.broadcasts]?.Keys;
+        if (keys?.length) await backoff(round);
+      }
+      if (done < wanted) return false;
+    }
+    return true;
+  }
+}

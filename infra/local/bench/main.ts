@@ -1,0 +1,135 @@
+/**
+ * `npm run bench`: the whole local stack over a matrix of audiences and simulated WeChat latencies.
+ * Prints a table, writes `bench-results/latest.json` and `bench-results/throughput.svg`.
+ *
+ *   --quick        one small scenario (1,000 recipients, 50 ms)
+ *   --json         print only one JSON object on stdout (the quick scenario's, or the whole run's)
+ *   --million      add a 1,000,000-recipient audience
+ *   --audiences 1000,10000   --latencies 0,50,200   --senders N   --out dir
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { throughputChart } from "./chart.ts";
+import { runAudience, type ScenarioResult } from "./scenario.ts";
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+    million: { type: "boolean", default: false },
+    audiences: { type: "string" },
+    latencies: { type: "string" },
+    senders: { type: "string" },
+    out: { type: "string", default: "bench-results" },
+  },
+});
+
+function numbers(flag: string, text: string | undefined, fallback: number[]): number[] {
+  if (text === undefined) return fallback;
+  const list = text.split(",").map(Number);
+  if (list.some((n) => !Number.isInteger(n) || n < 0)) {
+    console.error(`--${flag} must be comma-separated whole numbers, got ${text}`);
+    process.exit(2);
+  }
+  return list;
+}
+
+const audiences = numbers(
+  "audiences",
+  values.audiences,
+  values.quick ? [1_000] : [1_000, 10_000, 100_000, ...(values.million ? [1_000_000] : [])],
+);
+const latencies = numbers("latencies", values.latencies, values.quick ? [50] : [0, 50, 200]);
+const senders = values.senders === undefined ? undefined : numbers("senders", values.senders, [])[0];
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+function machine(): string {
+  const [cpu] = cpus();
+  return `${cpus().length} × ${cpu?.model.trim() ?? "CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+}
+
+function table(results: readonly ScenarioResult[]): string {
+  const header = [
+    "audience",
+    "latency",
+    "recipients/s",
+    "ideal/s",
+    "share",
+    "notify p50/p99 ms",
+    "RSS fan-out/sender MB",
+    "tokens",
+    "WRU/rcpt",
+    "RRU/rcpt",
+    "log B/rcpt",
+    "$/M",
+    "busiest process (CPU s)",
+  ];
+  const rows = results.map((r) => [
+    r.audience.toLocaleString("en-US"),
+    `${r.latencyMs} ms`,
+    r.recipientsPerSecond.toLocaleString("en-US"),
+    r.idealRecipientsPerSecond?.toLocaleString("en-US") ?? "—",
+    r.shareOfIdeal === null ? "—" : `${Math.round(r.shareOfIdeal * 100)}%`,
+    `${r.notifyP50Ms} / ${r.notifyP99Ms}`,
+    `${r.peakRssMb.fanout} / ${r.peakRssMb.sender}`,
+    String(r.tokenFetches),
+    r.dynamoWriteUnitsPerRecipient.toFixed(2),
+    r.dynamoReadUnitsPerRecipient.toFixed(2),
+    r.logBytesPerRecipient.toFixed(1),
+    `$${r.costPerMillionUsd.toFixed(2)}`,
+    `${r.bottleneck} (${r.cpuSeconds[r.bottleneck]})`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)));
+  const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
+  return [fmt(header), fmt(widths.map((w) => "-".repeat(w))), ...rows.map(fmt)].join("\n");
+}
+
+function costTable(result: ScenarioResult): string {
+  const lines = result.cost.lines.map(
+    (l) =>
+      `  ${l.item.padEnd(34)} ${l.quantityPerMillion.toFixed(l.quantityPerMillion < 10 ? 3 : 0).padStart(12)} ${l.unit.padEnd(9)} $${l.usdPerMillion.toFixed(4)}`,
+  );
+  return [
+    `Cost per million recipients (${result.audience.toLocaleString("en-US")} recipients, ${result.latencyMs} ms; ${result.cost.region} list prices checked ${result.cost.pricesChecked}):`,
+    ...lines,
+    `  ${"total".padEnd(57)} $${result.cost.totalUsdPerMillion.toFixed(4)}`,
+  ].join("\n");
+}
+
+async function main(): Promise<void> {
+  const results: ScenarioResult[] = [];
+  const started = new Date();
+  for (const audience of audiences) {
+    progress(`audience ${audience.toLocaleString("en-US")}: latencies ${latencies.join(", ")} ms`);
+    results.push(...(await runAudience({ audience, latenciesMs: latencies, senders, log: progress })));
+  }
+  const run = { startedAt: started.toISOString(), machine: machine(), results };
+  mkdirSync(values.out, { recursive: true });
+  writeFileSync(join(values.out, "latest.json"), `${JSON.stringify(run, null, 2)}\n`);
+  writeFileSync(
+    join(values.out, "throughput.svg"),
+    throughputChart(results, `${machine()}; ${started.toISOString().slice(0, 10)}`),
+  );
+  if (values.json) {
+    console.log(JSON.stringify(results.length === 1 ? results[0] : run));
+    return;
+  }
+  console.log(`\n${machine()}\n\n${table(results)}\n`);
+  const costliest = [...results].sort((a, b) => b.audience - a.audience || a.latencyMs - b.latencyMs)[0];
+  if (costliest) console.log(`${costTable(costliest)}\n`);
+  for (const r of results) {
+    if (!r.countsAgree)
+      console.log(`warning: SDK and emulator request counts differ for ${r.audience}/${r.latencyMs} ms`);
+  }
+  console.log(`Written: ${join(values.out, "latest.json")}, ${join(values.out, "throughput.svg")}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exit(1);
+  },
+);

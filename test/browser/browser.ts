@@ -1,0 +1,48 @@
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { type Browser, chromium, type Page } from "playwright-core";
+
+/** Debian's Chromium (`apt-get install -y chromium`); playwright-core never downloads a browser. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export const ARTIFACTS_DIR = join(import.meta.dirname, "..", "..", "test-artifacts", "browser");
+
+/**
+ * Headless Chromium as the machine allows it: no sandbox (tests run as root in CI), and none of the
+ * background connections (updates, sync, QUIC probes) a closed network refuses at every start.
+ */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(
+      `no Chromium at ${CHROMIUM_PATH}: apt-get install -y chromium (or set CHROMIUM_PATH); .ci/run does this`,
+    );
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+/** Saves numbered full-page screenshots of one test file under test-artifacts/browser/, last run's removed. */
+export function screenshots(prefix: string): (page: Page, step: string) => Promise<void> {
+  mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  for (const file of readdirSync(ARTIFACTS_DIR)) {
+    if (file.startsWith(`${prefix}-`)) rmSync(join(ARTIFACTS_DIR, file));
+  }
+  let n = 0;
+  return async (page, step) => {
+    n += 1;
+    await page.screenshot({
+      path: join(ARTIFACTS_DIR, `${prefix}-${String(n).padStart(2, "0")}-${step}.png`),
+      fullPage: true,
+    });
+  };
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { runAudience } from "../../infra/local/bench/scenario.ts";
+
+describe("npm run bench: one small scenario", () => {
+  it("measures a broadcast end to end with figures that agree with each other and with the emulators", async () => {
+    const [r] = await runAudience({ audience: 300, latenciesMs: [20], senders: 2 });
+    if (!r) throw new Error("no result");
+    expect(r.recipients).toBe(300);
+    expect(r.delivered + r.failed).toBe(300);
+    expect(Math.abs(r.recipientsPerSecond - 300 / r.elapsedSeconds)).toBeLessThan(1);
+    // 2 senders × 16 calls in flight / 20 ms.
+    expect(r.idealRecipientsPerSecond).toBe(1_600);
+    expect(r.tokenFetches).toBe(1);
+    // Every template message's delivery report was pushed, kept and tallied.
+    expect(r.deliveryReports.confirmed + r.deliveryReports.rejected).toBe(r.delivered);
+    // What the functions and Lambda's pollers counted is what DynamoDB Local and the SQS emulator saw.
+    expect(r.countMismatches).toEqual({});
+    expect(r.countsAgree).toBe(true);
+    expect(r.awsRequestsPer1k["DynamoDB.BatchWriteItem"]).toBeGreaterThan(0);
+    // One report kept per template message: a PutItem each.
+    expect(r.awsRequestsPer1k["DynamoDB.PutItem"]).toBeGreaterThanOrEqual((r.delivered * 1000) / 300 - 1);
+    expect(r.dynamoWriteUnitsPerRecipient).toBeGreaterThanOrEqual(2);
+    expect(r.notifyP99Ms).toBeGreaterThanOrEqual(r.notifyP50Ms);
+    expect(r.peakRssMb.sender).toBeGreaterThan(0);
+    expect(r.costPerMillionUsd).toBeCloseTo(
+      r.cost.lines.reduce((sum, l) => sum + l.usdPerMillion, 0),
+      2,
+    );
+    expect(r.cpuSeconds["DynamoDB Local"]).toBeGreaterThan(0);
+  });
+});

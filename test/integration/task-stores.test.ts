@@ -1,0 +1,257 @@
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DynamoBroadcastStore } from "../../functions/adapters/dynamodb/broadcast-store.ts";
+import { createDocumentClient } from "../../functions/adapters/dynamodb/client.ts";
+import { DynamoCreditStore } from "../../functions/adapters/dynamodb/credit-store.ts";
+import { DynamoDeliveryStore } from "../../functions/adapters/dynamodb/delivery-store.ts";
+import {
+  DynamoTaskStore,
+  decodeTaskCursor,
+  RECIPIENT_BATCH,
+  TaskNotDraftError,
+} from "../../functions/adapters/dynamodb/task-store.ts";
+import type { DeliveryRecord } from "../../functions/core/model.ts";
+import {
+  type PushTask,
+  prepareTaskMessage,
+  type TaskDraft,
+  taskBroadcastId,
+} from "../../functions/core/push-task.ts";
+import { csvRows, importRecipients } from "../../functions/core/recipient-list.ts";
+import { type Emulators, startEmulators } from "../../infra/local/emulators.ts";
+
+let emulators: Emulators;
+let db: DynamoDBDocumentClient;
+let tasks: DynamoTaskStore;
+let credits: DynamoCreditStore;
+let broadcasts: DynamoBroadcastStore;
+let deliveries: DynamoDeliveryStore;
+
+beforeAll(async () => {
+  emulators = await startEmulators();
+  Object.assign(process.env, emulators.awsEnv);
+  db = createDocumentClient();
+  const env = emulators.awsEnv;
+  tasks = new DynamoTaskStore(db, {
+    tasks: env.TABLE_TASKS as string,
+    recipients: env.TABLE_TASK_RECIPIENTS as string,
+    broadcasts: env.TABLE_BROADCASTS as string,
+  });
+  credits = new DynamoCreditStore(db, env.TABLE_CREDITS as string);
+  broadcasts = new DynamoBroadcastStore(db, env.TABLE_BROADCASTS as string);
+  deliveries = new DynamoDeliveryStore(db, env.TABLE_DELIVERIES as string);
+});
+afterAll(async () => {
+  db?.destroy();
+  await emulators?.stop();
+});
+
+const draft: TaskDraft = {
+  name: "秋季上新",
+  channel: "template",
+  templateId: "TPL_TASK",
+  templateName: "活动加入成功提醒",
+  topic: "秋季上新",
+  caption: "新品八折",
+  tips: "数量有限",
+  data: { thing1: "{{topic}}", amount2: "¥{{goods.price}}" },
+  goods: { id: "1989", title: "健康助利测试商品1", price: 250, onShelf: true },
+  audience: "uploaded",
+};
+function newTask(taskId: string, overrides: Partial<PushTask> = {}): PushTask {
+  return {
+    ...draft,
+    taskId,
+    status: "draft",
+    recipients: 0,
+    message: prepareTaskMessage(draft),
+    createdAt: Date.now(),
+    ...overrides,
+  };
+}
+const ids = (prefix: string, n: number) =>
+  Array.from({ length: n }, (_, i) => `o${prefix}${String(i).padStart(12, "0")}`);
+const dispatch = (task: PushTask) => ({
+  taskId: task.taskId,
+  audience: task.audience,
+  message: task.message,
+});
+
+describe("DynamoTaskStore", () => {
+  it("stores each openid once and keeps the count equal to the stored recipients", async () => {
+    await tasks.create(newTask("T-up"));
+    const first = await tasks.addRecipients("T-up", ids("A", 10));
+    expect(first).toEqual({ added: 10, duplicates: 0 });
+    const second = await tasks.addRecipients("T-up", [...ids("A", 4), ...ids("B", 3)]);
+    expect(second).toEqual({ added: 3, duplicates: 4 });
+    expect((await tasks.get("T-up"))?.recipients).toBe(13);
+  });
+
+  it("counts concurrent uploads of overlapping lists exactly", async () => {
+    await tasks.create(newTask("T-conc"));
+    const lists = [ids("C", 60), ids("C", 60).slice(30), [...ids("C", 10), ...ids("D", 20)]];
+    const results = await Promise.all(lists.map((list) => tasks.addRecipients("T-conc", list)));
+    expect(results.reduce((n, r) => n + r.added, 0)).toBe(80);
+    expect(results.reduce((n, r) => n + r.duplicates, 0)).toBe(60 + 30 + 30 - 80);
+    expect((await tasks.get("T-conc"))?.recipients).toBe(80);
+  });
+
+  it("imports a large CSV in batches as it parses, reading it back page by page", async () => {
+    await tasks.create(newTask("T-big"));
+    const list = ids("E", 1200);
+    const csv = `openid\n${list.join("\n")}\n${list.slice(0, 50).join("\n")}\nbad id\n`;
+    const report = await importRecipients(csvRows(csv), (b) => tasks.addRecipients("T-big", b), {
+      batchSize: RECIPIENT_BATCH,
+    });
+    expect(report).toMatchObject({ added: 1200, duplicates: 50, invalidCount: 1 });
+    expect(report.invalid).toEqual([{ line: 1252, reason: expect.stringContaining("openid") }]);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page = await tasks.readTaskPage("T-big", cursor, 500);
+      seen.push(...page.openids);
+      cursor = page.next;
+      pages += 1;
+    } while (cursor);
+    expect(pages).toBeGreaterThanOrEqual(3);
+    expect(new Set(seen).size).toBe(1200);
+  });
+
+  it("refuses recipients for a missing task or one that is no longer a draft", async () => {
+    await expect(tasks.addRecipients("T-none", ids("F", 2))).rejects.toMatchObject({ missing: true });
+    await tasks.create(newTask("T-sent", { status: "sending" }));
+    await expect(tasks.addRecipients("T-sent", ids("F", 2))).rejects.toBeInstanceOf(TaskNotDraftError);
+  });
+
+  it("starts a send once: concurrent presses, then the reasons a send is refused", async () => {
+    const task = newTask("T-send");
+    await tasks.create(task);
+    expect(await tasks.startSend(task, dispatch(task), 1)).toBe("no_recipients");
+    expect((await tasks.get("T-send"))?.status).toBe("draft");
+    await tasks.addRecipients("T-send", ids("G", 3));
+    const presses = await Promise.all(
+      Array.from({ length: 6 }, () => tasks.startSend(task, dispatch(task), 2)),
+    );
+    expect(presses.filter((p) => p === true)).toHaveLength(1);
+    expect(presses.filter((p) => p === "not_draft")).toHaveLength(5);
+    expect(await tasks.get("T-send")).toMatchObject({ status: "sending", sentAt: 2 });
+    expect(await broadcasts.get(taskBroadcastId("T-send"))).toMatchObject({
+      task: { taskId: "T-send", audience: "uploaded" },
+      total: 0,
+      fanoutPage: 0,
+    });
+
+    const off = newTask("T-off", { goods: { ...draft.goods, onShelf: false } });
+    await tasks.create(off);
+    await tasks.addRecipients("T-off", ids("H", 1));
+    expect(await tasks.startSend(off, dispatch(off), 3)).toBe("off_shelf");
+    expect((await tasks.get("T-off"))?.status).toBe("draft");
+    const all = newTask("T-all", { audience: "all" });
+    await tasks.create(all);
+    expect(await tasks.startSend(all, dispatch(all), 4)).toBe(true);
+    expect(await tasks.startSend(newTask("T-ghost"), dispatch(all), 5)).toBe("missing");
+  });
+
+  it("lists tasks newest first with a cursor", async () => {
+    const base = Date.now() + 1_000_000;
+    for (let i = 0; i < 5; i += 1) await tasks.create(newTask(`T-list${i}`, { createdAt: base + i }));
+    const first = await tasks.list(3);
+    expect(first.items.map((t) => t.taskId)).toEqual(["T-list4", "T-list3", "T-list2"]);
+    expect(first.next).not.toBeNull();
+    const cursor = decodeTaskCursor(first.next as string);
+    expect(cursor).toBeDefined();
+    const second = await tasks.list(2, cursor);
+    expect(second.items.map((t) => t.taskId)).toEqual(["T-list1", "T-list0"]);
+    expect(decodeTaskCursor("not-a-cursor")).toBeUndefined();
+  });
+
+  it("lets one retry round begin at a time", async () => {
+    await tasks.create(newTask("T-retry", { status: "sending" }));
+    const starts = await Promise.all([1, 2, 3].map(() => tasks.beginRetry("T-retry", 1, 10)));
+    expect(starts.filter(Boolean)).toHaveLength(1);
+    await tasks.finishRetry("T-retry", { round: 1, chunks: 2, requeued: 150, at: 10 });
+    expect(await tasks.beginRetry("T-retry", 1, 11)).toBe(false);
+    expect(await tasks.beginRetry("T-retry", 2, 11)).toBe(true);
+    expect(await tasks.chunksDone("B-none", ["r1-0"])).toBe(false);
+    await broadcasts.claimChunk(taskBroadcastId("T-send"), "r1-0", 1000, 1);
+    expect(await tasks.chunksDone(taskBroadcastId("T-send"), ["r1-0"])).toBe(false);
+    await broadcasts.completeChunk(taskBroadcastId("T-send"), "r1-0", {
+      sent: 1,
+      failed: 0,
+      skipped: 0,
+      byChannel: { template: 1 },
+      byErrcode: {},
+    });
+    expect(await tasks.chunksDone(taskBroadcastId("T-send"), ["r1-0"])).toBe(true);
+    expect(await tasks.chunksDone(taskBroadcastId("T-send"), [])).toBe(true);
+  });
+});
+
+describe("DynamoCreditStore", () => {
+  it("uses a credit once per task and user, however often the chunk comes back", async () => {
+    expect(await credits.grant("oUser0001", "SUB", 2, 1)).toBe(2);
+    expect(await credits.reserve("oUser0001", "SUB", "task-a", 2)).toBe("taken");
+    expect(await credits.credits("oUser0001", "SUB")).toBe(1);
+    // Redelivered while the first call's outcome is unknown: no second credit, no second call.
+    expect(await credits.reserve("oUser0001", "SUB", "task-a", 3)).toBe("in_doubt");
+    // WeChat answered without delivering: the held credit is used by the next try.
+    await credits.hold("oUser0001", "task-a");
+    expect(await credits.reserve("oUser0001", "SUB", "task-a", 4)).toBe("held");
+    expect(await credits.credits("oUser0001", "SUB")).toBe(1);
+    expect(await credits.reserve("oUser0001", "SUB", "task-b", 5)).toBe("taken");
+    expect(await credits.reserve("oUser0001", "SUB", "task-c", 6)).toBe("none");
+    expect(await credits.reserve("oNobody01", "SUB", "task-a", 6)).toBe("none");
+    expect(await credits.credits("oUser0001", "SUB")).toBe(0);
+  });
+
+  it("never uses more credits than granted under concurrent tasks", async () => {
+    await credits.grant("oUser0002", "SUB", 3, 1);
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => credits.reserve("oUser0002", "SUB", `task-${i}`, 2)),
+    );
+    expect(results.filter((r) => r === "taken")).toHaveLength(3);
+    expect(results.filter((r) => r === "none")).toHaveLength(5);
+    expect(await credits.credits("oUser0002", "SUB")).toBe(0);
+  });
+
+  it("drops the count to zero when WeChat says the user has none (43101)", async () => {
+    await credits.grant("oUser0003", "SUB", 4, 1);
+    await credits.revoke("oUser0003", "SUB");
+    expect(await credits.credits("oUser0003", "SUB")).toBe(0);
+    await credits.revoke("oUser0004", "SUB");
+    expect(await credits.credits("oUser0004", "SUB")).toBe(0);
+  });
+});
+
+describe("DynamoDeliveryStore.listPage", () => {
+  it("pages a broadcast's records in openid order, optionally by outcome", async () => {
+    const records: DeliveryRecord[] = ids("L", 30).map((openid, i) => ({
+      broadcastId: "task-list",
+      openid,
+      outcome: i % 3 === 0 ? "failed" : "sent",
+      ...(i % 3 === 0 ? { errcode: -1, errmsg: "system busy" } : {}),
+      attempts: 1,
+      at: 1_700_000_000_000 + i,
+    }));
+    await deliveries.putMany(records);
+    const failed: DeliveryRecord[] = [];
+    let after: string | undefined;
+    do {
+      const page = await deliveries.listPage("task-list", {
+        limit: 4,
+        outcome: "failed",
+        ...(after ? { after } : {}),
+      });
+      expect(page.items.length).toBeLessThanOrEqual(4);
+      failed.push(...page.items);
+      after = page.next ?? undefined;
+    } while (after);
+    expect(failed.map((r) => r.openid)).toEqual(
+      records.filter((r) => r.outcome === "failed").map((r) => r.openid),
+    );
+    const all = await deliveries.listPage("task-list", { limit: 100 });
+    expect(all.items).toHaveLength(30);
+    expect(all.next).toBeNull();
+  });
+});
