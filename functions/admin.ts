@@ -4,10 +4,12 @@ import { DynamoBroadcastStore } from "./adapters/dynamodb/broadcast-store.ts";
 import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoPostStore } from "./adapters/dynamodb/post-store.ts";
 import { DynamoSubscriberStore } from "./adapters/dynamodb/subscriber-store.ts";
+import { createSqsClient, SqsFanoutQueue } from "./adapters/sqs/queues.ts";
 import { adminSchema, loadConfig } from "./config.ts";
 import { serveConsole } from "./console/serve.ts";
 import { ConflictError, NotFoundError, ValidationError } from "./core/errors.ts";
 import { broadcastProgress, type Post, postBroadcastId } from "./core/model.ts";
+import { tallyNow } from "./core/tally-reports.ts";
 import { type HttpEvent, type HttpResult, hasBearerToken, json, parseJsonBody, statusOf } from "./http.ts";
 import { logger } from "./observability.ts";
 import { taskRoutes } from "./task-routes.ts";
@@ -17,6 +19,7 @@ const db = createDocumentClient();
 const subscribers = new DynamoSubscriberStore(db, config.TABLE_SUBSCRIBERS);
 const posts = new DynamoPostStore(db, config.TABLE_POSTS, config.TABLE_BROADCASTS);
 const broadcasts = new DynamoBroadcastStore(db, config.TABLE_BROADCASTS);
+const fanoutQueue = new SqsFanoutQueue(createSqsClient(), config.QUEUE_URL_FANOUT);
 
 const openid = z
   .string()
@@ -134,6 +137,19 @@ const routes: { method: string; pattern: RegExp; route: Route }[] = [
       const post = await posts.get(decodeURIComponent(id ?? ""));
       if (!post) throw new NotFoundError("no post with this outTradeNo");
       return json(200, await postView(post));
+    },
+  },
+  // Counts the broadcast's delivery reports now instead of at the next scheduled tally pass.
+  {
+    method: "POST",
+    pattern: /^\/api\/posts\/([^/]+)\/tally$/,
+    route: async (_event, [id]) => {
+      const post = await posts.get(decodeURIComponent(id ?? ""));
+      if (!post) throw new NotFoundError("no post with this outTradeNo");
+      if (post.status !== "PAID") throw new ConflictError("the post is not paid, so it has no broadcast yet");
+      const broadcastId = postBroadcastId(post.outTradeNo);
+      await fanoutQueue.sendTally(tallyNow(broadcastId, Date.now()), 0);
+      return json(202, { broadcastId });
     },
   },
   // The console's broadcast list: paid posts newest first, each with its broadcast's progress.

@@ -76,6 +76,11 @@ export function firstTally(broadcastId: string, now: number, delaySeconds: numbe
   };
 }
 
+/** A single tally pass started at once (an operator's "count the reports now"); no pass follows it. */
+export function tallyNow(broadcastId: string, now: number): TallyMessage {
+  return { ...firstTally(broadcastId, now, 0), pass: TALLY_PASSES.length - 1 };
+}
+
 /** Runs one step of a tally pass: waits, counts one page, or stores the pass's counts. */
 export async function tallyReports(
   message: TallyMessage,

@@ -111,6 +111,9 @@ export async function startDynamoDbLocal(log: (line: string) => void): Promise<D
   const child = spawn(
     javaBinary(),
     [
+      "-XX:TieredStopAtLevel=1",
+      "-XX:+UseSerialGC",
+      "-Xms1g",
       `-Djava.library.path=${libDir}`,
       "-cp",
       `${classDir}${delimiter}${jar}`,

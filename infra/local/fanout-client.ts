@@ -81,6 +81,11 @@ export class FanoutClient {
   }
 
   /** Polls the post until its broadcast has nothing pending; `onProgress` sees every poll. */
+  /** Has the post's delivery reports counted now (POST /api/posts/{outTradeNo}/tally). */
+  tally(outTradeNo: string): Promise<{ broadcastId: string }> {
+    return this.api("POST", `/api/posts/${encodeURIComponent(outTradeNo)}/tally`);
+  }
+
   async waitForBroadcast(
     outTradeNo: string,
     opts: { timeoutMs?: number; intervalMs?: number; onProgress?: (s: PostStatus) => void } = {},

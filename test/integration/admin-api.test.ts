@@ -55,6 +55,12 @@ describe("admin API", () => {
       pending: 0,
       amount: 990,
     });
+    // No broadcast to count reports for until it is paid; an unknown post is a 404.
+    expect(await raw("POST", "/api/posts/ADM0000002/tally")).toMatchObject({
+      status: 409,
+      body: { error: expect.stringMatching(/not paid/) },
+    });
+    expect((await raw("POST", "/api/posts/ADM9999999/tally")).status).toBe(404);
   });
 
   it.each([
