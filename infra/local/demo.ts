@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { SingleBar } from "cli-progress";
-import { FanoutClient, type PostStatus } from "./fanout-client.ts";
+import { FanoutClient } from "./fanout-client.ts";
 import { startLocalApp } from "./local-app.ts";
 import { buildTransaction, signNotify } from "./wechatpay-signer.ts";
 
@@ -115,7 +115,11 @@ async function main(): Promise<void> {
     bar.stop();
     const elapsedS = (Date.now() - started) / 1000;
     const reported = values.reports
-      ? await awaitReports(client, outTradeNo, final.byChannel.template ?? 0)
+      ? await sim.flushReports().then(async () => {
+          // Rather than wait for the tally's first scheduled pass (a minute after the broadcast).
+          await client.tally(outTradeNo);
+          return client.waitForReports(outTradeNo, final.byChannel.template ?? 0, 60_000);
+        })
       : final;
 
     const stats = sim.stats();
@@ -144,16 +148,6 @@ async function main(): Promise<void> {
     if (final.sent + final.failed + final.skipped !== final.total) throw new Error("report does not add up");
   } finally {
     await app.stop();
-  }
-}
-
-/** Waits until WeChat's delivery reports for `expected` template messages have all been counted. */
-async function awaitReports(client: FanoutClient, outTradeNo: string, expected: number): Promise<PostStatus> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const status = await client.getPost(outTradeNo);
-    if (status.confirmed + status.rejected >= expected || Date.now() > deadline) return status;
-    await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
 

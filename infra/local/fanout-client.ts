@@ -86,6 +86,16 @@ export class FanoutClient {
     return this.api("POST", `/api/posts/${encodeURIComponent(outTradeNo)}/tally`);
   }
 
+  /** Polls until `expected` delivery reports are counted, or returns the last status at the deadline. */
+  async waitForReports(outTradeNo: string, expected: number, timeoutMs: number): Promise<PostStatus> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const status = await this.getPost(outTradeNo);
+      if (status.confirmed + status.rejected >= expected || Date.now() > deadline) return status;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
   async waitForBroadcast(
     outTradeNo: string,
     opts: { timeoutMs?: number; intervalMs?: number; onProgress?: (s: PostStatus) => void } = {},

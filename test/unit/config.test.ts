@@ -29,7 +29,7 @@ describe("loadConfig", () => {
   it("applies defaults and parses the template field mapping", () => {
     const config = loadConfig(senderSchema, { ...resources, ...wechat });
     expect(config.WECHAT_API_BASE).toBe("https://api.weixin.qq.com");
-    expect(config.WECHAT_MAX_IN_FLIGHT).toBe(16);
+    expect(config.WECHAT_MAX_IN_FLIGHT).toBe(32);
     expect(config.WECHAT_TEMPLATE_FIELDS).toEqual({ thing1: "content", time2: "paidAt" });
   });
 

@@ -11,9 +11,9 @@ export interface ChartPoint {
   readonly idealRecipientsPerSecond: number | null;
 }
 
-const WIDTH = 720;
+const WIDTH = 760;
 const HEIGHT = 420;
-const MARGIN = { top: 48, right: 170, bottom: 56, left: 72 };
+const MARGIN = { top: 48, right: 200, bottom: 56, left: 72 };
 const COLORS = ["#1b7f3b", "#1f5fbf", "#b3541e", "#7a3fb0", "#8a8a00"];
 
 /** An SVG line chart of throughput by audience (log scale) and latency. */
@@ -32,6 +32,7 @@ export function throughputChart(points: readonly ChartPoint[], subtitle: string)
 
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="system-ui, sans-serif" font-size="12">`,
+    `<title>Recipients per second by audience and simulated WeChat latency</title>`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="${MARGIN.left}" y="22" font-size="15" font-weight="600">Recipients per second, notify → pending 0</text>`,
     `<text x="${MARGIN.left}" y="38" fill="#555">${escapeXml(subtitle)}</text>`,

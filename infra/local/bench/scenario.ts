@@ -173,7 +173,7 @@ async function runBroadcast(
   const reportsStarted = performance.now();
   await sim.releaseReports(REPORT_PUSHES_IN_FLIGHT);
   await client.tally(outTradeNo);
-  const reported = await awaitReports(client, outTradeNo, final.byChannel.template ?? 0);
+  const reported = await client.waitForReports(outTradeNo, final.byChannel.template ?? 0, 3 * 60_000);
   const reportSeconds = (performance.now() - reportsStarted) / 1000;
   // Containers report their counts when an invocation ends: none may be running at the snapshot.
   await app.stack.runner.idle();
@@ -427,15 +427,6 @@ function valueBytes(value: Attribute): number {
   if (Array.isArray(value.L)) return 3 + (value.L as Attribute[]).reduce((n, v) => n + 1 + valueBytes(v), 0);
   if (Array.isArray(value.SS)) return (value.SS as string[]).reduce((n, v) => n + Buffer.byteLength(v), 0);
   return 0;
-}
-
-async function awaitReports(client: FanoutClient, outTradeNo: string, expected: number): Promise<PostStatus> {
-  const deadline = Date.now() + 10 * 60_000;
-  for (;;) {
-    const status = await client.getPost(outTradeNo);
-    if (status.confirmed + status.rejected >= expected || Date.now() > deadline) return status;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
 }
 
 function sumRequests(stats: RunnerStats, names: readonly string[]): Record<string, number> {
