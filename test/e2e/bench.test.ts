@@ -14,6 +14,7 @@ describe("npm run bench: one small scenario", () => {
     expect(r.tokenFetches).toBe(1);
     // Every template message's delivery report was pushed, kept and tallied.
     expect(r.deliveryReports.confirmed + r.deliveryReports.rejected).toBe(r.delivered);
+    expect(r.reportPushes).toEqual({ pushed: r.delivered, failed: 0 });
     // What the functions and Lambda's pollers counted is what DynamoDB Local and the SQS emulator saw.
     expect(r.countMismatches).toEqual({});
     expect(r.countsAgree).toBe(true);

@@ -69,6 +69,8 @@ export interface ScenarioResult {
   readonly dynamoReadUnitsPerRecipient: number;
   readonly logBytesPerRecipient: number;
   readonly deliveryReports: { readonly confirmed: number; readonly rejected: number };
+  /** The simulator's pushes of those reports to the callback: answered 2xx, and not. */
+  readonly reportPushes: { readonly pushed: number; readonly failed: number };
   /** CPU seconds during the broadcast by process, and the share of both cores they used. */
   readonly cpuSeconds: Record<string, number>;
   readonly cpuBusyShare: number;
@@ -171,7 +173,12 @@ async function runBroadcast(
 
   // WeChat's delivery reports, one per template message, after the broadcast so they do not slow it.
   const reportsStarted = performance.now();
-  await sim.releaseReports(REPORT_PUSHES_IN_FLIGHT);
+  const pushedBefore = sim.reportStats();
+  const pushedAfter = await sim.releaseReports(REPORT_PUSHES_IN_FLIGHT);
+  const pushes = {
+    pushed: pushedAfter.pushed - pushedBefore.pushed,
+    failed: pushedAfter.failed - pushedBefore.failed,
+  };
   await client.tally(outTradeNo);
   const reported = await client.waitForReports(outTradeNo, final.byChannel.template ?? 0, 3 * 60_000);
   const reportSeconds = (performance.now() - reportsStarted) / 1000;
@@ -195,6 +202,7 @@ async function runBroadcast(
     reported,
     elapsedSeconds,
     reportSeconds,
+    reportPushes: pushes,
     notifyMs,
     before,
     broadcastDone,
@@ -210,6 +218,7 @@ function summarize(input: {
   reported: PostStatus;
   elapsedSeconds: number;
   reportSeconds: number;
+  reportPushes: { pushed: number; failed: number };
   notifyMs: number[];
   before: Snapshot;
   broadcastDone: Snapshot;
@@ -320,6 +329,7 @@ function summarize(input: {
     dynamoReadUnitsPerRecipient: perRecipient(sumPipeline((f) => f.dynamoReadUnits)),
     logBytesPerRecipient: round(sumPipeline((f) => f.logBytes) / recipients, 2),
     deliveryReports: { confirmed: input.reported.confirmed, rejected: input.reported.rejected },
+    reportPushes: input.reportPushes,
     cpuSeconds,
     cpuBusyShare: round(cpuTotal / (input.elapsedSeconds * 2), 2),
     bottleneck,
