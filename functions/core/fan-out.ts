@@ -9,7 +9,7 @@ import type {
   TaskRecipientReader,
 } from "./ports.ts";
 import { UnknownBroadcastError } from "./send-chunk.ts";
-import { DEFAULT_TALLY_DELAY_SECONDS, firstTally, MAX_DELAY_SECONDS } from "./tally-reports.ts";
+import { DEFAULT_TALLY_DELAY_SECONDS, delayUntil, firstTally } from "./tally-reports.ts";
 
 export interface FanOutDeps {
   readonly broadcasts: BroadcastStore;
@@ -97,9 +97,13 @@ export async function fanOutPage(
   } else {
     // Before the page is recorded, like the next page: a crash in between may start two tallies
     // (they store the same counts), never none.
-    const delay = opts.reportTallyDelaySeconds ?? DEFAULT_TALLY_DELAY_SECONDS;
-    const tally = firstTally(message.broadcastId, deps.clock.now(), delay);
-    await deps.fanoutQueue.sendTally(tally, Math.min(MAX_DELAY_SECONDS, delay));
+    const now = deps.clock.now();
+    const tally = firstTally(
+      message.broadcastId,
+      now,
+      opts.reportTallyDelaySeconds ?? DEFAULT_TALLY_DELAY_SECONDS,
+    );
+    await deps.fanoutQueue.sendTally(tally, delayUntil(tally.notBefore, now));
   }
   const recorded = await deps.broadcasts.recordPage(
     message.broadcastId,

@@ -63,6 +63,28 @@ export interface Broadcast extends DeliveryCounts {
   readonly createdAt: number;
 }
 
+/** A broadcast as it starts: nothing read from its audience, nothing counted. */
+export function startingBroadcast(
+  broadcastId: string,
+  createdAt: number,
+  origin: Pick<Broadcast, "outTradeNo" | "message" | "task">,
+): Broadcast {
+  return {
+    broadcastId,
+    ...origin,
+    paused: false,
+    fanoutPage: 0,
+    fanoutDone: false,
+    total: 0,
+    sent: 0,
+    failed: 0,
+    skipped: 0,
+    byChannel: {},
+    byErrcode: {},
+    createdAt,
+  };
+}
+
 /** Counter increments for one settled chunk, applied once. */
 export type ChunkTally = DeliveryCounts;
 

@@ -128,6 +128,7 @@ export async function tallyReports(
   return { kind: "counted", confirmed, rejected, final: multiple === undefined };
 }
 
-function delayUntil(notBefore: number, now: number): number {
+/** SQS's DelaySeconds for a message not to be handled before `notBefore`, capped at SQS's maximum. */
+export function delayUntil(notBefore: number, now: number): number {
   return Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((notBefore - now) / 1000)));
 }

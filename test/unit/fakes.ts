@@ -1,11 +1,12 @@
-import type {
-  Broadcast,
-  BroadcastMessage,
-  ChunkMessage,
-  ChunkTally,
-  DeliveryRecord,
-  FanoutMessage,
-  Post,
+import {
+  type Broadcast,
+  type BroadcastMessage,
+  type ChunkMessage,
+  type ChunkTally,
+  type DeliveryRecord,
+  type FanoutMessage,
+  type Post,
+  startingBroadcast,
 } from "../../functions/core/model.ts";
 import type { PaymentNotice } from "../../functions/core/payment.ts";
 import type {
@@ -40,22 +41,7 @@ export const message: BroadcastMessage = {
 };
 
 export function newBroadcast(broadcastId: string, overrides: Partial<Broadcast> = {}): Broadcast {
-  return {
-    broadcastId,
-    outTradeNo: "T1",
-    message,
-    paused: false,
-    fanoutPage: 0,
-    fanoutDone: false,
-    total: 0,
-    sent: 0,
-    failed: 0,
-    skipped: 0,
-    byChannel: {},
-    byErrcode: {},
-    createdAt: 0,
-    ...overrides,
-  };
+  return { ...startingBroadcast(broadcastId, 0, { outTradeNo: "T1", message }), ...overrides };
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -16,6 +16,17 @@ const chunkKey = (broadcastId: string, chunkId: string) => ({ broadcastId, sk: `
 /** Chunk claims are only needed while their messages can still be redelivered (SQS keeps 14 days). */
 const CHUNK_RETENTION_SECONDS = 15 * 24 * 3600;
 
+/** The transaction item that creates a broadcast's META item, only if it does not exist yet. */
+export function putStartingBroadcast(table: string, broadcast: Broadcast) {
+  return {
+    Put: {
+      TableName: table,
+      Item: { ...broadcast, sk: META },
+      ConditionExpression: "attribute_not_exists(broadcastId)",
+    },
+  };
+}
+
 export class DynamoBroadcastStore implements BroadcastStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,

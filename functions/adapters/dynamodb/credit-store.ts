@@ -1,4 +1,3 @@
-import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -6,13 +5,12 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { CreditReservation, SubscriptionCreditStore } from "../../core/ports.ts";
-import { ignoreConditionFailure, isConditionFailure } from "./transactions.ts";
+import { ignoreConditionFailure, isConditionFailure, transactFailedItems } from "./transactions.ts";
 
 const balanceKey = (openid: string, templateId: string) => ({ openid, sk: `T#${templateId}` });
 const reservationKey = (openid: string, broadcastId: string) => ({ openid, sk: `USE#${broadcastId}` });
 /** A reservation only matters while its task's chunks can be redelivered or retried. */
 const RESERVATION_RETENTION_SECONDS = 30 * 24 * 3600;
-const MAX_CONFLICT_RETRIES = 8;
 
 /**
  * Subscribe-message credits as the mini program reported them, and per task and user the credit a
@@ -56,82 +54,68 @@ export class DynamoCreditStore implements SubscriptionCreditStore {
     broadcastId: string,
     now: number,
   ): Promise<CreditReservation> {
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        await this.db.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: this.table,
-                  Key: balanceKey(openid, templateId),
-                  ConditionExpression: "credits > :zero",
-                  UpdateExpression: "SET credits = credits - :one, updatedAt = :now",
-                  ExpressionAttributeValues: { ":zero": 0, ":one": 1, ":now": now },
-                },
+    const failed = await transactFailedItems(
+      this.db,
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: this.table,
+              Key: balanceKey(openid, templateId),
+              ConditionExpression: "credits > :zero",
+              UpdateExpression: "SET credits = credits - :one, updatedAt = :now",
+              ExpressionAttributeValues: { ":zero": 0, ":one": 1, ":now": now },
+            },
+          },
+          {
+            Put: {
+              TableName: this.table,
+              Item: {
+                ...reservationKey(openid, broadcastId),
+                state: "calling",
+                templateId,
+                at: now,
+                expiresAt: Math.floor(now / 1000) + RESERVATION_RETENTION_SECONDS,
               },
-              {
-                Put: {
-                  TableName: this.table,
-                  Item: {
-                    ...reservationKey(openid, broadcastId),
-                    state: "calling",
-                    templateId,
-                    at: now,
-                    expiresAt: Math.floor(now / 1000) + RESERVATION_RETENTION_SECONDS,
-                  },
-                  ConditionExpression: "attribute_not_exists(sk)",
-                },
-              },
-            ],
-          }),
-        );
-        return "taken";
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        const codes = (error.CancellationReasons ?? []).map((r) => r.Code);
-        if (codes[1] === "ConditionalCheckFailed") return this.resume(openid, broadcastId);
-        if (codes[0] === "ConditionalCheckFailed") return "none";
-        if (attempt >= MAX_CONFLICT_RETRIES) throw error;
-        const ceiling = 20 * 2 ** attempt;
-        await new Promise((r) => setTimeout(r, ceiling / 2 + Math.random() * (ceiling / 2)));
-      }
-    }
+              ConditionExpression: "attribute_not_exists(sk)",
+            },
+          },
+        ],
+      }),
+    );
+    // A reservation exists: this task reserved for the user before (held, or a call in doubt).
+    if (failed.includes(1))
+      return (await this.moveReservation(openid, broadcastId, "held", "calling")) ? "held" : "in_doubt";
+    return failed.includes(0) ? "none" : "taken";
   }
 
-  /** An existing reservation: a held one is taken up for a call; a calling one is in doubt. */
-  private async resume(openid: string, broadcastId: string): Promise<CreditReservation> {
+  /** Moves the user's reservation for the broadcast from `from` to `to`; false if it was not in `from`. */
+  private async moveReservation(
+    openid: string,
+    broadcastId: string,
+    from: "held" | "calling",
+    to: "held" | "calling",
+  ): Promise<boolean> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: reservationKey(openid, broadcastId),
-          ConditionExpression: "#state = :held",
-          UpdateExpression: "SET #state = :calling",
+          ConditionExpression: "#state = :from",
+          UpdateExpression: "SET #state = :to",
           ExpressionAttributeNames: { "#state": "state" },
-          ExpressionAttributeValues: { ":held": "held", ":calling": "calling" },
+          ExpressionAttributeValues: { ":from": from, ":to": to },
         }),
       );
-      return "held";
+      return true;
     } catch (error) {
-      if (isConditionFailure(error)) return "in_doubt";
+      if (isConditionFailure(error)) return false;
       throw error;
     }
   }
 
   async hold(openid: string, broadcastId: string): Promise<void> {
-    await ignoreConditionFailure(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: reservationKey(openid, broadcastId),
-          ConditionExpression: "#state = :calling",
-          UpdateExpression: "SET #state = :held",
-          ExpressionAttributeNames: { "#state": "state" },
-          ExpressionAttributeValues: { ":held": "held", ":calling": "calling" },
-        }),
-      ),
-    );
+    await this.moveReservation(openid, broadcastId, "calling", "held");
   }
 
   async revoke(openid: string, templateId: string): Promise<void> {

@@ -6,10 +6,10 @@ import {
   TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { ValidationError } from "../../core/errors.ts";
-import type { BroadcastMessage, Post } from "../../core/model.ts";
+import { type BroadcastMessage, type Post, startingBroadcast } from "../../core/model.ts";
 import type { PaymentNotice } from "../../core/payment.ts";
 import type { PostStore } from "../../core/ports.ts";
-import { META } from "./broadcast-store.ts";
+import { putStartingBroadcast } from "./broadcast-store.ts";
 import { isConditionFailure, transactWithRetry } from "./transactions.ts";
 
 /** Partition of the sparse `byCreatedAt` index that lists posts newest first. */
@@ -102,28 +102,13 @@ export class DynamoPostStore implements PostStore {
               },
             },
           },
-          {
-            Put: {
-              TableName: this.broadcastsTable,
-              Item: {
-                broadcastId: broadcast.broadcastId,
-                sk: META,
-                outTradeNo: post.outTradeNo,
-                message: broadcast.message,
-                paused: false,
-                fanoutPage: 0,
-                fanoutDone: false,
-                total: 0,
-                sent: 0,
-                failed: 0,
-                skipped: 0,
-                byChannel: {},
-                byErrcode: {},
-                createdAt: now,
-              },
-              ConditionExpression: "attribute_not_exists(broadcastId)",
-            },
-          },
+          putStartingBroadcast(
+            this.broadcastsTable,
+            startingBroadcast(broadcast.broadcastId, now, {
+              outTradeNo: post.outTradeNo,
+              message: broadcast.message,
+            }),
+          ),
         ],
       }),
     );

@@ -1,4 +1,3 @@
-import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
@@ -9,17 +8,18 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { startingBroadcast } from "../../core/model.ts";
 import type { AudiencePage, TaskRecipientReader } from "../../core/ports.ts";
 import { type PushTask, type TaskDispatch, taskBroadcastId } from "../../core/push-task.ts";
 import type { BatchResult } from "../../core/recipient-list.ts";
-import { META } from "./broadcast-store.ts";
-import { isConditionFailure } from "./transactions.ts";
+import { putStartingBroadcast } from "./broadcast-store.ts";
+import { isConditionFailure, transactFailedItems, transactWithRetry } from "./transactions.ts";
+import { pause } from "./unprocessed.ts";
 
 /** Distinct openids per recipient transaction: DynamoDB's 100 items, less the task's own update. */
 export const RECIPIENT_BATCH = 99;
 /** The sparse index's constant partition: only task items carry `kind`. */
 const KIND = "task";
-const MAX_CONFLICT_RETRIES = 10;
 
 /** Why a send was refused, read after its conditional write failed. */
 export type SendRefusal = "missing" | "not_draft" | "no_recipients" | "off_shelf";
@@ -52,15 +52,6 @@ export function decodeTaskCursor(cursor: string): Record<string, unknown> | unde
   } catch {
     return undefined;
   }
-}
-
-function reasonCodes(error: TransactionCanceledException): (string | undefined)[] {
-  return (error.CancellationReasons ?? []).map((r) => r.Code);
-}
-
-function backoff(attempt: number): Promise<void> {
-  const ceiling = Math.min(20 * 2 ** attempt, 1000);
-  return new Promise((resolve) => setTimeout(resolve, ceiling / 2 + Math.random() * (ceiling / 2)));
 }
 
 /** Push tasks and their uploaded recipients; a sent task's broadcast is created with its send. */
@@ -120,49 +111,36 @@ export class DynamoTaskStore implements TaskRecipientReader {
   async addRecipients(taskId: string, openids: readonly string[]): Promise<BatchResult> {
     let todo = [...openids];
     let duplicates = 0;
-    for (let attempt = 0; todo.length > 0; ) {
-      try {
-        await this.db.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: this.tables.tasks,
-                  Key: { taskId },
-                  ConditionExpression: "#status = :draft",
-                  UpdateExpression: "ADD recipients :n",
-                  ExpressionAttributeNames: { "#status": "status" },
-                  ExpressionAttributeValues: { ":draft": "draft", ":n": todo.length },
-                },
+    while (todo.length > 0) {
+      const failed = await transactFailedItems(
+        this.db,
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tables.tasks,
+                Key: { taskId },
+                ConditionExpression: "#status = :draft",
+                UpdateExpression: "ADD recipients :n",
+                ExpressionAttributeNames: { "#status": "status" },
+                ExpressionAttributeValues: { ":draft": "draft", ":n": todo.length },
               },
-              ...todo.map((openid) => ({
-                Put: {
-                  TableName: this.tables.recipients,
-                  Item: { taskId, openid },
-                  ConditionExpression: "attribute_not_exists(openid)",
-                },
-              })),
-            ],
-          }),
-        );
-        return { added: todo.length, duplicates };
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        const codes = reasonCodes(error);
-        if (codes[0] === "ConditionalCheckFailed") {
-          throw new TaskNotDraftError((await this.get(taskId)) === undefined);
-        }
-        const stored = new Set(todo.filter((_, i) => codes[i + 1] === "ConditionalCheckFailed"));
-        if (stored.size > 0) {
-          duplicates += stored.size;
-          todo = todo.filter((openid) => !stored.has(openid));
-          continue;
-        }
-        // Concurrent uploads to one task conflict on its count: wait and repeat.
-        attempt += 1;
-        if (attempt > MAX_CONFLICT_RETRIES) throw error;
-        await backoff(attempt);
-      }
+            },
+            ...todo.map((openid) => ({
+              Put: {
+                TableName: this.tables.recipients,
+                Item: { taskId, openid },
+                ConditionExpression: "attribute_not_exists(openid)",
+              },
+            })),
+          ],
+        }),
+      );
+      if (failed.length === 0) return { added: todo.length, duplicates };
+      if (failed.includes(0)) throw new TaskNotDraftError((await this.get(taskId)) === undefined);
+      const stored = new Set(todo.filter((_, i) => failed.includes(i + 1)));
+      duplicates += stored.size;
+      todo = todo.filter((openid) => !stored.has(openid));
     }
     return { added: 0, duplicates };
   }
@@ -193,64 +171,43 @@ export class DynamoTaskStore implements TaskRecipientReader {
    */
   async startSend(task: PushTask, dispatch: TaskDispatch, now: number): Promise<true | SendRefusal> {
     const broadcastId = taskBroadcastId(task.taskId);
-    try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.tables.tasks,
-                Key: { taskId: task.taskId },
-                ConditionExpression:
-                  "#status = :draft AND (audience = :all OR recipients > :zero) AND goods.onShelf = :yes",
-                UpdateExpression: "SET #status = :sending, sentAt = :now, broadcastId = :b",
-                ExpressionAttributeNames: { "#status": "status" },
-                ExpressionAttributeValues: {
-                  ":draft": "draft",
-                  ":all": "all",
-                  ":zero": 0,
-                  ":yes": true,
-                  ":sending": "sending",
-                  ":now": now,
-                  ":b": broadcastId,
-                },
+    const committed = await transactWithRetry(
+      this.db,
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: this.tables.tasks,
+              Key: { taskId: task.taskId },
+              ConditionExpression:
+                "#status = :draft AND (audience = :all OR recipients > :zero) AND goods.onShelf = :yes",
+              UpdateExpression: "SET #status = :sending, sentAt = :now, broadcastId = :b",
+              ExpressionAttributeNames: { "#status": "status" },
+              ExpressionAttributeValues: {
+                ":draft": "draft",
+                ":all": "all",
+                ":zero": 0,
+                ":yes": true,
+                ":sending": "sending",
+                ":now": now,
+                ":b": broadcastId,
               },
             },
-            {
-              Put: {
-                TableName: this.tables.broadcasts,
-                Item: {
-                  broadcastId,
-                  sk: META,
-                  task: dispatch,
-                  paused: false,
-                  fanoutPage: 0,
-                  fanoutDone: false,
-                  total: 0,
-                  sent: 0,
-                  failed: 0,
-                  skipped: 0,
-                  byChannel: {},
-                  byErrcode: {},
-                  createdAt: now,
-                },
-                ConditionExpression: "attribute_not_exists(broadcastId)",
-              },
-            },
-          ],
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
-      if (!reasonCodes(error).includes("ConditionalCheckFailed")) throw error;
-      // The task only ever moves forward, so reading it now tells which condition failed.
-      const current = await this.get(task.taskId);
-      if (!current) return "missing";
-      if (current.status !== "draft") return "not_draft";
-      if (!current.goods.onShelf) return "off_shelf";
-      return "no_recipients";
-    }
+          },
+          putStartingBroadcast(
+            this.tables.broadcasts,
+            startingBroadcast(broadcastId, now, { task: dispatch }),
+          ),
+        ],
+      }),
+    );
+    if (committed) return true;
+    // The task only ever moves forward, so reading it now tells which condition failed.
+    const current = await this.get(task.taskId);
+    if (!current) return "missing";
+    if (current.status !== "draft") return "not_draft";
+    if (!current.goods.onShelf) return "off_shelf";
+    return "no_recipients";
   }
 
   /** Starts retry round `round` (after `round - 1`); false when another retry got there first. */
@@ -318,7 +275,7 @@ export class DynamoTaskStore implements TaskRecipientReader {
           (item) => item.state === "done",
         ).length;
         keys = out.UnprocessedKeys?.[this.tables.broadcasts]?.Keys;
-        if (keys?.length) await backoff(round);
+        if (keys?.length) await pause(round);
       }
       if (done < wanted) return false;
     }

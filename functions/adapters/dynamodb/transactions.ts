@@ -17,25 +17,36 @@ export async function ignoreConditionFailure(write: Promise<unknown>): Promise<v
 const MAX_CONFLICT_RETRIES = 8;
 
 /**
- * Runs a transaction; true when it committed, false when one of its conditions failed. Concurrent
- * transactions on the same item cancel each other (`TransactionConflict`) without either condition
- * failing, so those are retried: treating them as a failed condition would lose the write.
+ * Runs a transaction and answers the positions of its items whose condition failed: none when it
+ * committed. Concurrent transactions on the same item cancel each other (`TransactionConflict`)
+ * without either condition failing, so those are retried: treating them as a failed condition would
+ * lose the write.
  */
-export async function transactWithRetry(
+export async function transactFailedItems(
   db: DynamoDBDocumentClient,
   command: TransactWriteCommand,
-): Promise<boolean> {
+): Promise<number[]> {
   for (let attempt = 0; ; attempt += 1) {
     try {
       await db.send(command);
-      return true;
+      return [];
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
-      const codes = (error.CancellationReasons ?? []).map((r) => r.Code);
-      if (codes.includes("ConditionalCheckFailed")) return false;
+      const failed = (error.CancellationReasons ?? []).flatMap((r, i) =>
+        r.Code === "ConditionalCheckFailed" ? [i] : [],
+      );
+      if (failed.length > 0) return failed;
       if (attempt >= MAX_CONFLICT_RETRIES) throw error;
       const ceiling = 20 * 2 ** attempt;
       await new Promise((resolve) => setTimeout(resolve, ceiling / 2 + Math.random() * (ceiling / 2)));
     }
   }
+}
+
+/** Runs a transaction; true when it committed, false when one of its conditions failed (see above). */
+export async function transactWithRetry(
+  db: DynamoDBDocumentClient,
+  command: TransactWriteCommand,
+): Promise<boolean> {
+  return (await transactFailedItems(db, command)).length === 0;
 }
