@@ -8,7 +8,8 @@ describe("npm run bench: one small scenario", () => {
     if (!r) throw new Error("no result");
     expect(r.recipients).toBe(300);
     expect(r.delivered + r.failed).toBe(300);
-    expect(Math.abs(r.recipientsPerSecond - 300 / r.elapsedSeconds)).toBeLessThan(1);
+    // Both figures are rounded (whole recipients a second, milliseconds), so they agree to within 1%.
+    expect(Math.abs(r.recipientsPerSecond * r.elapsedSeconds - 300)).toBeLessThan(3);
     // 2 senders × their calls in flight / 20 ms.
     expect(r.idealRecipientsPerSecond).toBe((2 * DEFAULT_MAX_IN_FLIGHT * 1000) / 20);
     expect(r.tokenFetches).toBe(1);

@@ -307,7 +307,7 @@ function summarize(input: {
     recipients,
     delivered: final.sent,
     failed: final.failed,
-    elapsedSeconds: round(input.elapsedSeconds, 2),
+    elapsedSeconds: round(input.elapsedSeconds, 3),
     recipientsPerSecond: rps,
     idealRecipientsPerSecond: ideal,
     shareOfIdeal: ideal ? round(rps / ideal, 3) : null,
