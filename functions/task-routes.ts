@@ -79,6 +79,17 @@ const grantCredits = z.strictObject({
   count: z.number().int("must be a whole number").min(1).max(100).default(1),
 });
 
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** The optional `Idempotency-Key` header: the mini program's retry of one report adds nothing. */
+function idempotencyKey(event: HttpEvent): string | undefined {
+  const key = event.headers["idempotency-key"];
+  if (key === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY.test(key))
+    throw new ValidationError("Idempotency-Key must be 1–64 letters, digits, _ . : or -");
+  return key;
+}
+
 const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().min(1).max(2000).optional(),
@@ -341,8 +352,9 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
       pattern: /^\/api\/subscriptions$/,
       route: async (event) => {
         const body = parseJsonBody(event, grantCredits);
-        const total = await credits.grant(body.openid, body.templateId, body.count, Date.now());
-        return json(200, { openid: body.openid, templateId: body.templateId, credits: total });
+        const key = idempotencyKey(event);
+        const grant = await credits.grant(body.openid, body.templateId, body.count, Date.now(), key);
+        return json(200, { openid: body.openid, templateId: body.templateId, ...grant });
       },
     },
     {

@@ -71,9 +71,17 @@ export interface AudienceReader {
 export interface SubscriberStatusStore {
   /** Marks subscribers WeChat reports as no longer following (43004), leaving them out of later audiences. */
   markUnfollowed(openids: readonly string[], now: number): Promise<void>;
-  /** Uses one message of the subscriber's open customer-service window; false if none is left. */
-  consumeWindow(openid: string, now: number): Promise<boolean>;
+  /**
+   * Uses one message of the subscriber's open customer-service window for the broadcast's message,
+   * noting the broadcast on the window until an answer says the call failed; `in_doubt` when the
+   * broadcast took a message before and that note is still there (a crash may have delivered it).
+   */
+  consumeWindow(openid: string, broadcastId: string, now: number): Promise<WindowUse>;
+  /** WeChat answered the broadcast's customer-service call without delivering: the note goes; `refund` gives the message back. */
+  releaseWindow(openid: string, broadcastId: string, refund: boolean): Promise<void>;
 }
+
+export type WindowUse = "taken" | "none" | "in_doubt";
 
 export interface DeliveryStore {
   /** The settled records among `openids`, by openid. */
@@ -166,9 +174,25 @@ export interface TaskRecipientReader {
  */
 export type CreditReservation = "taken" | "held" | "in_doubt" | "none";
 
+export interface CreditGrant {
+  /** The user's credits for the template after the grant. */
+  readonly credits: number;
+  /** The same idempotency key was granted before: nothing was added this time. */
+  readonly replayed: boolean;
+}
+
 export interface SubscriptionCreditStore {
-  /** Adds `count` credits (accepted one-time subscriptions); returns the user's new count. */
-  grant(openid: string, templateId: string, count: number, now: number): Promise<number>;
+  /**
+   * Adds `count` credits (accepted one-time subscriptions). With an idempotency key, a repeated grant
+   * adds nothing; the same key with another template or count is a ConflictError.
+   */
+  grant(
+    openid: string,
+    templateId: string,
+    count: number,
+    now: number,
+    idempotencyKey?: string,
+  ): Promise<CreditGrant>;
   /** Uses one credit for `broadcastId`'s message to the user, at most once per broadcast and user. */
   reserve(openid: string, templateId: string, broadcastId: string, now: number): Promise<CreditReservation>;
   /** WeChat answered without delivering: the reservation is kept, no longer in doubt. */

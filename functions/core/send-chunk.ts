@@ -66,9 +66,13 @@ export function clientMsgId(broadcastId: string, openid: string): string {
 const UNFOLLOWED = 43004;
 /** Subscribe message refused: the user's one-time subscription is used up or was cancelled. */
 const NO_SUBSCRIPTION = 43101;
-/** Recorded for a subscribe message whose call may have been delivered but got no answer. */
+/**
+ * Recorded for a customer-service or subscribe message whose call may have been delivered but got no
+ * answer: WeChat de-duplicates neither, so it is not sent again.
+ */
 export const OUTCOME_UNKNOWN =
-  "no answer from WeChat, delivery unknown; not re-sent (subscribe messages cannot be de-duplicated)";
+  "no answer from WeChat, delivery unknown; not re-sent (this message type cannot be de-duplicated)";
+const UNKNOWN: WeChatResult = { errcode: TRANSPORT_ERRCODE, errmsg: OUTCOME_UNKNOWN };
 
 type Attempt =
   | { readonly settled: DeliveryRecord }
@@ -179,20 +183,41 @@ class ChunkRun {
   /**
    * The customer-service message only while a tracked window has a message left (using it up
    * atomically); otherwise the template message straight away, without a call doomed to 45015.
+   * `in_doubt`: an earlier delivery of this chunk took the window for this broadcast and stopped
+   * before an answer said the call failed.
    */
-  private async firstChannel(openid: string): Promise<Channel> {
+  private async firstChannel(openid: string): Promise<Channel | "in_doubt"> {
     if (!this.windowed.has(openid)) return "template";
-    return (await this.deps.subscribers.consumeWindow(openid, this.deps.clock.now())) ? "custom" : "template";
+    const use = await this.deps.subscribers.consumeWindow(
+      openid,
+      this.broadcast.broadcastId,
+      this.deps.clock.now(),
+    );
+    return use === "taken" ? "custom" : use === "none" ? "template" : "in_doubt";
+  }
+
+  /** WeChat answered the customer-service call without delivering it. */
+  private releaseWindow(openid: string, refund: boolean): Promise<void> {
+    return this.deps.subscribers.releaseWindow(openid, this.broadcast.broadcastId, refund);
   }
 
   async deliver(openid: string): Promise<Attempt> {
     if (this.broadcast.task) return this.deliverTask(openid, this.broadcast.task);
-    let channel = await this.firstChannel(openid);
+    const first = await this.firstChannel(openid);
+    if (first === "in_doubt") return { settled: this.record(openid, "failed", "custom", UNKNOWN, 0) };
+    let channel = first;
     let calls = 0;
     let transientFailures = 0;
     let tokenRetried = false;
+    const giveUp = async (reason: "transient" | "quota", last: WeChatResult): Promise<Attempt> => {
+      // The window message was not used: the retry (or the next broadcast) may use it.
+      if (channel === "custom") await this.releaseWindow(openid, true);
+      if (reason === "transient" && this.lastReceive)
+        return { settled: this.record(openid, "failed", channel, last, calls) };
+      return { pending: reason, last };
+    };
     for (;;) {
-      if (this.quotaHit) return { pending: "quota", last: { errcode: 45009, errmsg: "paused" } };
+      if (this.quotaHit) return giveUp("quota", { errcode: 45009, errmsg: "paused" });
       calls += 1;
       const result = await this.call(channel, openid);
       switch (classifyErrcode(result.errcode)) {
@@ -201,21 +226,24 @@ class ChunkRun {
         case "window":
           if (channel === "template")
             return { settled: this.record(openid, "failed", channel, result, calls) };
+          await this.releaseWindow(openid, false);
           channel = "template";
           break;
         case "token":
-          if (tokenRetried) return this.transient(openid, channel, result, calls);
+          if (tokenRetried) return giveUp("transient", result);
           tokenRetried = true;
           break;
         case "transient":
+          // A customer-service call without an answer may have been delivered: never sent twice.
+          if (channel === "custom" && result.errcode === TRANSPORT_ERRCODE)
+            return { settled: this.record(openid, "failed", channel, UNKNOWN, calls) };
           transientFailures += 1;
-          if (transientFailures >= this.attemptsPerReceive)
-            return this.transient(openid, channel, result, calls);
+          if (transientFailures >= this.attemptsPerReceive) return giveUp("transient", result);
           await this.backoff(transientFailures);
           break;
         case "quota":
           this.quotaHit = true;
-          return { pending: "quota", last: result };
+          return giveUp("quota", result);
         case "permanent":
           return { settled: this.record(openid, "failed", channel, result, calls) };
       }
@@ -238,15 +266,7 @@ class ChunkRun {
       const credit = await tasks.credits.reserve(openid, message.templateId, this.broadcast.broadcastId, now);
       if (credit === "none") return { settled: this.skipped(openid, NO_CREDIT) };
       if (credit === "in_doubt" && !this.operatorRetry)
-        return {
-          settled: this.record(
-            openid,
-            "failed",
-            channel,
-            { errcode: TRANSPORT_ERRCODE, errmsg: OUTCOME_UNKNOWN },
-            0,
-          ),
-        };
+        return { settled: this.record(openid, "failed", channel, UNKNOWN, 0) };
     }
     const pending = async (reason: "transient" | "quota", last: WeChatResult): Promise<Attempt> => {
       // WeChat answered and did not deliver: the reservation waits for the queue's retry.
@@ -271,11 +291,8 @@ class ChunkRun {
           tokenRetried = true;
           break;
         case "transient":
-          if (subscribe && result.errcode === TRANSPORT_ERRCODE) {
-            return {
-              settled: this.record(openid, "failed", channel, { ...result, errmsg: OUTCOME_UNKNOWN }, calls),
-            };
-          }
+          if (subscribe && result.errcode === TRANSPORT_ERRCODE)
+            return { settled: this.record(openid, "failed", channel, UNKNOWN, calls) };
           transientFailures += 1;
           if (transientFailures >= this.attemptsPerReceive) {
             if (this.lastReceive) return { settled: this.record(openid, "failed", channel, result, calls) };
@@ -354,12 +371,6 @@ class ChunkRun {
       if (error instanceof WeChatTransportError) return { errcode: TRANSPORT_ERRCODE, errmsg: error.message };
       throw error;
     }
-  }
-
-  /** A transient failure stays pending for the queue's retry, unless this was the last receive. */
-  private transient(openid: string, channel: Channel, last: WeChatResult, calls: number): Attempt {
-    if (this.lastReceive) return { settled: this.record(openid, "failed", channel, last, calls) };
-    return { pending: "transient", last };
   }
 
   private backoff(failures: number): Promise<void> {

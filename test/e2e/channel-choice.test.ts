@@ -45,4 +45,27 @@ describe("choosing the channel from tracked windows", () => {
     expect(received).toEqual({ custom: 5, template: 1 });
     expect(t.sim.stats().errcodes["45047"] ?? 0).toBe(0);
   });
+
+  it("never sends a customer-service message twice when calls time out after delivering", async () => {
+    const writers = openids("Late", 24);
+    await t.seed(writers.map((openid) => ({ openid })));
+    for (const id of writers) expect((await t.sim.userSends(id, "在吗")).status).toBe(200);
+    // WeChat delivers, then the answer never comes: the sender cannot tell it from a lost call.
+    t.sim.setFaults({ timeoutRate: 0.3, timeoutDelivers: true, faultApis: ["custom_send"], seed: 11 });
+    const before = t.received();
+    const timeoutsBefore = t.sim.stats().faultsInjected.timeout;
+    try {
+      expect((await t.client.notify(await t.postAndNotify("CHAN000007"))).status).toBe(204);
+      const status = await t.client.waitForBroadcast("CHAN000007");
+      const after = t.received();
+      const timedOut = t.sim.stats().faultsInjected.timeout - timeoutsBefore;
+      expect(timedOut).toBeGreaterThan(0);
+      for (const id of [...talkers, ...silent, ...writers]) expect(gained(before, after, id), id).toBe(1);
+      // Each timed-out call is recorded as delivery unknown, not retried over either channel.
+      expect(status).toMatchObject({ sent: status.total - timedOut, failed: timedOut, pending: 0 });
+      expect(status.byErrcode).toMatchObject({ "-2": timedOut });
+    } finally {
+      t.sim.clearFaults();
+    }
+  });
 });

@@ -167,9 +167,29 @@ describe("a subscribe-message task", () => {
     const refused = openids("SubGone", 4);
     for (const id of withCredit) {
       t.sim.grantSubscription(id, "SUB_TASK", 1);
-      const grant = await api.call("POST", "/api/subscriptions", { openid: id, templateId: "SUB_TASK" });
-      expect(grant).toMatchObject({ status: 200, body: { credits: 1 } });
+      // The mini program's report, retried with the same key: one credit.
+      for (const replayed of [false, true]) {
+        const grant = await api.call(
+          "POST",
+          "/api/subscriptions",
+          { openid: id, templateId: "SUB_TASK" },
+          "application/json",
+          { "idempotency-key": `accept-${id}` },
+        );
+        expect(grant).toMatchObject({ status: 200, body: { credits: 1, replayed } });
+      }
     }
+    const badKey = await api.call(
+      "POST",
+      "/api/subscriptions",
+      { openid: withCredit[0], templateId: "SUB_TASK" },
+      "application/json",
+      { "idempotency-key": "not a key!" },
+    );
+    expect(badKey).toMatchObject({
+      status: 400,
+      body: { error: expect.stringContaining("Idempotency-Key") },
+    });
     // The mini program reported these, but WeChat no longer has their credit (used or cancelled).
     for (const id of refused)
       await api.call("POST", "/api/subscriptions", { openid: id, templateId: "SUB_TASK", count: 2 });

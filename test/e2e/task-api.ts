@@ -58,10 +58,11 @@ export class TaskApi {
     path: string,
     body?: unknown,
     contentType = "application/json",
+    headers: Record<string, string> = {},
   ): Promise<Answer<T>> {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${this.token}`, "content-type": contentType },
+      headers: { authorization: `Bearer ${this.token}`, "content-type": contentType, ...headers },
       ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
     });
     const text = await res.text();

@@ -1,6 +1,7 @@
-import { type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DynamoBroadcastStore } from "../../functions/adapters/dynamodb/broadcast-store.ts";
+import { DynamoCallbackStore } from "../../functions/adapters/dynamodb/callback-store.ts";
 import { createDocumentClient } from "../../functions/adapters/dynamodb/client.ts";
 import { DynamoDeliveryStore } from "../../functions/adapters/dynamodb/delivery-store.ts";
 import { DynamoPostStore } from "../../functions/adapters/dynamodb/post-store.ts";
@@ -243,10 +244,55 @@ describe("DynamoSubscriberStore windows", () => {
     } while (cursor);
     expect(windowed).toEqual(["oWin0001"]);
 
-    const uses = await Promise.all([1, 2, 3, 4].map(() => store.consumeWindow("oWin0001", now)));
-    expect(uses.filter(Boolean)).toHaveLength(2);
-    expect(await store.consumeWindow("oWin0002", now)).toBe(false);
-    expect(await store.consumeWindow("oWin0003", now)).toBe(false);
+    // Four broadcasts at once share a window with two messages left.
+    const uses = await Promise.all(
+      ["b1", "b2", "b3", "b4"].map((b) => store.consumeWindow("oWin0001", b, now)),
+    );
+    expect(uses.filter((u) => u === "taken")).toHaveLength(2);
+    expect(uses.filter((u) => u === "none")).toHaveLength(2);
+    expect(await store.consumeWindow("oWin0002", "b1", now)).toBe("none");
+    expect(await store.consumeWindow("oWin0003", "b1", now)).toBe("none");
+  });
+
+  it("notes the broadcast on the window it used until WeChat's answer releases it", async () => {
+    const store = new DynamoSubscriberStore(db, table("TABLE_SUBSCRIBERS"));
+    const now = Date.now();
+    await store.upsert([{ openid: "oNote001" }], now);
+    await db.send(
+      new UpdateCommand({
+        TableName: table("TABLE_SUBSCRIBERS"),
+        Key: { openid: "oNote001" },
+        UpdateExpression: "SET windowUntil = :u, windowRemaining = :r",
+        ExpressionAttributeValues: { ":u": now + 3_600_000, ":r": 3 },
+      }),
+    );
+    const remaining = async () =>
+      (await db.send(new GetCommand({ TableName: table("TABLE_SUBSCRIBERS"), Key: { openid: "oNote001" } })))
+        .Item?.windowRemaining;
+    expect(await store.consumeWindow("oNote001", "b1", now)).toBe("taken");
+    // The same broadcast again (its chunk redelivered after a crash): the first call may have delivered.
+    expect(await store.consumeWindow("oNote001", "b1", now)).toBe("in_doubt");
+    expect(await remaining()).toBe(2);
+    // WeChat answered "busy": the note goes and the message comes back, for the queue's retry.
+    await store.releaseWindow("oNote001", "b1", true);
+    expect(await remaining()).toBe(3);
+    await store.releaseWindow("oNote001", "b1", true);
+    expect(await remaining()).toBe(3);
+    expect(await store.consumeWindow("oNote001", "b1", now)).toBe("taken");
+    // 45015 (WeChat closed the window): the note goes, the message stays used.
+    await store.releaseWindow("oNote001", "b1", false);
+    expect(await remaining()).toBe(2);
+    expect(await store.consumeWindow("oNote001", "b2", now)).toBe("taken");
+    // The user writes again: a new window without the old notes.
+    const callbackTables = { inbox: table("TABLE_INBOX"), subscribers: table("TABLE_SUBSCRIBERS") };
+    await new DynamoCallbackStore(db, callbackTables).apply({
+      kind: "interaction",
+      openid: "oNote001",
+      at: now,
+      window: { until: now + 7_200_000, remaining: 5 },
+    });
+    expect(await store.consumeWindow("oNote001", "b2", now)).toBe("taken");
+    expect(await remaining()).toBe(4);
   });
 });
 

@@ -190,7 +190,7 @@ describe("DynamoTaskStore", () => {
 
 describe("DynamoCreditStore", () => {
   it("uses a credit once per task and user, however often the chunk comes back", async () => {
-    expect(await credits.grant("oUser0001", "SUB", 2, 1)).toBe(2);
+    expect(await credits.grant("oUser0001", "SUB", 2, 1)).toEqual({ credits: 2, replayed: false });
     expect(await credits.reserve("oUser0001", "SUB", "task-a", 2)).toBe("taken");
     expect(await credits.credits("oUser0001", "SUB")).toBe(1);
     // Redelivered while the first call's outcome is unknown: no second credit, no second call.
@@ -213,6 +213,24 @@ describe("DynamoCreditStore", () => {
     expect(results.filter((r) => r === "taken")).toHaveLength(3);
     expect(results.filter((r) => r === "none")).toHaveLength(5);
     expect(await credits.credits("oUser0002", "SUB")).toBe(0);
+  });
+
+  it("adds a grant with an idempotency key once, and refuses the key for another grant", async () => {
+    await credits.grant("oUser0005", "SUB", 1, 1);
+    const grants = await Promise.all(
+      Array.from({ length: 4 }, () => credits.grant("oUser0005", "SUB", 2, 2, "report-1")),
+    );
+    expect(grants.filter((g) => !g.replayed)).toHaveLength(1);
+    expect(grants.every((g) => g.credits === 3)).toBe(true);
+    expect(await credits.credits("oUser0005", "SUB")).toBe(3);
+    await expect(credits.grant("oUser0005", "SUB", 1, 3, "report-1")).rejects.toThrow(/Idempotency-Key/);
+    await expect(credits.grant("oUser0005", "SUB2", 2, 3, "report-1")).rejects.toThrow(/Idempotency-Key/);
+    // Keys are the user's own: another user's report with the same key is a grant of its own.
+    expect(await credits.grant("oUser0006", "SUB", 2, 3, "report-1")).toEqual({
+      credits: 2,
+      replayed: false,
+    });
+    expect(await credits.credits("oUser0005", "SUB")).toBe(3);
   });
 
   it("drops the count to zero when WeChat says the user has none (43101)", async () => {

@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { TokenFetchError, WeChatApiClient } from "../../functions/adapters/wechat/api-client.ts";
 import { WeChatTransportError } from "../../functions/core/ports.ts";
@@ -88,5 +90,38 @@ describe("WeChatApiClient against the simulator", () => {
     );
     expect(results.every((r) => r.errcode === 0)).toBe(true);
     expect(sim.stats().inFlightPeak).toBe(3);
+  });
+});
+
+describe("WeChatApiClient against a look-alike that answers differently", () => {
+  it("reads a msgid sent as a decimal string, a missing errcode as success, and ignores a msgid that is not a number", async () => {
+    const answers = [
+      { errcode: 0, errmsg: "ok", msgid: "3147483652" },
+      { errmsg: "ok", msgid: 7 },
+      { errcode: 0, errmsg: "ok", msgid: "abc" },
+    ];
+    const server = createServer((_req, res) => {
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify(answers.shift()));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const c = client({ baseUrl: `http://127.0.0.1:${port}` });
+      expect(await c.sendTemplate("token", "oLook1", template, "a")).toEqual({
+        errcode: 0,
+        errmsg: "ok",
+        msgid: 3147483652,
+      });
+      expect(await c.sendTemplate("token", "oLook1", template, "b")).toEqual({
+        errcode: 0,
+        errmsg: "ok",
+        msgid: 7,
+      });
+      expect(await c.sendTemplate("token", "oLook1", template, "c")).toEqual({ errcode: 0, errmsg: "ok" });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -1,7 +1,17 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { BroadcastMessage } from "../../functions/core/model.ts";
-import { type WeChatMessenger, type WeChatResult, WeChatTransportError } from "../../functions/core/ports.ts";
-import { clientMsgId, type SendChunkDeps, sendChunk } from "../../functions/core/send-chunk.ts";
+import {
+  type SubscriberStatusStore,
+  type WeChatMessenger,
+  type WeChatResult,
+  WeChatTransportError,
+} from "../../functions/core/ports.ts";
+import {
+  clientMsgId,
+  OUTCOME_UNKNOWN,
+  type SendChunkDeps,
+  sendChunk,
+} from "../../functions/core/send-chunk.ts";
 import { FakeClock, MemoryBroadcastStore, MemoryDeliveryStore, newBroadcast } from "./fakes.ts";
 
 type Script = (channel: "custom" | "template", openid: string, call: number) => WeChatResult | "transport";
@@ -45,11 +55,11 @@ let broadcasts: MemoryBroadcastStore;
 let deliveries: MemoryDeliveryStore;
 let tokens: CountingTokens;
 let clock: FakeClock;
-let subscribers: {
+/** Windows as the adapter keeps them: messages left, and the broadcasts noted on each. */
+let subscribers: SubscriberStatusStore & {
   unfollowed: string[];
   windows: Map<string, number>;
-  markUnfollowed(openids: readonly string[]): Promise<void>;
-  consumeWindow(openid: string): Promise<boolean>;
+  notes: Set<string>;
 };
 
 function deps(wechat: WeChatMessenger): SendChunkDeps {
@@ -74,14 +84,21 @@ beforeEach(() => {
   subscribers = {
     unfollowed: [],
     windows: new Map(),
+    notes: new Set(),
     async markUnfollowed(openids) {
       this.unfollowed.push(...openids);
     },
-    async consumeWindow(openid) {
+    async consumeWindow(openid, broadcastId) {
+      if (this.notes.has(`${openid}/${broadcastId}`)) return "in_doubt";
       const left = this.windows.get(openid) ?? 0;
-      if (left <= 0) return false;
+      if (left <= 0) return "none";
       this.windows.set(openid, left - 1);
-      return true;
+      this.notes.add(`${openid}/${broadcastId}`);
+      return "taken";
+    },
+    async releaseWindow(openid, broadcastId, refund) {
+      if (!this.notes.delete(`${openid}/${broadcastId}`)) return;
+      if (refund) this.windows.set(openid, (this.windows.get(openid) ?? 0) + 1);
     },
   };
 });
@@ -133,6 +150,65 @@ describe("sendChunk", () => {
     expect(result).toMatchObject({ kind: "settled", tally: { sent: 1, byChannel: { template: 1 } } });
     expect(wechat.calls.map((c) => c.channel)).toEqual(["custom", "template"]);
     expect(deliveries.records.get(`${B}/oA`)).toMatchObject({ channel: "template", attempts: 2 });
+    // WeChat said the window was used up: the message stays used, the broadcast's note goes.
+    expect(subscribers.windows.get("oA")).toBe(4);
+    expect(subscribers.notes.size).toBe(0);
+  });
+
+  it("does not send a customer-service message again after a call without an answer", async () => {
+    subscribers.windows.set("oA", 5);
+    const wechat = new ScriptedWeChat((channel) => (channel === "custom" ? "transport" : OK));
+    const result = await sendChunk(
+      { broadcastId: B, chunkId: "0-0", openids: ["oA"], windowed: ["oA"] },
+      deps(wechat),
+      opts,
+    );
+    expect(result).toMatchObject({ kind: "settled", tally: { failed: 1, byErrcode: { "-2": 1 } } });
+    expect(wechat.calls.map((c) => c.channel)).toEqual(["custom"]);
+    expect(deliveries.records.get(`${B}/oA`)).toMatchObject({
+      outcome: "failed",
+      channel: "custom",
+      errcode: -2,
+      errmsg: OUTCOME_UNKNOWN,
+    });
+  });
+
+  it("records a customer-service message a stopped delivery may have sent as unknown, without calling WeChat", async () => {
+    // An earlier delivery of this chunk took oA's window and stopped before writing its record.
+    subscribers.windows.set("oA", 4);
+    subscribers.notes.add(`oA/${B}`);
+    const wechat = new ScriptedWeChat(() => OK);
+    const result = await sendChunk(
+      { broadcastId: B, chunkId: "0-0", openids: ["oA", "oB"], windowed: ["oA"] },
+      deps(wechat),
+      { ...opts, receiveCount: 2 },
+    );
+    expect(result).toMatchObject({ kind: "settled", tally: { sent: 1, failed: 1 } });
+    expect(wechat.calls.map((c) => c.openid)).toEqual(["oB"]);
+    expect(deliveries.records.get(`${B}/oA`)).toMatchObject({
+      errcode: -2,
+      errmsg: OUTCOME_UNKNOWN,
+      attempts: 0,
+    });
+    expect(subscribers.windows.get("oA")).toBe(4);
+  });
+
+  it("gives the window message back when WeChat answered busy, and the queue's retry uses it once", async () => {
+    subscribers.windows.set("oA", 5);
+    const busy = new ScriptedWeChat(() => ({ errcode: -1, errmsg: "system error" }));
+    const chunk = { broadcastId: B, chunkId: "0-0", openids: ["oA"], windowed: ["oA"] };
+    expect(await sendChunk(chunk, deps(busy), opts)).toMatchObject({ kind: "retry", reason: "transient" });
+    expect(busy.calls.map((c) => c.channel)).toEqual(["custom", "custom", "custom"]);
+    expect(subscribers.windows.get("oA")).toBe(5);
+    expect(subscribers.notes.size).toBe(0);
+
+    const ok = new ScriptedWeChat(() => OK);
+    expect(await sendChunk(chunk, deps(ok), { ...opts, receiveCount: 2 })).toMatchObject({
+      kind: "settled",
+      tally: { sent: 1, byChannel: { custom: 1 } },
+    });
+    expect(ok.calls.map((c) => c.channel)).toEqual(["custom"]);
+    expect(subscribers.windows.get("oA")).toBe(4);
   });
 
   it("records permanent failures with WeChat's errcode and errmsg, without retrying", async () => {

@@ -50,7 +50,7 @@ class MemoryCredits implements SubscriptionCreditStore {
   async grant(openid: string, templateId: string, count: number) {
     const n = (this.balance.get(`${openid}/${templateId}`) ?? 0) + count;
     this.balance.set(`${openid}/${templateId}`, n);
-    return n;
+    return { credits: n, replayed: false };
   }
   async reserve(openid: string, templateId: string, broadcastId: string): Promise<CreditReservation> {
     const key = `${openid}/${broadcastId}`;
@@ -103,7 +103,11 @@ function deps(wechat: TaskMessenger): SendChunkDeps {
   return {
     broadcasts,
     deliveries,
-    subscribers: { markUnfollowed: async () => {}, consumeWindow: async () => false },
+    subscribers: {
+      markUnfollowed: async () => {},
+      consumeWindow: async () => "none",
+      releaseWindow: async () => {},
+    },
     wechat: { sendCustomText: unused, sendTemplate: unused },
     tokens: { get: async () => "T", invalidate: async () => {} },
     clock,

@@ -79,7 +79,8 @@ export class DynamoCallbackStore implements CallbackStore {
       new UpdateCommand({
         TableName: this.tables.subscribers,
         Key: { openid: a.openid },
-        UpdateExpression: `SET ${sets.join(", ")}`,
+        // A new window starts without the notes of broadcasts that used the last one.
+        UpdateExpression: `SET ${sets.join(", ")} REMOVE windowCalls`,
         ExpressionAttributeValues: values,
       }),
     );
@@ -118,7 +119,7 @@ export class DynamoCallbackStore implements CallbackStore {
           Key: { openid },
           ConditionExpression: `${exists}(attribute_not_exists(windowUntil) OR windowUntil <= :until)`,
           UpdateExpression:
-            "SET windowUntil = :until, windowRemaining = :remaining, lastInteractionAt = :now",
+            "SET windowUntil = :until, windowRemaining = :remaining, lastInteractionAt = :now REMOVE windowCalls",
           ExpressionAttributeValues: { ":until": window.until, ":remaining": window.remaining, ":now": now },
         }),
       );

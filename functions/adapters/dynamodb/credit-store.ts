@@ -4,13 +4,17 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import type { CreditReservation, SubscriptionCreditStore } from "../../core/ports.ts";
+import { ConflictError } from "../../core/errors.ts";
+import type { CreditGrant, CreditReservation, SubscriptionCreditStore } from "../../core/ports.ts";
 import { ignoreConditionFailure, isConditionFailure, transactFailedItems } from "./transactions.ts";
 
 const balanceKey = (openid: string, templateId: string) => ({ openid, sk: `T#${templateId}` });
 const reservationKey = (openid: string, broadcastId: string) => ({ openid, sk: `USE#${broadcastId}` });
+const grantKey = (openid: string, idempotencyKey: string) => ({ openid, sk: `GRANT#${idempotencyKey}` });
 /** A reservation only matters while its task's chunks can be redelivered or retried. */
 const RESERVATION_RETENTION_SECONDS = 30 * 24 * 3600;
+/** How long a mini program's retry of the same report is recognised. */
+const GRANT_RETENTION_SECONDS = 7 * 24 * 3600;
 
 /**
  * Subscribe-message credits as the mini program reported them, and per task and user the credit a
@@ -23,17 +27,57 @@ export class DynamoCreditStore implements SubscriptionCreditStore {
     private readonly table: string,
   ) {}
 
-  async grant(openid: string, templateId: string, count: number, now: number): Promise<number> {
-    const out = await this.db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: balanceKey(openid, templateId),
-        UpdateExpression: "ADD credits :n SET templateId = :t, updatedAt = :now",
-        ExpressionAttributeValues: { ":n": count, ":t": templateId, ":now": now },
-        ReturnValues: "UPDATED_NEW",
+  async grant(
+    openid: string,
+    templateId: string,
+    count: number,
+    now: number,
+    idempotencyKey?: string,
+  ): Promise<CreditGrant> {
+    const add = {
+      TableName: this.table,
+      Key: balanceKey(openid, templateId),
+      UpdateExpression: "ADD credits :n SET templateId = :t, updatedAt = :now",
+      ExpressionAttributeValues: { ":n": count, ":t": templateId, ":now": now },
+    };
+    if (idempotencyKey === undefined) {
+      const out = await this.db.send(new UpdateCommand({ ...add, ReturnValues: "UPDATED_NEW" }));
+      return { credits: Number(out.Attributes?.credits ?? 0), replayed: false };
+    }
+    // The grant's record and the credits commit together, so a retried report adds nothing.
+    const failed = await transactFailedItems(
+      this.db,
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: this.table,
+              Item: {
+                ...grantKey(openid, idempotencyKey),
+                templateId,
+                count,
+                at: now,
+                expiresAt: Math.floor(now / 1000) + GRANT_RETENTION_SECONDS,
+              },
+              ConditionExpression: "attribute_not_exists(sk)",
+            },
+          },
+          { Update: add },
+        ],
       }),
     );
-    return Number(out.Attributes?.credits ?? 0);
+    if (failed.length > 0) {
+      const { Item } = await this.db.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: grantKey(openid, idempotencyKey),
+          ConsistentRead: true,
+        }),
+      );
+      if (Item?.templateId !== templateId || Item?.count !== count)
+        throw new ConflictError("Idempotency-Key was already used for a different grant");
+    }
+    return { credits: await this.credits(openid, templateId), replayed: failed.length > 0 };
   }
 
   async credits(openid: string, templateId: string): Promise<number> {

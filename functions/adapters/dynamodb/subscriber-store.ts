@@ -1,6 +1,6 @@
-import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Subscriber } from "../../core/model.ts";
-import type { AudiencePage, AudienceReader, SubscriberStatusStore } from "../../core/ports.ts";
+import type { AudiencePage, AudienceReader, SubscriberStatusStore, WindowUse } from "../../core/ports.ts";
 import { ignoreConditionFailure, isConditionFailure } from "./transactions.ts";
 
 /** How many subscriber upserts run at once within one import request. */
@@ -74,22 +74,59 @@ export class DynamoSubscriberStore implements AudienceReader, SubscriberStatusSt
     await Promise.all(Array.from({ length: Math.min(UPSERT_CONCURRENCY, subscribers.length) }, worker));
   }
 
-  async consumeWindow(openid: string, now: number): Promise<boolean> {
+  /**
+   * The window notes which broadcasts hold one of its messages (`windowCalls`), in the same write
+   * that uses the message, so a chunk delivered again after a crash finds its own note.
+   */
+  async consumeWindow(openid: string, broadcastId: string, now: number): Promise<WindowUse> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { openid },
-          ConditionExpression: "windowRemaining > :zero AND windowUntil > :now",
-          UpdateExpression: "SET windowRemaining = windowRemaining - :one",
-          ExpressionAttributeValues: { ":zero": 0, ":one": 1, ":now": now },
+          ConditionExpression:
+            "windowRemaining > :zero AND windowUntil > :now AND NOT contains(windowCalls, :b)",
+          UpdateExpression: "SET windowRemaining = windowRemaining - :one ADD windowCalls :calls",
+          ExpressionAttributeValues: {
+            ":zero": 0,
+            ":one": 1,
+            ":now": now,
+            ":b": broadcastId,
+            ":calls": new Set([broadcastId]),
+          },
         }),
       );
-      return true;
+      return "taken";
     } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
+      if (!isConditionFailure(error)) throw error;
     }
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { openid },
+        ProjectionExpression: "windowCalls",
+        ConsistentRead: true,
+      }),
+    );
+    return (Item?.windowCalls as Set<string> | undefined)?.has(broadcastId) ? "in_doubt" : "none";
+  }
+
+  async releaseWindow(openid: string, broadcastId: string, refund: boolean): Promise<void> {
+    await ignoreConditionFailure(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { openid },
+          ConditionExpression: "contains(windowCalls, :b)",
+          UpdateExpression: `${refund ? "ADD windowRemaining :one " : ""}DELETE windowCalls :calls`,
+          ExpressionAttributeValues: {
+            ":b": broadcastId,
+            ":calls": new Set([broadcastId]),
+            ...(refund ? { ":one": 1 } : {}),
+          },
+        }),
+      ),
+    );
   }
 
   async markUnfollowed(openids: readonly string[], now: number): Promise<void> {

@@ -105,7 +105,7 @@ export class WeChatApiClient implements WeChatMessenger, TaskMessenger, TokenFet
     return {
       errcode: typeof body.errcode === "number" ? body.errcode : 0,
       errmsg: typeof body.errmsg === "string" ? body.errmsg : "",
-      ...(typeof body.msgid === "number" ? { msgid: body.msgid } : {}),
+      ...msgidOf(body.msgid),
     };
   }
 
@@ -134,4 +134,11 @@ export class WeChatApiClient implements WeChatMessenger, TaskMessenger, TokenFet
       throw new WeChatTransportError("WeChat answered with a body that is not JSON");
     }
   }
+}
+
+/** WeChat's msgid is a number; some gateways re-encode it as a decimal string, which names the same message. */
+function msgidOf(value: unknown): { msgid?: number } {
+  if (typeof value === "number") return { msgid: value };
+  if (typeof value === "string" && /^\d{1,15}$/.test(value)) return { msgid: Number(value) };
+  return {};
 }

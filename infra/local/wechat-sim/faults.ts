@@ -1,3 +1,5 @@
+import { SEND_APIS, type SendApi } from "./wechat-api.ts";
+
 /** Injected misbehaviour; rates are shares in [0, 1] drawn from a seeded PRNG so runs repeat exactly. */
 export interface Faults {
   /** Added to every WeChat endpoint (token endpoints too) before it answers. */
@@ -12,6 +14,8 @@ export interface Faults {
   timeoutRate: number;
   /** Whether a timed-out send was in fact processed (and delivered if it would have succeeded). */
   timeoutDelivers: boolean;
+  /** The send APIs the rate faults hit; empty: all of them. */
+  faultApis: readonly SendApi[];
   /**
    * At the k-th send call (all send APIs, 1-based, counted from the `setFaults` that set it) the
    * stable token is rotated as by a force_refresh elsewhere and the presented token is revoked:
@@ -28,6 +32,7 @@ export const DEFAULT_FAULTS: Readonly<Faults> = Object.freeze({
   http5xxRate: 0,
   timeoutRate: 0,
   timeoutDelivers: false,
+  faultApis: [],
   revokeTokenAtSend: null,
   seed: 1,
 });
@@ -87,6 +92,12 @@ export function parseFaultsPatch(input: unknown): Partial<Faults> | string {
   if (raw.timeoutDelivers !== undefined) {
     if (typeof raw.timeoutDelivers !== "boolean") return "timeoutDelivers must be a boolean";
     patch.timeoutDelivers = raw.timeoutDelivers;
+  }
+  if (raw.faultApis !== undefined) {
+    const v = raw.faultApis;
+    if (!Array.isArray(v) || !v.every((api) => (SEND_APIS as readonly unknown[]).includes(api)))
+      return `faultApis must be a list of ${SEND_APIS.join(", ")}`;
+    patch.faultApis = v as SendApi[];
   }
   if (raw.revokeTokenAtSend !== undefined) {
     const v = raw.revokeTokenAtSend;

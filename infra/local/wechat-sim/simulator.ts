@@ -470,7 +470,11 @@ export class WeChatSimulator {
   /** Fault order per the contract: latency (already waited), then the seeded rate faults, then revoke-at-k. */
   private send(api: SendApi, token: string | null, raw: string, res: ServerResponse): void {
     this.sendsSinceRevokeArmed += 1;
-    const fault = drawFault(this.faults, this.faultRng.next());
+    const { faultApis } = this.faults;
+    const fault =
+      faultApis.length === 0 || faultApis.includes(api)
+        ? drawFault(this.faults, this.faultRng.next())
+        : "none";
     switch (fault) {
       case "timeout":
         this.injected.timeout += 1;

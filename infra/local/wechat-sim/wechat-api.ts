@@ -5,7 +5,8 @@ import { TokenService } from "./token-service.ts";
 import { UserStore } from "./user-store.ts";
 import { checkTemplateData, type TemplateFlavour } from "./value-rules.ts";
 
-export type SendApi = "custom_send" | "template_send" | "subscribe_send";
+export const SEND_APIS = ["custom_send", "template_send", "subscribe_send"] as const;
+export type SendApi = (typeof SEND_APIS)[number];
 export type ApiName = "stable_token" | "token" | SendApi;
 
 export interface ApiConfig {
