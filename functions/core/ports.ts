@@ -83,10 +83,14 @@ export interface SubscriberStatusStore {
 
 export type WindowUse = "taken" | "none" | "in_doubt";
 
+/** The chunk a delivery record was written for. */
+export type ChunkRef = Pick<ChunkMessage, "broadcastId" | "chunkId">;
+
 export interface DeliveryStore {
-  /** The settled records among `openids`, by openid. */
-  getSettled(broadcastId: string, openids: readonly string[]): Promise<Map<string, DeliveryRecord>>;
-  putMany(records: readonly DeliveryRecord[]): Promise<void>;
+  /** The settled records among `openids` of the chunk, by openid. */
+  getSettled(chunk: ChunkRef, openids: readonly string[]): Promise<Map<string, DeliveryRecord>>;
+  /** Writes one flush of the chunk's records. */
+  putMany(chunk: ChunkRef, records: readonly DeliveryRecord[]): Promise<void>;
 }
 
 export interface SendQueue {

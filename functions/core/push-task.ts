@@ -126,8 +126,15 @@ const SUBSCRIBE_TYPES = new Set([
   "enum",
 ]);
 
+const TASK_BROADCAST_PREFIX = "task-";
+
 export function taskBroadcastId(taskId: string): string {
-  return `task-${taskId}`;
+  return `${TASK_BROADCAST_PREFIX}${taskId}`;
+}
+
+/** Whether a broadcast carries a push task (rather than a paid post). */
+export function isTaskBroadcast(broadcastId: string): boolean {
+  return broadcastId.startsWith(TASK_BROADCAST_PREFIX);
 }
 
 function chars(text: string): number {

@@ -4,6 +4,7 @@ import type { Broadcast, Channel, ChunkMessage, ChunkTally, DeliveryRecord } fro
 import {
   type AccessTokenProvider,
   type BroadcastStore,
+  type ChunkRef,
   type Clock,
   type DeliveryStore,
   type SubscriberStatusStore,
@@ -103,7 +104,7 @@ export async function sendChunk(
   const settled =
     claim === "first" && chunk.retryOf === undefined
       ? new Map<string, DeliveryRecord>()
-      : await deliveries.getSettled(chunk.broadcastId, chunk.openids);
+      : await deliveries.getSettled(chunk, chunk.openids);
   // An operator's retry re-does the failures it re-queued (records from before it), not its own.
   for (const openid of Object.keys(chunk.retryOf ?? {})) {
     const record = settled.get(openid);
@@ -120,7 +121,7 @@ export async function sendChunk(
     chunk.retryOf !== undefined,
   );
 
-  const writer = new RecordWriter(deliveries, opts.flushEvery ?? 25);
+  const writer = new RecordWriter(deliveries, chunk, opts.flushEvery ?? 25);
   const outcomes = await Promise.all(
     todo.map(async (openid) => {
       const attempt = await run.deliver(openid);
@@ -406,6 +407,7 @@ class RecordWriter {
 
   constructor(
     private readonly store: DeliveryStore,
+    private readonly chunk: ChunkRef,
     private readonly groupSize: number,
   ) {}
 
@@ -422,7 +424,7 @@ class RecordWriter {
   private startWrite(): void {
     const group = this.buffer;
     this.buffer = [];
-    const write = this.store.putMany(group);
+    const write = this.store.putMany(this.chunk, group);
     // Observed by flush(); without this a failed write would be an unhandled rejection until then.
     write.catch(() => {});
     this.writes.push(write);

@@ -9,6 +9,7 @@ import { DynamoSubscriberStore } from "../../functions/adapters/dynamodb/subscri
 import { DynamoTokenStore } from "../../functions/adapters/dynamodb/token-store.ts";
 import type { DeliveryRecord, Post } from "../../functions/core/model.ts";
 import type { PaymentNotice } from "../../functions/core/payment.ts";
+import { taskBroadcastId } from "../../functions/core/push-task.ts";
 import { type Emulators, startEmulators } from "../../infra/local/emulators.ts";
 
 let emulators: Emulators;
@@ -152,24 +153,63 @@ describe("DynamoBroadcastStore", () => {
 });
 
 describe("DynamoDeliveryStore", () => {
-  it("writes and finds records beyond one BatchWrite (25) and one BatchGet (100)", async () => {
+  const record = (broadcastId: string, openid: string, i: number): DeliveryRecord => ({
+    broadcastId,
+    openid,
+    outcome: i % 10 ? "sent" : "failed",
+    channel: "template",
+    errcode: i % 10 ? 0 : 43004,
+    errmsg: i % 10 ? "ok" : "require subscribe",
+    ...(i % 10 ? { msgid: 5_000_000_000 + i } : {}),
+    attempts: 1,
+    at: 1_700_000_000_000 + i,
+  });
+
+  it("keeps a paid post's records a group per flush, found again by chunk and paged by the tally", async () => {
     const store = new DynamoDeliveryStore(db, table("TABLE_DELIVERIES"));
-    const records: DeliveryRecord[] = Array.from({ length: 130 }, (_, i) => ({
-      broadcastId: "post-D1",
-      openid: `oD${i}`,
-      outcome: i % 10 ? "sent" : "failed",
-      channel: "template",
-      errcode: i % 10 ? 0 : 43004,
-      errmsg: "ok",
-      attempts: 1,
-      at: 1_700_000_000_000,
-    }));
-    await store.putMany(records);
+    const broadcastId = "post-G1";
+    const chunk = { broadcastId, chunkId: "0-0" };
+    const records = Array.from({ length: 130 }, (_, i) => record(broadcastId, `oG${i}`, i));
+    for (let i = 0; i < records.length; i += 25) await store.putMany(chunk, records.slice(i, i + 25));
+    // Another chunk's records, with msgids of their own.
+    const others = Array.from({ length: 1100 }, (_, i) => record(broadcastId, `oH${i}`, 1000 + i));
+    for (let i = 0; i < others.length; i += 25)
+      await store.putMany({ broadcastId, chunkId: `1-${i / 25}` }, others.slice(i, i + 25));
+
+    const found = await store.getSettled(chunk, [...records.map((r) => r.openid), "oH1", "oG-missing"]);
+    expect(found.size).toBe(130);
+    expect(found.get("oG10")).toEqual(records[10]);
+    expect(found.get("oG11")).toEqual(records[11]);
+    expect(found.has("oH1")).toBe(false);
+    expect((await store.getSettled({ broadcastId, chunkId: "1-3" }, ["oH75", "oH100"])).size).toBe(1);
+
+    const msgids: number[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page: { msgids: number[]; next: string | null } = await store.readMsgids(broadcastId, cursor);
+      msgids.push(...page.msgids);
+      cursor = page.next;
+      pages += 1;
+    } while (cursor);
+    const expected = [...records, ...others].flatMap((r) => (r.msgid === undefined ? [] : [r.msgid]));
+    expect(msgids.sort()).toEqual(expected.sort());
+    expect(pages).toBeGreaterThan(1);
+  });
+
+  it("keeps a push task's records one per recipient, beyond one BatchWrite (25) and one BatchGet (100)", async () => {
+    const store = new DynamoDeliveryStore(db, table("TABLE_DELIVERIES"));
+    const broadcastId = taskBroadcastId("D1");
+    const records = Array.from({ length: 130 }, (_, i) => record(broadcastId, `oD${i}`, i));
+    await store.putMany({ broadcastId, chunkId: "0-0" }, records);
     const asked = [...records.map((r) => r.openid), "oD-missing"];
-    const found = await store.getSettled("post-D1", asked);
+    // A retry round's chunk finds the records the first round wrote.
+    const found = await store.getSettled({ broadcastId, chunkId: "r1-0" }, asked);
     expect(found.size).toBe(130);
     expect(found.get("oD10")).toMatchObject({ outcome: "failed", errcode: 43004 });
     expect(found.has("oD-missing")).toBe(false);
+    const page = await store.listPage(broadcastId, { limit: 3, outcome: "failed" });
+    expect(page.items.map((r) => r.openid)).toEqual(["oD0", "oD10", "oD100"]);
   });
 });
 

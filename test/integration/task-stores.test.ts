@@ -252,7 +252,7 @@ describe("DynamoDeliveryStore.listPage", () => {
       attempts: 1,
       at: 1_700_000_000_000 + i,
     }));
-    await deliveries.putMany(records);
+    await deliveries.putMany({ broadcastId: "task-list", chunkId: "0-0" }, records);
     const failed: DeliveryRecord[] = [];
     let after: string | undefined;
     do {

@@ -15,6 +15,7 @@ import type {
   BroadcastStore,
   CachedToken,
   ChunkClaim,
+  ChunkRef,
   Clock,
   DeliveryStore,
   FanoutQueue,
@@ -108,15 +109,15 @@ function addCounts(a: Readonly<Record<string, number>>, b: Readonly<Record<strin
 export class MemoryDeliveryStore implements DeliveryStore {
   readonly records = new Map<string, DeliveryRecord>();
   writes = 0;
-  async getSettled(broadcastId: string, openids: readonly string[]) {
+  async getSettled(chunk: ChunkRef, openids: readonly string[]) {
     const found = new Map<string, DeliveryRecord>();
     for (const openid of openids) {
-      const r = this.records.get(`${broadcastId}/${openid}`);
+      const r = this.records.get(`${chunk.broadcastId}/${openid}`);
       if (r) found.set(openid, r);
     }
     return found;
   }
-  async putMany(records: readonly DeliveryRecord[]) {
+  async putMany(_chunk: ChunkRef, records: readonly DeliveryRecord[]) {
     this.writes += 1;
     for (const r of records) this.records.set(`${r.broadcastId}/${r.openid}`, r);
   }

@@ -243,7 +243,7 @@ describe("an operator's retry chunk", () => {
       attempts: 3,
       at: clock.now() - 1000,
     });
-    await deliveries.putMany([old("oA", -1), old("oB", 45011)]);
+    await deliveries.putMany({ broadcastId: B, chunkId: "0-0" }, [old("oA", -1), old("oB", 45011)]);
     const b = broadcasts.items.get(B);
     if (b) Object.assign(b, { failed: 2, byErrcode: { "-1": 1, "45011": 1 } });
     const wechat = new ScriptedTaskWeChat(() => OK);

@@ -408,7 +408,9 @@ async function sampleStoredBytes(app: LocalApp): Promise<number> {
       );
       const items = (out.Items ?? []) as unknown as Record<string, Attribute>[];
       const bytes = items.reduce((n, item) => n + itemBytes(item) + ITEM_OVERHEAD_BYTES, 0);
-      return items.length ? bytes / items.length : 0;
+      // A paid post's records are grouped: an item holds one entry per recipient.
+      const recipients = items.reduce((n, item) => n + ((item.entries?.L as unknown[]) ?? [0]).length, 0);
+      return recipients ? bytes / recipients : 0;
     };
     return Math.round(
       (await average(tables.deliveries.name)) + (await average(tables.inbox.name, "report#")),
