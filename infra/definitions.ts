@@ -53,6 +53,10 @@ export const tables = {
     ttlAttribute: "expiresAt",
     critical: false,
   },
+  /**
+   * Delivery records. A push task's: one item per recipient, sort key the openid. A paid post's: one
+   * item per flush of ~25 recipients, sort key `#<chunkId>#<first openid>`, the records in `entries`.
+   */
   deliveries: {
     name: "Deliveries",
     hashKey: { name: "broadcastId", type: "S" },

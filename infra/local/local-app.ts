@@ -44,6 +44,8 @@ export interface LocalAppOptions extends Omit<LocalStackOptions, "env"> {
   readonly settings?: Readonly<Record<string, string | undefined>>;
   /** Extra settings for the functions, over everything else (tests use this). */
   readonly overrides?: Readonly<Record<string, string>>;
+  /** The built-in simulator's daily template-message quota (WeChat's default: 100,000). */
+  readonly templateDailyQuota?: number;
 }
 
 export interface LocalApp {
@@ -83,6 +85,7 @@ export async function startLocalApp(opts: LocalAppOptions = {}): Promise<LocalAp
       appId: env.WECHAT_APP_ID,
       appSecret: env.WECHAT_APP_SECRET,
       templateIds: [env.WECHAT_TEMPLATE_ID],
+      ...(opts.templateDailyQuota === undefined ? {} : { templateDailyQuota: opts.templateDailyQuota }),
     });
     env.WECHAT_API_BASE = await simulator.start(0);
   }

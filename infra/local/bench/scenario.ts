@@ -18,7 +18,7 @@ import { type CostEstimate, estimateCost, type FunctionUsage } from "./cost-mode
 
 /** The functions a broadcast costs: the admin API's seeding and the benchmark's polling are not. */
 const PIPELINE = ["notify", "fanout", "sender", "callback"] as const;
-const NOTIFY_SAMPLES = 50;
+const NOTIFY_SAMPLES = 100;
 const LOCAL_SENDERS = 4;
 /** WeChat pushes reports to the callback many at a time; the local callback runs 8 containers. */
 const REPORT_PUSHES_IN_FLIGHT = 32;
@@ -103,6 +103,9 @@ export async function runAudience(opts: AudienceOptions): Promise<ScenarioResult
     settings: { ...process.env, WECHAT_API_BASE: undefined, REPORT_TALLY_DELAY_SECONDS: "3600" },
     concurrency: { sender: senders, callback: LOCAL_CALLBACKS },
     countEmulatorRequests: true,
+    // One stack sends the audience once per latency: an account whose quota covers them all, or the
+    // second 100k run would stop at WeChat's default 100,000 a day (45009) and wait for tomorrow.
+    templateDailyQuota: Math.max(100_000, opts.audience * opts.latenciesMs.length),
   });
   try {
     const sim = app.simulator;
@@ -164,7 +167,14 @@ async function runBroadcast(
   const first = await client.notify(signNotify(merchant, transaction));
   const notifyFirstMs = performance.now() - started;
   if (first.status !== 204) throw new Error(`notify refused: ${first.status} ${first.body}`);
-  const final = await client.waitForBroadcast(outTradeNo, { timeoutMs: 60 * 60_000, intervalMs: 500 });
+  const final = await client.waitForBroadcast(outTradeNo, {
+    timeoutMs: 60 * 60_000,
+    intervalMs: 100,
+    onProgress: (s) => {
+      if (s.status === "paused")
+        throw new Error(`broadcast paused (daily quota?): ${JSON.stringify(s.byErrcode)}`);
+    },
+  });
   const elapsedSeconds = (performance.now() - started) / 1000;
   const broadcastDone = snapshot(app);
   opts.log(
