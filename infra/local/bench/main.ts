@@ -5,6 +5,7 @@
  *   --quick        one small scenario (1,000 recipients, 50 ms)
  *   --json         print only one JSON object on stdout (the quick scenario's, or the whole run's)
  *   --million      add a 1,000,000-recipient audience
+ *   --no-reports   leave WeChat's delivery reports out (their cost too)
  *   --audiences 1000,10000   --latencies 0,50,200   --senders N   --out dir
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -19,6 +20,7 @@ const { values } = parseArgs({
     quick: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
     million: { type: "boolean", default: false },
+    "no-reports": { type: "boolean", default: false },
     audiences: { type: "string" },
     latencies: { type: "string" },
     senders: { type: "string" },
@@ -103,7 +105,15 @@ async function main(): Promise<void> {
   const started = new Date();
   for (const audience of audiences) {
     progress(`audience ${audience.toLocaleString("en-US")}: latencies ${latencies.join(", ")} ms`);
-    results.push(...(await runAudience({ audience, latenciesMs: latencies, senders, log: progress })));
+    results.push(
+      ...(await runAudience({
+        audience,
+        latenciesMs: latencies,
+        senders,
+        reports: !values["no-reports"],
+        log: progress,
+      })),
+    );
   }
   const run = { startedAt: started.toISOString(), machine: machine(), results };
   mkdirSync(values.out, { recursive: true });
