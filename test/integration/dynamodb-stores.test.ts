@@ -28,6 +28,8 @@ afterAll(async () => {
 });
 
 const table = (name: string) => env[name] as string;
+/** Times near now: DynamoDB Local's TTL sweeper deletes items whose `expiresAt` has passed. */
+const T0 = Date.now();
 const notice = (outTradeNo: string): PaymentNotice => ({
   appId: "wxAPP",
   mchId: "1900000001",
@@ -84,7 +86,7 @@ describe("DynamoBroadcastStore", () => {
   async function freshBroadcast(id: string) {
     const posts = new DynamoPostStore(db, table("TABLE_POSTS"), table("TABLE_BROADCASTS"));
     await posts.create(post(id));
-    await posts.markPaidAndCreateBroadcast(post(id), notice(id), { broadcastId: `post-${id}`, message }, 1);
+    await posts.markPaidAndCreateBroadcast(post(id), notice(id), { broadcastId: `post-${id}`, message }, T0);
     return new DynamoBroadcastStore(db, table("TABLE_BROADCASTS"));
   }
 
@@ -99,11 +101,11 @@ describe("DynamoBroadcastStore", () => {
   it("claims a chunk for one holder, lets it go on release, and reports done once completed", async () => {
     const store = await freshBroadcast("B0000002");
     const id = "post-B0000002";
-    expect(await store.claimChunk(id, "0-0", 60_000, 1_000)).toBe("first");
-    expect(await store.claimChunk(id, "0-0", 60_000, 2_000)).toBe("busy");
-    expect(await store.claimChunk(id, "0-0", 60_000, 70_000)).toBe("claimed");
+    expect(await store.claimChunk(id, "0-0", 60_000, T0 + 1_000)).toBe("first");
+    expect(await store.claimChunk(id, "0-0", 60_000, T0 + 2_000)).toBe("busy");
+    expect(await store.claimChunk(id, "0-0", 60_000, T0 + 70_000)).toBe("claimed");
     await store.releaseChunk(id, "0-0");
-    expect(await store.claimChunk(id, "0-0", 60_000, 70_001)).toBe("claimed");
+    expect(await store.claimChunk(id, "0-0", 60_000, T0 + 70_001)).toBe("claimed");
     await store.completeChunk(id, "0-0", {
       sent: 2,
       failed: 1,
@@ -111,7 +113,7 @@ describe("DynamoBroadcastStore", () => {
       byChannel: { template: 2 },
       byErrcode: { "43004": 1 },
     });
-    expect(await store.claimChunk(id, "0-0", 60_000, 999_999_999)).toBe("done");
+    expect(await store.claimChunk(id, "0-0", 60_000, T0 + 999_999_999)).toBe("done");
     await store.completeChunk(id, "0-0", {
       sent: 2,
       failed: 1,
@@ -131,7 +133,7 @@ describe("DynamoBroadcastStore", () => {
     const store = await freshBroadcast("B0000003");
     const id = "post-B0000003";
     const chunks = Array.from({ length: 24 }, (_, i) => `0-${i}`);
-    await Promise.all(chunks.map((c) => store.claimChunk(id, c, 60_000, 1)));
+    await Promise.all(chunks.map((c) => store.claimChunk(id, c, 60_000, T0)));
     await Promise.all(
       chunks.map((c, i) =>
         store.completeChunk(id, c, {
@@ -162,7 +164,7 @@ describe("DynamoDeliveryStore", () => {
     errmsg: i % 10 ? "ok" : "require subscribe",
     ...(i % 10 ? { msgid: 5_000_000_000 + i } : {}),
     attempts: 1,
-    at: 1_700_000_000_000 + i,
+    at: T0 + i,
   });
 
   it("keeps a paid post's records a group per flush, found again by chunk and paged by the tally", async () => {

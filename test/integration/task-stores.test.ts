@@ -69,6 +69,8 @@ function newTask(taskId: string, overrides: Partial<PushTask> = {}): PushTask {
     ...overrides,
   };
 }
+/** Times near now: DynamoDB Local's TTL sweeper deletes items whose `expiresAt` has passed. */
+const T0 = Date.now();
 const ids = (prefix: string, n: number) =>
   Array.from({ length: n }, (_, i) => `o${prefix}${String(i).padStart(12, "0")}`);
 const dispatch = (task: PushTask) => ({
@@ -127,15 +129,15 @@ describe("DynamoTaskStore", () => {
   it("starts a send once: concurrent presses, then the reasons a send is refused", async () => {
     const task = newTask("T-send");
     await tasks.create(task);
-    expect(await tasks.startSend(task, dispatch(task), 1)).toBe("no_recipients");
+    expect(await tasks.startSend(task, dispatch(task), T0 + 1)).toBe("no_recipients");
     expect((await tasks.get("T-send"))?.status).toBe("draft");
     await tasks.addRecipients("T-send", ids("G", 3));
     const presses = await Promise.all(
-      Array.from({ length: 6 }, () => tasks.startSend(task, dispatch(task), 2)),
+      Array.from({ length: 6 }, () => tasks.startSend(task, dispatch(task), T0 + 2)),
     );
     expect(presses.filter((p) => p === true)).toHaveLength(1);
     expect(presses.filter((p) => p === "not_draft")).toHaveLength(5);
-    expect(await tasks.get("T-send")).toMatchObject({ status: "sending", sentAt: 2 });
+    expect(await tasks.get("T-send")).toMatchObject({ status: "sending", sentAt: T0 + 2 });
     expect(await broadcasts.get(taskBroadcastId("T-send"))).toMatchObject({
       task: { taskId: "T-send", audience: "uploaded" },
       total: 0,
@@ -145,12 +147,12 @@ describe("DynamoTaskStore", () => {
     const off = newTask("T-off", { goods: { ...draft.goods, onShelf: false } });
     await tasks.create(off);
     await tasks.addRecipients("T-off", ids("H", 1));
-    expect(await tasks.startSend(off, dispatch(off), 3)).toBe("off_shelf");
+    expect(await tasks.startSend(off, dispatch(off), T0 + 3)).toBe("off_shelf");
     expect((await tasks.get("T-off"))?.status).toBe("draft");
     const all = newTask("T-all", { audience: "all" });
     await tasks.create(all);
-    expect(await tasks.startSend(all, dispatch(all), 4)).toBe(true);
-    expect(await tasks.startSend(newTask("T-ghost"), dispatch(all), 5)).toBe("missing");
+    expect(await tasks.startSend(all, dispatch(all), T0 + 4)).toBe(true);
+    expect(await tasks.startSend(newTask("T-ghost"), dispatch(all), T0 + 5)).toBe("missing");
   });
 
   it("lists tasks newest first with a cursor", async () => {
@@ -174,7 +176,7 @@ describe("DynamoTaskStore", () => {
     expect(await tasks.beginRetry("T-retry", 1, 11)).toBe(false);
     expect(await tasks.beginRetry("T-retry", 2, 11)).toBe(true);
     expect(await tasks.chunksDone("B-none", ["r1-0"])).toBe(false);
-    await broadcasts.claimChunk(taskBroadcastId("T-send"), "r1-0", 1000, 1);
+    await broadcasts.claimChunk(taskBroadcastId("T-send"), "r1-0", 1000, T0);
     expect(await tasks.chunksDone(taskBroadcastId("T-send"), ["r1-0"])).toBe(false);
     await broadcasts.completeChunk(taskBroadcastId("T-send"), "r1-0", {
       sent: 1,
@@ -190,25 +192,25 @@ describe("DynamoTaskStore", () => {
 
 describe("DynamoCreditStore", () => {
   it("uses a credit once per task and user, however often the chunk comes back", async () => {
-    expect(await credits.grant("oUser0001", "SUB", 2, 1)).toEqual({ credits: 2, replayed: false });
-    expect(await credits.reserve("oUser0001", "SUB", "task-a", 2)).toBe("taken");
+    expect(await credits.grant("oUser0001", "SUB", 2, T0 + 1)).toEqual({ credits: 2, replayed: false });
+    expect(await credits.reserve("oUser0001", "SUB", "task-a", T0 + 2)).toBe("taken");
     expect(await credits.credits("oUser0001", "SUB")).toBe(1);
     // Redelivered while the first call's outcome is unknown: no second credit, no second call.
-    expect(await credits.reserve("oUser0001", "SUB", "task-a", 3)).toBe("in_doubt");
+    expect(await credits.reserve("oUser0001", "SUB", "task-a", T0 + 3)).toBe("in_doubt");
     // WeChat answered without delivering: the held credit is used by the next try.
     await credits.hold("oUser0001", "task-a");
-    expect(await credits.reserve("oUser0001", "SUB", "task-a", 4)).toBe("held");
+    expect(await credits.reserve("oUser0001", "SUB", "task-a", T0 + 4)).toBe("held");
     expect(await credits.credits("oUser0001", "SUB")).toBe(1);
-    expect(await credits.reserve("oUser0001", "SUB", "task-b", 5)).toBe("taken");
-    expect(await credits.reserve("oUser0001", "SUB", "task-c", 6)).toBe("none");
-    expect(await credits.reserve("oNobody01", "SUB", "task-a", 6)).toBe("none");
+    expect(await credits.reserve("oUser0001", "SUB", "task-b", T0 + 5)).toBe("taken");
+    expect(await credits.reserve("oUser0001", "SUB", "task-c", T0 + 6)).toBe("none");
+    expect(await credits.reserve("oNobody01", "SUB", "task-a", T0 + 6)).toBe("none");
     expect(await credits.credits("oUser0001", "SUB")).toBe(0);
   });
 
   it("never uses more credits than granted under concurrent tasks", async () => {
-    await credits.grant("oUser0002", "SUB", 3, 1);
+    await credits.grant("oUser0002", "SUB", 3, T0 + 1);
     const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => credits.reserve("oUser0002", "SUB", `task-${i}`, 2)),
+      Array.from({ length: 8 }, (_, i) => credits.reserve("oUser0002", "SUB", `task-${i}`, T0 + 2)),
     );
     expect(results.filter((r) => r === "taken")).toHaveLength(3);
     expect(results.filter((r) => r === "none")).toHaveLength(5);
@@ -216,17 +218,19 @@ describe("DynamoCreditStore", () => {
   });
 
   it("adds a grant with an idempotency key once, and refuses the key for another grant", async () => {
-    await credits.grant("oUser0005", "SUB", 1, 1);
+    await credits.grant("oUser0005", "SUB", 1, T0 + 1);
     const grants = await Promise.all(
-      Array.from({ length: 4 }, () => credits.grant("oUser0005", "SUB", 2, 2, "report-1")),
+      Array.from({ length: 4 }, () => credits.grant("oUser0005", "SUB", 2, T0 + 2, "report-1")),
     );
     expect(grants.filter((g) => !g.replayed)).toHaveLength(1);
     expect(grants.every((g) => g.credits === 3)).toBe(true);
     expect(await credits.credits("oUser0005", "SUB")).toBe(3);
-    await expect(credits.grant("oUser0005", "SUB", 1, 3, "report-1")).rejects.toThrow(/Idempotency-Key/);
-    await expect(credits.grant("oUser0005", "SUB2", 2, 3, "report-1")).rejects.toThrow(/Idempotency-Key/);
+    await expect(credits.grant("oUser0005", "SUB", 1, T0 + 3, "report-1")).rejects.toThrow(/Idempotency-Key/);
+    await expect(credits.grant("oUser0005", "SUB2", 2, T0 + 3, "report-1")).rejects.toThrow(
+      /Idempotency-Key/,
+    );
     // Keys are the user's own: another user's report with the same key is a grant of its own.
-    expect(await credits.grant("oUser0006", "SUB", 2, 3, "report-1")).toEqual({
+    expect(await credits.grant("oUser0006", "SUB", 2, T0 + 3, "report-1")).toEqual({
       credits: 2,
       replayed: false,
     });
@@ -234,7 +238,7 @@ describe("DynamoCreditStore", () => {
   });
 
   it("drops the count to zero when WeChat says the user has none (43101)", async () => {
-    await credits.grant("oUser0003", "SUB", 4, 1);
+    await credits.grant("oUser0003", "SUB", 4, T0 + 1);
     await credits.revoke("oUser0003", "SUB");
     expect(await credits.credits("oUser0003", "SUB")).toBe(0);
     await credits.revoke("oUser0004", "SUB");
@@ -250,7 +254,7 @@ describe("DynamoDeliveryStore.listPage", () => {
       outcome: i % 3 === 0 ? "failed" : "sent",
       ...(i % 3 === 0 ? { errcode: -1, errmsg: "system busy" } : {}),
       attempts: 1,
-      at: 1_700_000_000_000 + i,
+      at: T0 + i,
     }));
     await deliveries.putMany({ broadcastId: "task-list", chunkId: "0-0" }, records);
     const failed: DeliveryRecord[] = [];
