@@ -206,49 +206,19 @@ class ChunkRun {
     if (this.broadcast.task) return this.deliverTask(openid, this.broadcast.task);
     const first = await this.firstChannel(openid);
     if (first === "in_doubt") return { settled: this.record(openid, "failed", "custom", UNKNOWN, 0) };
-    let channel = first;
-    let calls = 0;
-    let transientFailures = 0;
-    let tokenRetried = false;
-    const giveUp = async (reason: "transient" | "quota", last: WeChatResult): Promise<Attempt> => {
+    return this.sendWithRetries(openid, first, {
+      call: (channel) => this.call(channel, openid),
+      // WeChat closed the window early: the message stays used, the template message goes instead.
+      fallback: async (channel) => {
+        if (channel !== "custom") return undefined;
+        await this.releaseWindow(openid, false);
+        return "template";
+      },
       // The window message was not used: the retry (or the next broadcast) may use it.
-      if (channel === "custom") await this.releaseWindow(openid, true);
-      if (reason === "transient" && this.lastReceive)
-        return { settled: this.record(openid, "failed", channel, last, calls) };
-      return { pending: reason, last };
-    };
-    for (;;) {
-      if (this.quotaHit) return giveUp("quota", { errcode: 45009, errmsg: "paused" });
-      calls += 1;
-      const result = await this.call(channel, openid);
-      switch (classifyErrcode(result.errcode)) {
-        case "ok":
-          return { settled: this.record(openid, "sent", channel, result, calls) };
-        case "window":
-          if (channel === "template")
-            return { settled: this.record(openid, "failed", channel, result, calls) };
-          await this.releaseWindow(openid, false);
-          channel = "template";
-          break;
-        case "token":
-          if (tokenRetried) return giveUp("transient", result);
-          tokenRetried = true;
-          break;
-        case "transient":
-          // A customer-service call without an answer may have been delivered: never sent twice.
-          if (channel === "custom" && result.errcode === TRANSPORT_ERRCODE)
-            return { settled: this.record(openid, "failed", channel, UNKNOWN, calls) };
-          transientFailures += 1;
-          if (transientFailures >= this.attemptsPerReceive) return giveUp("transient", result);
-          await this.backoff(transientFailures);
-          break;
-        case "quota":
-          this.quotaHit = true;
-          return giveUp("quota", result);
-        case "permanent":
-          return { settled: this.record(openid, "failed", channel, result, calls) };
-      }
-    }
+      undelivered: async (channel) => {
+        if (channel === "custom") await this.releaseWindow(openid, true);
+      },
+    });
   }
 
   /**
@@ -260,55 +230,87 @@ class ChunkRun {
   private async deliverTask(openid: string, task: TaskDispatch): Promise<Attempt> {
     const tasks = this.tasks();
     const { message } = task;
-    const channel: Channel = message.channel;
-    const subscribe = channel === "subscribe";
-    if (subscribe) {
-      const now = this.deps.clock.now();
-      const credit = await tasks.credits.reserve(openid, message.templateId, this.broadcast.broadcastId, now);
-      if (credit === "none") return { settled: this.skipped(openid, NO_CREDIT) };
-      if (credit === "in_doubt" && !this.operatorRetry)
-        return { settled: this.record(openid, "failed", channel, UNKNOWN, 0) };
-    }
-    const pending = async (reason: "transient" | "quota", last: WeChatResult): Promise<Attempt> => {
-      // WeChat answered and did not deliver: the reservation waits for the queue's retry.
-      if (subscribe) await tasks.credits.hold(openid, this.broadcast.broadcastId);
-      return { pending: reason, last };
-    };
+    if (message.channel !== "subscribe")
+      return this.sendWithRetries(openid, message.channel, { call: () => this.callTask(openid, message) });
+    const { broadcastId } = this.broadcast;
+    const credit = await tasks.credits.reserve(
+      openid,
+      message.templateId,
+      broadcastId,
+      this.deps.clock.now(),
+    );
+    if (credit === "none") return { settled: this.skipped(openid, NO_CREDIT) };
+    if (credit === "in_doubt" && !this.operatorRetry)
+      return { settled: this.record(openid, "failed", "subscribe", UNKNOWN, 0) };
+    return this.sendWithRetries(openid, "subscribe", {
+      call: () => this.callTask(openid, message),
+      // WeChat answered and did not deliver: the reservation waits for the next try.
+      undelivered: () => tasks.credits.hold(openid, broadcastId),
+      // 43101: WeChat has no credit for this user; ours is used up too, and stays so.
+      refused: async (result) => {
+        if (result.errcode === NO_SUBSCRIPTION) await tasks.credits.revoke(openid, message.templateId);
+      },
+    });
+  }
+
+  /**
+   * Calls WeChat for one recipient until it delivers, refuses for good, or the recipient is left to
+   * the queue's retry: a stale token is fetched again once, transient failures are retried with
+   * backoff, 45009 pauses the broadcast. Only template messages carry `client_msg_id`, so a call of
+   * another kind that got no answer is recorded as unknown rather than made again.
+   */
+  private async sendWithRetries(
+    openid: string,
+    firstChannel: Channel,
+    hooks: {
+      readonly call: (channel: Channel) => Promise<WeChatResult>;
+      /** The channel to try after a window refusal (45015/45047); none: the refusal is recorded. */
+      readonly fallback?: (channel: Channel) => Promise<Channel | undefined>;
+      /** WeChat answered without delivering, and this receive gives up on the recipient. */
+      readonly undelivered?: (channel: Channel) => Promise<void>;
+      /** WeChat refused the message for good. */
+      readonly refused?: (result: WeChatResult) => Promise<void>;
+    },
+  ): Promise<Attempt> {
+    let channel = firstChannel;
     let calls = 0;
     let transientFailures = 0;
     let tokenRetried = false;
+    const giveUp = async (reason: "transient" | "quota", last: WeChatResult): Promise<Attempt> => {
+      await hooks.undelivered?.(channel);
+      if (reason === "transient" && this.lastReceive)
+        return { settled: this.record(openid, "failed", channel, last, calls) };
+      return { pending: reason, last };
+    };
     for (;;) {
-      if (this.quotaHit) return pending("quota", { errcode: 45009, errmsg: "paused" });
+      if (this.quotaHit) return giveUp("quota", { errcode: 45009, errmsg: "paused" });
       calls += 1;
-      const result = await this.callTask(openid, message);
+      const result = await hooks.call(channel);
       switch (classifyErrcode(result.errcode)) {
         case "ok":
           return { settled: this.record(openid, "sent", channel, result, calls) };
+        case "window": {
+          const next = await hooks.fallback?.(channel);
+          if (next === undefined) return { settled: this.record(openid, "failed", channel, result, calls) };
+          channel = next;
+          break;
+        }
         case "token":
-          if (tokenRetried) {
-            if (this.lastReceive) return { settled: this.record(openid, "failed", channel, result, calls) };
-            return pending("transient", result);
-          }
+          if (tokenRetried) return giveUp("transient", result);
           tokenRetried = true;
           break;
         case "transient":
-          if (subscribe && result.errcode === TRANSPORT_ERRCODE)
+          if (channel !== "template" && result.errcode === TRANSPORT_ERRCODE)
             return { settled: this.record(openid, "failed", channel, UNKNOWN, calls) };
           transientFailures += 1;
-          if (transientFailures >= this.attemptsPerReceive) {
-            if (this.lastReceive) return { settled: this.record(openid, "failed", channel, result, calls) };
-            return pending("transient", result);
-          }
+          if (transientFailures >= this.attemptsPerReceive) return giveUp("transient", result);
           await this.backoff(transientFailures);
           break;
         case "quota":
           this.quotaHit = true;
-          return pending("quota", result);
-        case "window":
+          return giveUp("quota", result);
         case "permanent":
-          // 43101: WeChat has no credit for this user; ours is used up too, and stays so.
-          if (subscribe && result.errcode === NO_SUBSCRIPTION)
-            await tasks.credits.revoke(openid, message.templateId);
+          await hooks.refused?.(result);
           return { settled: this.record(openid, "failed", channel, result, calls) };
       }
     }

@@ -9,6 +9,7 @@ import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { Broadcast, ChunkTally } from "../../core/model.ts";
 import type { BroadcastStore, ChunkClaim } from "../../core/ports.ts";
 import { ignoreConditionFailure, isConditionFailure, transactWithRetry } from "./transactions.ts";
+import { expiresAfter } from "./ttl.ts";
 
 /** Sort key of a broadcast's own item; chunk claims sit beside it as `CHUNK#<chunkId>`. */
 export const META = "META";
@@ -72,7 +73,7 @@ export class DynamoBroadcastStore implements BroadcastStore {
             ":claimed": "claimed",
             ":now": now,
             ":until": now + leaseMs,
-            ":expires": Math.floor(now / 1000) + CHUNK_RETENTION_SECONDS,
+            ":expires": expiresAfter(now, CHUNK_RETENTION_SECONDS),
           },
           ReturnValues: "UPDATED_OLD",
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",

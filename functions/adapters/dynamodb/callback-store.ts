@@ -2,6 +2,7 @@ import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand }
 import type { CallbackAction, CallbackStore, DeliveryReport } from "../../core/callback.ts";
 import { RECORD_RETENTION_SECONDS } from "./delivery-store.ts";
 import { ignoreConditionFailure, isConditionFailure } from "./transactions.ts";
+import { expiresAfter } from "./ttl.ts";
 
 /** Inbox keys outlive WeChat's retries (seconds) by far; TTL removes them after a day. */
 const INBOX_RETENTION_SECONDS = 24 * 3600;
@@ -28,7 +29,7 @@ export class DynamoCallbackStore implements CallbackStore {
           Item: {
             eventKey: dedupKey,
             at: now,
-            expiresAt: Math.floor(now / 1000) + retention,
+            expiresAt: expiresAfter(now, retention),
             ...(report ? { report: report.status } : {}),
           },
           ConditionExpression: "attribute_not_exists(eventKey)",

@@ -7,6 +7,7 @@ import {
 import { ConflictError } from "../../core/errors.ts";
 import type { CreditGrant, CreditReservation, SubscriptionCreditStore } from "../../core/ports.ts";
 import { ignoreConditionFailure, isConditionFailure, transactFailedItems } from "./transactions.ts";
+import { expiresAfter } from "./ttl.ts";
 
 const balanceKey = (openid: string, templateId: string) => ({ openid, sk: `T#${templateId}` });
 const reservationKey = (openid: string, broadcastId: string) => ({ openid, sk: `USE#${broadcastId}` });
@@ -57,7 +58,7 @@ export class DynamoCreditStore implements SubscriptionCreditStore {
                 templateId,
                 count,
                 at: now,
-                expiresAt: Math.floor(now / 1000) + GRANT_RETENTION_SECONDS,
+                expiresAt: expiresAfter(now, GRANT_RETENTION_SECONDS),
               },
               ConditionExpression: "attribute_not_exists(sk)",
             },
@@ -119,7 +120,7 @@ export class DynamoCreditStore implements SubscriptionCreditStore {
                 state: "calling",
                 templateId,
                 at: now,
-                expiresAt: Math.floor(now / 1000) + RESERVATION_RETENTION_SECONDS,
+                expiresAt: expiresAfter(now, RESERVATION_RETENTION_SECONDS),
               },
               ConditionExpression: "attribute_not_exists(sk)",
             },

@@ -10,6 +10,7 @@ import type { Channel, DeliveryRecord, Outcome } from "../../core/model.ts";
 import type { ChunkRef, DeliveryStore } from "../../core/ports.ts";
 import { isTaskBroadcast } from "../../core/push-task.ts";
 import { groupsOf } from "../groups.ts";
+import { expiresAfter } from "./ttl.ts";
 import { pause, retryUnprocessed } from "./unprocessed.ts";
 
 /** Records per tally page: a few hundred KB read, ten BatchGets of reports. */
@@ -78,8 +79,6 @@ function fromEntry(broadcastId: string, e: GroupEntry): DeliveryRecord {
   };
 }
 
-const expiresAt = (at: number) => Math.floor(at / 1000) + RECORD_RETENTION_SECONDS;
-
 export class DynamoDeliveryStore implements DeliveryStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -109,7 +108,7 @@ export class DynamoDeliveryStore implements DeliveryStore {
             broadcastId: chunk.broadcastId,
             openid: `${groupPrefix(chunk.chunkId)}${first.openid}`,
             entries: records.map(toEntry),
-            expiresAt: expiresAt(first.at),
+            expiresAt: expiresAfter(first.at, RECORD_RETENTION_SECONDS),
           },
         }),
       );
@@ -119,7 +118,7 @@ export class DynamoDeliveryStore implements DeliveryStore {
       groupsOf(records, 25).map((group) =>
         retryUnprocessed(this.db, this.table, {
           [this.table]: group.map((record) => ({
-            PutRequest: { Item: { ...record, expiresAt: expiresAt(record.at) } },
+            PutRequest: { Item: { ...record, expiresAt: expiresAfter(record.at, RECORD_RETENTION_SECONDS) } },
           })),
         }),
       ),

@@ -429,7 +429,10 @@ async function sampleStoredBytes(app: LocalApp): Promise<number> {
       const items = (out.Items ?? []) as unknown as Record<string, Attribute>[];
       const bytes = items.reduce((n, item) => n + itemBytes(item) + ITEM_OVERHEAD_BYTES, 0);
       // A paid post's records are grouped: an item holds one entry per recipient.
-      const recipients = items.reduce((n, item) => n + ((item.entries?.L as unknown[]) ?? [0]).length, 0);
+      const recipients = items.reduce((n, item) => {
+        const entries = item.entries?.L;
+        return n + (Array.isArray(entries) ? entries.length : 1);
+      }, 0);
       return recipients ? bytes / recipients : 0;
     };
     return Math.round(
