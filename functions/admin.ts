@@ -68,6 +68,7 @@ async function postView(post: Post) {
         total: 0,
         sent: 0,
         failed: 0,
+        unknown: 0,
         skipped: 0,
         pending: 0,
         byChannel: {},

@@ -102,6 +102,8 @@ function verifiedMessage(event: HttpEvent, now: number): { msg: InboundMessage; 
     }
     return { msg: inbound(parse(xml)), safe: true };
   }
+  // In safe mode a plaintext push is refused, however well signed: no downgrade.
+  if (cipher) throw new CallbackRefusedError(401, "safe mode: pushes must be encrypted (encrypt_type=aes)");
   if (!verifyUrlSignature(token, q)) throw new CallbackRefusedError(401, "bad or missing signature");
   freshTimestamp(q.timestamp, now);
   return { msg: inbound(parse(body.toString("utf8"))), safe: false };

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Resource } from "sst/resource";
 import { z } from "zod";
-import { AUDIENCE_PAGE_SIZE, secrets } from "../infra/definitions.ts";
+import { AUDIENCE_PAGE_SIZE, SECRET_UNSET, secrets } from "../infra/definitions.ts";
 import { DEFAULT_TALLY_DELAY_SECONDS } from "./core/tally-reports.ts";
 import { parseTemplateFieldMapping } from "./core/template-data.ts";
 
@@ -12,6 +12,9 @@ export class ConfigError extends Error {
 
 const required = z.string().trim().min(1, "is required");
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+/** An optional setting, where an empty value means unset. */
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
 
 /**
  * WeChat calls in flight per sender container: 10 containers × 32 calls at a 100 ms round trip is
@@ -19,24 +22,40 @@ const positiveInt = (fallback: number) => z.coerce.number().int().positive().def
  */
 export const DEFAULT_MAX_IN_FLIGHT = 32;
 
-const resources = {
-  TABLE_SUBSCRIBERS: required,
-  TABLE_POSTS: required,
-  TABLE_BROADCASTS: required,
-  TABLE_DELIVERIES: required,
-  TABLE_TOKENS: required,
-  TABLE_TASKS: required,
-  TABLE_TASK_RECIPIENTS: required,
-  TABLE_CREDITS: required,
-  TABLE_INBOX: required,
-  QUEUE_URL_FANOUT: required,
-  QUEUE_URL_SEND: required,
+/** Per WeChat call, the fallback domain included. */
+export const DEFAULT_WECHAT_TIMEOUT_MS = 5000;
+
+export const OFFICIAL_API_BASE = "https://api.weixin.qq.com";
+/** WeChat's disaster-recovery twin of the official domain (WECHAT_FACTS §10.3). */
+export const OFFICIAL_API_FALLBACK = "https://api2.weixin.qq.com";
+
+/**
+ * Where the access token comes from: `refresher`, this stage's own refresher function (the only
+ * holder of the AppSecret), or `external`, the account's central token server (中控服务器), which
+ * pushes it to `PUT /api/access-token`.
+ */
+const tokenSource = z.enum(["refresher", "external"]).default("refresher");
+
+/** Every function that calls WeChat: the API's domain, its fallback and the per-call timeout. */
+const wechatApi = {
+  WECHAT_API_BASE: z.url().default(OFFICIAL_API_BASE),
+  /** Tried once after a transport failure, for calls WeChat de-duplicates; default: api2 for the official domain. */
+  WECHAT_API_FALLBACK_BASE: optional(z.url()),
+  WECHAT_TIMEOUT_MS: positiveInt(DEFAULT_WECHAT_TIMEOUT_MS),
 };
 
-const wechat = {
-  WECHAT_API_BASE: z.url().default("https://api.weixin.qq.com"),
+/** The fallback domain for a base URL: the configured one, or api2 when the base is WeChat's own. */
+export function fallbackBaseUrl(config: {
+  WECHAT_API_BASE: string;
+  WECHAT_API_FALLBACK_BASE?: string | undefined;
+}): string | undefined {
+  if (config.WECHAT_API_FALLBACK_BASE) return config.WECHAT_API_FALLBACK_BASE;
+  return new URL(config.WECHAT_API_BASE).origin === OFFICIAL_API_BASE ? OFFICIAL_API_FALLBACK : undefined;
+}
+
+/** The broadcast's message, built when a post is paid. */
+const postMessage = {
   WECHAT_APP_ID: required,
-  WECHAT_APP_SECRET: required,
   WECHAT_TEMPLATE_ID: required,
   /** Template keys → post fields; the default suits a 供需信息 category template. */
   WECHAT_TEMPLATE_FIELDS: z
@@ -55,10 +74,10 @@ const wechat = {
 };
 
 export const notifySchema = z.object({
-  ...resources,
-  ...wechat,
-  /** Not used by notify; in AWS it is not even linked to it (least privilege). */
-  WECHAT_APP_SECRET: z.string().optional(),
+  TABLE_POSTS: required,
+  TABLE_BROADCASTS: required,
+  QUEUE_URL_FANOUT: required,
+  ...postMessage,
   WECHATPAY_MCH_ID: required,
   WECHATPAY_APIV3_KEY: required.refine((k) => Buffer.byteLength(k) === 32, "must be 32 bytes"),
   WECHATPAY_PUBLIC_KEY_ID: required.regex(/^PUB_KEY_ID_\w+$/, "must look like PUB_KEY_ID_…"),
@@ -80,20 +99,26 @@ export const notifySchema = z.object({
 });
 
 export const senderSchema = z.object({
-  ...resources,
-  ...wechat,
+  TABLE_BROADCASTS: required,
+  TABLE_DELIVERIES: required,
+  TABLE_SUBSCRIBERS: required,
+  TABLE_TOKENS: required,
+  TABLE_CREDITS: required,
+  QUEUE_URL_SEND: required,
+  /** Where a sender asks for a refresh after WeChat refused the token (refresher mode). */
+  QUEUE_URL_TOKEN_REFRESH: required,
+  WECHAT_APP_ID: required,
+  WECHAT_TOKEN_SOURCE: tokenSource,
+  ...wechatApi,
   WECHAT_MAX_IN_FLIGHT: positiveInt(DEFAULT_MAX_IN_FLIGHT),
-  WECHAT_TIMEOUT_MS: positiveInt(5000),
   /** First retry delay of a chunk with transient failures; doubles per receive. */
   SEND_RETRY_DELAY_SECONDS: positiveInt(20),
   /** The mini program linked to the OA: push-task template messages then open their page in it. */
-  WECHAT_MINIPROGRAM_APP_ID: z.preprocess(
-    (v) => (v === "" ? undefined : v),
+  WECHAT_MINIPROGRAM_APP_ID: optional(
     z
       .string()
       .trim()
-      .regex(/^wx[0-9A-Za-z]{14,30}$/, "must be a mini program AppID (wx…)")
-      .optional(),
+      .regex(/^wx[0-9A-Za-z]{14,30}$/, "must be a mini program AppID (wx…)"),
   ),
   /** Which version of the mini program push-task subscribe messages open (WeChat's default: formal). */
   WECHAT_MINIPROGRAM_STATE: z.preprocess(
@@ -102,8 +127,50 @@ export const senderSchema = z.object({
   ),
 });
 
+export const tokenRefresherSchema = z
+  .object({
+    TABLE_TOKENS: required,
+    WECHAT_APP_ID: required,
+    WECHAT_TOKEN_SOURCE: tokenSource,
+    /** Only the refresher holds it, and only in refresher mode. */
+    WECHAT_APP_SECRET: optional(z.string().trim()),
+    ...wechatApi,
+  })
+  .superRefine((config, ctx) => {
+    if (config.WECHAT_TOKEN_SOURCE === "refresher" && !config.WECHAT_APP_SECRET)
+      ctx.addIssue({
+        code: "custom",
+        path: ["WECHAT_APP_SECRET"],
+        message: "is required when WECHAT_TOKEN_SOURCE is refresher",
+      });
+  });
+
+export const tokenPushSchema = z
+  .object({
+    TABLE_TOKENS: required,
+    WECHAT_APP_ID: required,
+    WECHAT_TOKEN_SOURCE: tokenSource,
+    /** The central token server's bearer secret for `PUT /api/access-token`. */
+    WECHAT_TOKEN_PUSH_SECRET: optional(z.string().trim().min(16, "must be at least 16 characters")),
+  })
+  .superRefine((config, ctx) => {
+    if (config.WECHAT_TOKEN_SOURCE === "external" && !config.WECHAT_TOKEN_PUSH_SECRET)
+      ctx.addIssue({
+        code: "custom",
+        path: ["WECHAT_TOKEN_PUSH_SECRET"],
+        message: "is required when WECHAT_TOKEN_SOURCE is external",
+      });
+  });
+
 export const fanoutSchema = z.object({
-  ...resources,
+  TABLE_BROADCASTS: required,
+  TABLE_SUBSCRIBERS: required,
+  TABLE_TASK_RECIPIENTS: required,
+  TABLE_DELIVERIES: required,
+  TABLE_INBOX: required,
+  TABLE_TASKS: required,
+  QUEUE_URL_FANOUT: required,
+  QUEUE_URL_SEND: required,
   /** Subscribers read per fan-out invocation; smaller pages mean shorter invocations. */
   FANOUT_PAGE_SIZE: positiveInt(AUDIENCE_PAGE_SIZE),
   /**
@@ -114,7 +181,15 @@ export const fanoutSchema = z.object({
 });
 
 export const adminSchema = z.object({
-  ...resources,
+  TABLE_SUBSCRIBERS: required,
+  TABLE_POSTS: required,
+  TABLE_BROADCASTS: required,
+  TABLE_TASKS: required,
+  TABLE_TASK_RECIPIENTS: required,
+  TABLE_DELIVERIES: required,
+  TABLE_CREDITS: required,
+  QUEUE_URL_FANOUT: required,
+  QUEUE_URL_SEND: required,
   ADMIN_TOKEN: required.min(16, "must be at least 16 characters"),
 });
 
@@ -132,26 +207,37 @@ export const callbackSchema = z.object({
     /^[A-Za-z0-9]{3,32}$/,
     "must be 3–32 letters or digits (WeChat's rule)",
   ),
-  /** Safe mode (安全模式); unset: plaintext pushes only. */
-  WECHAT_ENCODING_AES_KEY: z.preprocess((v) => (v === "" ? undefined : v), encodingAesKey.optional()),
+  /** Safe mode (安全模式): every push must then be encrypted. Unset: plaintext pushes only. */
+  WECHAT_ENCODING_AES_KEY: optional(encodingAesKey),
   /** The key before a rotation, tried when the current one cannot decrypt a push. */
-  WECHAT_ENCODING_AES_KEY_PREVIOUS: z.preprocess(
-    (v) => (v === "" ? undefined : v),
-    encodingAesKey.optional(),
-  ),
+  WECHAT_ENCODING_AES_KEY_PREVIOUS: optional(encodingAesKey),
 });
+
+/**
+ * Each function's settings, by its key in infra/definitions.ts `functions`: the one list of what a
+ * function reads. The deploy derives every function's environment, links and secrets from it.
+ */
+export const configSchemas = {
+  notify: notifySchema,
+  admin: adminSchema,
+  fanout: fanoutSchema,
+  sender: senderSchema,
+  callback: callbackSchema,
+  tokenRefresher: tokenRefresherSchema,
+  tokenPush: tokenPushSchema,
+} as const;
 
 /**
  * In AWS, secrets are linked `sst.Secret`s (read with `Resource.<Name>.value`), never environment
  * variables; locally they are environment variables. This puts the linked ones under their variable
- * names (infra/definitions.ts `secrets`); without SST links it adds nothing.
+ * names (infra/definitions.ts `secrets`); an optional secret left at its placeholder stays unset.
  */
 export function withLinkedSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const linked: Record<string, string> = {};
   const resource = Resource as unknown as Record<string, { value?: unknown } | undefined>;
   for (const [name, variable] of Object.entries(secrets)) {
     const value = name in resource ? resource[name]?.value : undefined;
-    if (typeof value === "string") linked[variable] = value;
+    if (typeof value === "string" && value !== SECRET_UNSET) linked[variable] = value;
   }
   return { ...env, ...linked };
 }

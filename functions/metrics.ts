@@ -32,16 +32,27 @@ export function countChunk(result: SendChunkResult): void {
   }
 }
 
-/** Counts a chunk that failed because no access token could be had. */
+/** Counts a refresh that failed, or a chunk left waiting because no access token could be had. */
 export function countTokenRefreshFailure(): void {
   metrics.addMetric(names.tokenRefreshFailures, MetricUnit.Count, 1);
 }
 
-/** Counts WeChat access-token fetches since the last call (from TokenCache.fetches). */
-let lastFetches = 0;
-export function countTokenRefreshes(fetches: number): void {
-  if (fetches > lastFetches) metrics.addMetric(names.tokenRefreshes, MetricUnit.Count, fetches - lastFetches);
-  lastFetches = fetches;
+/** Counts one stable_token fetch of the refresher. */
+export function countTokenRefresh(): void {
+  metrics.addMetric(names.tokenRefreshes, MetricUnit.Count, 1);
+}
+
+/** Counts tokens this container reported refused since the last call (SharedToken.rejections). */
+let lastRejections = 0;
+export function countTokenRejections(rejections: number): void {
+  if (rejections > lastRejections)
+    metrics.addMetric(names.tokenRejections, MetricUnit.Count, rejections - lastRejections);
+  lastRejections = rejections;
+}
+
+/** External mode: the pushed token is missing, refused or about to expire. */
+export function countTokenStale(): void {
+  metrics.addMetric(names.tokenStale, MetricUnit.Count, 1);
 }
 
 /** A payment notify answered 5xx. */

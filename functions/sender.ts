@@ -1,41 +1,51 @@
-import { randomUUID } from "node:crypto";
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { ChangeMessageVisibilityCommand } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { z } from "zod";
-import { queues } from "../infra/definitions.ts";
+import { CHUNK_SIZE, queues } from "../infra/definitions.ts";
 import { DynamoBroadcastStore } from "./adapters/dynamodb/broadcast-store.ts";
 import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoCreditStore } from "./adapters/dynamodb/credit-store.ts";
 import { DynamoDeliveryStore } from "./adapters/dynamodb/delivery-store.ts";
 import { DynamoSubscriberStore } from "./adapters/dynamodb/subscriber-store.ts";
 import { DynamoTokenStore } from "./adapters/dynamodb/token-store.ts";
-import { createSqsClient } from "./adapters/sqs/queues.ts";
-import { TokenFetchError, WeChatApiClient } from "./adapters/wechat/api-client.ts";
+import { createSqsClient, SqsSendQueue, SqsTokenRefreshRequester } from "./adapters/sqs/queues.ts";
+import { WeChatApiClient } from "./adapters/wechat/api-client.ts";
 import { systemClock } from "./clock.ts";
-import { loadConfig, senderSchema } from "./config.ts";
+import { fallbackBaseUrl, loadConfig, senderSchema } from "./config.ts";
+import { SharedToken } from "./core/access-token.ts";
+import { InFlightLimit } from "./core/in-flight-limit.ts";
 import type { Broadcast } from "./core/model.ts";
-import { type SendChunkResult, sendChunk } from "./core/send-chunk.ts";
-import { TokenCache, TokenUnavailableError } from "./core/token-cache.ts";
-import { countChunk, countTokenRefreshes, countTokenRefreshFailure, publishMetrics } from "./metrics.ts";
+import type { TokenRefreshRequester } from "./core/ports.ts";
+import { lastCallStart, type SendChunkResult, sendChunk } from "./core/send-chunk.ts";
+import { countChunk, countTokenRefreshFailure, countTokenRejections, publishMetrics } from "./metrics.ts";
 import { logger } from "./observability.ts";
 
 const config = loadConfig(senderSchema);
 const db = createDocumentClient();
 const sqs = createSqsClient();
 const broadcasts = new DynamoBroadcastStore(db, config.TABLE_BROADCASTS);
+const sendQueue = new SqsSendQueue(sqs, config.QUEUE_URL_SEND);
 const wechat = new WeChatApiClient({
   baseUrl: config.WECHAT_API_BASE,
-  appId: config.WECHAT_APP_ID,
-  appSecret: config.WECHAT_APP_SECRET,
+  fallbackBaseUrl: fallbackBaseUrl(config),
   maxInFlight: config.WECHAT_MAX_IN_FLIGHT,
   timeoutMs: config.WECHAT_TIMEOUT_MS,
 });
-const tokens = new TokenCache({
+
+/** External mode: nobody here can refresh; the central server's next push (or TokenStale) ends the wait. */
+const awaitCentralServer: TokenRefreshRequester = {
+  async request() {
+    logger.warn("waiting for the central token server to push a token (PUT /api/access-token)");
+  },
+};
+const tokens = new SharedToken({
   store: new DynamoTokenStore(db, config.TABLE_TOKENS, config.WECHAT_APP_ID),
-  fetcher: wechat,
+  refresh:
+    config.WECHAT_TOKEN_SOURCE === "refresher"
+      ? new SqsTokenRefreshRequester(sqs, config.QUEUE_URL_TOKEN_REFRESH)
+      : awaitCentralServer,
   clock: systemClock,
-  owner: randomUUID(),
 });
 
 /** A broadcast's message never changes; its pause flag may, so the memo is short-lived. */
@@ -56,6 +66,8 @@ const deps = {
   wechat,
   tokens,
   clock: systemClock,
+  // One limit for every chunk of the batch: the container's calls in flight.
+  inFlight: new InFlightLimit(config.WECHAT_MAX_IN_FLIGHT),
   loadBroadcast,
   tasks: {
     credits: new DynamoCreditStore(db, config.TABLE_CREDITS),
@@ -68,12 +80,18 @@ const deps = {
 };
 const processor = new BatchProcessor(EventType.SQS);
 
+const openids = z.array(z.string().min(1)).max(CHUNK_SIZE);
 const chunkMessage = z.object({
   broadcastId: z.string().min(1),
   chunkId: z.string().min(1),
-  openids: z.array(z.string().min(1)).min(1).max(1000),
-  windowed: z.array(z.string().min(1)).max(1000).optional(),
-  retryOf: z.record(z.string().min(1), z.number().int()).optional(),
+  openids: openids.min(1),
+  windowed: openids.optional(),
+  retryOf: z
+    .record(
+      z.string().min(1),
+      z.object({ outcome: z.enum(["failed", "unknown"]), errcode: z.number().int() }),
+    )
+    .optional(),
   retryAt: z.number().int().positive().optional(),
 });
 
@@ -84,22 +102,39 @@ export class ChunkPendingError extends Error {
 
 /** Margin for clock differences between containers when judging another holder's lease. */
 const LEASE_MARGIN_MS = 2_000;
+/**
+ * A chunk waiting for a token comes back as a new message this much later, so a long wait (the
+ * central server down, the IP not whitelisted) never uses up its receives into the dead-letter queue.
+ */
+const TOKEN_WAIT_SECONDS = 60;
 
 /**
  * Seconds until a pending chunk is tried again: quota waits long, a chunk another invocation holds
- * waits out that invocation's longest life, transient failures back off.
+ * waits out that invocation's longest life, transient failures back off, and recipients the
+ * invocation did not reach before its deadline go at once.
  */
 function retryDelaySeconds(
   result: Extract<SendChunkResult, { kind: "retry" }>,
   receiveCount: number,
   leaseMs: number,
 ): number {
-  if (result.reason === "quota") return 3600;
-  if (result.reason === "busy") return Math.ceil(leaseMs / 1000);
-  return Math.min(config.SEND_RETRY_DELAY_SECONDS * 2 ** (receiveCount - 1), 900);
+  switch (result.reason) {
+    case "quota":
+      return 3600;
+    case "busy":
+      return Math.ceil(leaseMs / 1000);
+    case "deadline":
+      return 0;
+    default:
+      return Math.min(config.SEND_RETRY_DELAY_SECONDS * 2 ** (receiveCount - 1), 900);
+  }
 }
 
 function recordHandler(context: Context) {
+  const stopStartingAt = lastCallStart(
+    Date.now() + context.getRemainingTimeInMillis(),
+    config.WECHAT_TIMEOUT_MS,
+  );
   return async (record: SQSRecord): Promise<void> => {
     const chunk = chunkMessage.parse(JSON.parse(record.body));
     const receiveCount = Number(record.attributes.ApproximateReceiveCount);
@@ -109,13 +144,23 @@ function recordHandler(context: Context) {
       receiveCount,
       maxReceiveCount: queues.send.maxReceiveCount,
       leaseMs,
-    }).catch((error: unknown) => {
-      if (error instanceof TokenUnavailableError || error instanceof TokenFetchError)
-        countTokenRefreshFailure();
-      throw error;
+      stopStartingAt,
     });
     countChunk(result);
     if (result.kind === "settled") return;
+    const log = {
+      broadcastId: chunk.broadcastId,
+      chunkId: chunk.chunkId,
+      reason: result.reason,
+      pending: result.pending,
+      ...(result.detail ? { detail: result.detail } : {}),
+    };
+    if (result.reason === "token") {
+      countTokenRefreshFailure();
+      await sendQueue.sendChunks([chunk], TOKEN_WAIT_SECONDS);
+      logger.warn("chunk waits for an access token", { ...log, retryInSeconds: TOKEN_WAIT_SECONDS });
+      return;
+    }
     const delay = retryDelaySeconds(result, receiveCount, leaseMs);
     await sqs.send(
       new ChangeMessageVisibilityCommand({
@@ -124,13 +169,7 @@ function recordHandler(context: Context) {
         VisibilityTimeout: delay,
       }),
     );
-    logger.warn("chunk left pending", {
-      broadcastId: chunk.broadcastId,
-      chunkId: chunk.chunkId,
-      reason: result.reason,
-      pending: result.pending,
-      retryInSeconds: delay,
-    });
+    logger.warn("chunk left pending", { ...log, retryInSeconds: delay });
     throw new ChunkPendingError(`${result.pending} recipients pending (${result.reason})`);
   };
 }
@@ -155,7 +194,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
       throwOnFullBatchFailure: false,
     });
   } finally {
-    countTokenRefreshes(tokens.fetches);
+    countTokenRejections(tokens.rejections);
     publishMetrics();
   }
 }

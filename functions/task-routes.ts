@@ -14,7 +14,7 @@ import {
 import { createSqsClient, SqsFanoutQueue, SqsSendQueue } from "./adapters/sqs/queues.ts";
 import type { adminSchema } from "./config.ts";
 import { ConflictError, NotFoundError, ValidationError } from "./core/errors.ts";
-import type { ChunkMessage, DeliveryRecord } from "./core/model.ts";
+import type { ChunkMessage, DeliveryRecord, RetriedFailure } from "./core/model.ts";
 import {
   isRetryableFailure,
   type PushTask,
@@ -96,7 +96,9 @@ const listQuery = z.object({
 });
 
 const deliveriesQuery = z.object({
-  status: z.enum(["sent", "failed", "skipped"], "must be sent, failed or skipped").optional(),
+  status: z
+    .enum(["sent", "failed", "unknown", "skipped"], "must be sent, failed, unknown or skipped")
+    .optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.string().min(1).max(200).optional(),
 });
@@ -416,7 +418,7 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
     let chunks = 0;
     let requeued = 0;
     let pending: ChunkMessage[] = [];
-    let members: Record<string, number> = {};
+    let members: Record<string, RetriedFailure> = {};
     const cut = () => {
       const openids = Object.keys(members);
       if (openids.length === 0) return;
@@ -431,24 +433,26 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
       requeued += openids.length;
       members = {};
     };
-    let after: string | undefined;
-    do {
-      const page = await deliveries.listPage(broadcastId, {
-        limit: 500,
-        outcome: "failed",
-        ...(after ? { after } : {}),
-      });
-      for (const record of page.items) {
-        if (!isRetryableFailure(record) || record.at >= now) continue;
-        members[record.openid] = record.errcode ?? 0;
-        if (Object.keys(members).length >= CHUNK_SIZE) cut();
-      }
-      if (pending.length >= 10) {
-        await sendQueue.sendChunks(pending);
-        pending = [];
-      }
-      after = page.next ?? undefined;
-    } while (after);
+    for (const outcome of ["failed", "unknown"] as const) {
+      let after: string | undefined;
+      do {
+        const page = await deliveries.listPage(broadcastId, {
+          limit: 500,
+          outcome,
+          ...(after ? { after } : {}),
+        });
+        for (const record of page.items) {
+          if (!isRetryableFailure(record) || record.at >= now) continue;
+          members[record.openid] = { outcome, errcode: record.errcode ?? 0 };
+          if (Object.keys(members).length >= CHUNK_SIZE) cut();
+        }
+        if (pending.length >= 10) {
+          await sendQueue.sendChunks(pending);
+          pending = [];
+        }
+        after = page.next ?? undefined;
+      } while (after);
+    }
     cut();
     if (pending.length > 0) await sendQueue.sendChunks(pending);
     await tasks.finishRetry(task.taskId, { round, chunks, requeued, at: now });

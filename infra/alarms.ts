@@ -1,11 +1,13 @@
 import { metrics, alarmThresholds as t } from "./definitions.ts";
-import type { FunctionKey } from "./functions.ts";
+import type { FunctionKey, Functions } from "./functions.ts";
 import type { QueueKey, QueuePair } from "./queues.ts";
 
 export interface AlarmsInput {
   readonly queues: Record<QueueKey, QueuePair>;
-  readonly functions: Record<FunctionKey, sst.aws.Function>;
+  readonly functions: Functions;
   readonly alarmEmail: string;
+  /** External token mode: alarm when the central server's token goes stale. */
+  readonly externalToken: boolean;
 }
 
 /** A function's physical name for a metric dimension (a secret Output when the function links secrets). */
@@ -97,12 +99,21 @@ export function createAlarms(input: AlarmsInput) {
   });
   alarm("TokenRefreshFailures", {
     alarmDescription:
-      "The sender could not get a WeChat access token (wrong AppSecret, IP whitelist, or WeChat down): nothing is being sent.",
+      "No WeChat access token could be had (40164: the IP whitelist lacks wechatEgressIps; wrong AppSecret; WeChat down): chunks wait and nothing is sent until it is fixed. The refresher's log says which.",
     ...custom(metrics.names.tokenRefreshFailures),
     statistic: "Sum",
     comparisonOperator: "GreaterThanOrEqualToThreshold",
     threshold: 1,
   });
+  if (input.externalToken)
+    alarm("TokenStale", {
+      alarmDescription:
+        "The access token the central token server pushes is missing, was refused by WeChat, or expires within 10 minutes with no newer push: the server must PUT /api/access-token on every refresh and at least every 30 minutes.",
+      ...custom(metrics.names.tokenStale),
+      statistic: "Sum",
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      threshold: 1,
+    });
   alarm("DeliveryFailureRate", {
     alarmDescription: `More than ${t.deliveryFailureRate * 100} % of deliveries failed permanently in ${t.periodSeconds} s (at least ${t.deliveryFailureMinVolume} tried): see failures by errcode on the dashboard.`,
     comparisonOperator: "GreaterThanThreshold",

@@ -1,12 +1,12 @@
 import { functionName } from "./alarms.ts";
 import { metrics, alarmThresholds as t } from "./definitions.ts";
-import type { FunctionKey } from "./functions.ts";
+import type { FunctionKey, Functions } from "./functions.ts";
 import type { QueueKey, QueuePair } from "./queues.ts";
 
 /** One CloudWatch dashboard: throughput, failures by errcode, queue depth and age, token refreshes. */
 export function createDashboard(input: {
   readonly queues: Record<QueueKey, QueuePair>;
-  readonly functions: Record<FunctionKey, sst.aws.Function>;
+  readonly functions: Functions;
 }) {
   const region = aws.getRegionOutput().region;
   const ns = metrics.namespace;
@@ -64,11 +64,13 @@ export function createDashboard(input: {
             metrics: queues.map((q) => ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", q.name]),
             annotations: { horizontal: [{ label: "stalled", value: t.sendQueueOldestMessageSeconds }] },
           }),
-          widget("Token refreshes, failures, quota pauses", 0, 12, {
+          widget("Token refreshes, refusals, failures, quota pauses", 0, 12, {
             stat: "Sum",
             metrics: [
               [ns, metrics.names.tokenRefreshes, ...svc],
+              [ns, metrics.names.tokenRejections, ...svc],
               [ns, metrics.names.tokenRefreshFailures, ...svc],
+              [ns, metrics.names.tokenStale, ...svc],
               [ns, metrics.names.quotaExhausted, ...svc],
               [ns, metrics.names.notifyFailures, ...svc],
             ],

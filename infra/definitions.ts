@@ -124,10 +124,26 @@ export const functions = {
   notify: { handler: "functions/notify.handler", timeoutSeconds: 10, memoryMb: 256 },
   admin: { handler: "functions/admin.handler", timeoutSeconds: 30, memoryMb: 256 },
   fanout: { handler: "functions/fanout.handler", timeoutSeconds: 60, memoryMb: 256 },
-  sender: { handler: "functions/sender.handler", timeoutSeconds: 60, memoryMb: 512 },
+  /**
+   * Short, so a crashed sender's chunk comes back after 6 × 15 s: the sender starts no WeChat call in
+   * its last WECHAT_TIMEOUT_MS + a few seconds, so an invocation never needs longer.
+   */
+  sender: { handler: "functions/sender.handler", timeoutSeconds: 15, memoryMb: 512 },
   /** WeChat waits 5 s for an answer to a push, then retries; a slower answer is worthless. */
   callback: { handler: "functions/callback.handler", timeoutSeconds: 5, memoryMb: 256 },
+  /**
+   * Refresher mode: the only holder of the AppSecret and the only caller of stable_token, on its
+   * schedule and when a sender asks. External mode: watches the pushed token's age.
+   */
+  tokenRefresher: { handler: "functions/token-refresher.handler", timeoutSeconds: 20, memoryMb: 128 },
+  /** External mode: the account's central token server pushes the token here. */
+  tokenPush: { handler: "functions/token-push.handler", timeoutSeconds: 10, memoryMb: 128 },
 } as const satisfies Record<string, FunctionDef>;
+
+export type FunctionKey = keyof typeof functions;
+
+/** The functions that call WeChat: they run in the VPC whose NAT gives them whitelisted IPs. */
+export const WECHAT_CALLERS = ["sender", "tokenRefresher"] as const satisfies readonly FunctionKey[];
 
 export interface QueueDef {
   readonly name: string;
@@ -160,7 +176,36 @@ export const queues = {
     maxReceiveCount: 5,
     consumer: { function: "sender", batchSize: 5, maximumBatchingWindowSeconds: 0, maximumConcurrency: 10 },
   },
+  /** A sender had the token refused: the refresher fetches the successor (one refresh at a time). */
+  tokenRefresh: {
+    name: "TokenRefreshQueue",
+    deadLetterName: "TokenRefreshDeadLetterQueue",
+    visibilityTimeoutSeconds: 6 * functions.tokenRefresher.timeoutSeconds,
+    maxReceiveCount: 3,
+    consumer: {
+      function: "tokenRefresher",
+      batchSize: 10,
+      maximumBatchingWindowSeconds: 0,
+      maximumConcurrency: 2,
+    },
+  },
 } as const satisfies Record<string, QueueDef>;
+
+export interface ScheduleDef {
+  readonly function: keyof typeof functions;
+  /** EventBridge rate in minutes (`rate(N minutes)`); the local runner fires at the same rate. */
+  readonly everyMinutes: number;
+  /** The event the function receives. */
+  readonly event: Readonly<Record<string, string>>;
+}
+
+export const schedules = {
+  /**
+   * Refreshes the token inside its last five minutes (stable_token's pre-rotation window), or in
+   * external mode raises TokenStale when no newer push came.
+   */
+  tokenRefresh: { function: "tokenRefresher", everyMinutes: 1, event: { trigger: "schedule" } },
+} as const satisfies Record<string, ScheduleDef>;
 
 /** Recipients per send-queue message; 100 is also BatchGetItem's key limit, one read per chunk. */
 export const CHUNK_SIZE = 100;
@@ -180,6 +225,8 @@ export interface HttpRouteDef {
 /** Public HTTP entry points and the function behind each. */
 export const httpRoutes = [
   { method: "POST", path: "/wechatpay/notify", function: "notify" },
+  // Before the `/api/` prefix: the central token server's push has its own function and secret.
+  { method: "PUT", path: "/api/access-token", function: "tokenPush" },
   { path: "/api/", prefix: true, function: "admin" },
   // The operator console (static page and assets), served by the admin function without the token.
   { method: "GET", path: "/admin", function: "admin" },
@@ -198,9 +245,24 @@ export const secrets = {
   /** The WeChat Pay platform public key, the PEM text itself (locally: WECHATPAY_PUBLIC_KEY_FILE). */
   WechatPayPublicKey: "WECHATPAY_PUBLIC_KEY",
   WechatCallbackToken: "WECHAT_CALLBACK_TOKEN",
+  /** Safe mode (安全模式): the OA's EncodingAESKey, and the one before a rotation. Optional. */
+  WechatEncodingAesKey: "WECHAT_ENCODING_AES_KEY",
+  WechatEncodingAesKeyPrevious: "WECHAT_ENCODING_AES_KEY_PREVIOUS",
   AdminToken: "ADMIN_TOKEN",
+  /** External token mode: the central token server's bearer secret. */
+  WechatTokenPushSecret: "WECHAT_TOKEN_PUSH_SECRET",
 } as const;
 export type SecretName = keyof typeof secrets;
+
+/**
+ * Secrets a deploy may leave unset: they get this placeholder (so `sst deploy` does not stop), and a
+ * function treats it as unset.
+ */
+export const OPTIONAL_SECRETS = [
+  "WechatEncodingAesKey",
+  "WechatEncodingAesKeyPrevious",
+] as const satisfies readonly SecretName[];
+export const SECRET_UNSET = "unset";
 
 /** CloudWatch Logs retention of every function's log group (SST's retention names). */
 export const LOG_RETENTION = "1 month";
@@ -219,9 +281,13 @@ export const metrics = {
     failedByErrcode: "DeliveriesFailedByErrcode",
     /** A chunk paused because WeChat's daily quota ran out (errcode 45009). */
     quotaExhausted: "QuotaExhausted",
-    /** Access-token fetches from WeChat, and chunks that failed because no token could be had. */
+    /** The refresher's stable_token fetches, and its failures (or chunks left waiting for a token). */
     tokenRefreshes: "TokenRefreshes",
     tokenRefreshFailures: "TokenRefreshFailures",
+    /** Tokens a sender had refused by WeChat (40001/42001/40014) and reported. */
+    tokenRejections: "TokenRejections",
+    /** External mode: the pushed token is missing, refused, or within 10 minutes of expiry. */
+    tokenStale: "TokenStale",
     /** A payment notify answered 5xx (WeChat Pay retries it; ours to fix). */
     notifyFailures: "NotifyFailures",
   },

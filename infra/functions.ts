@@ -1,133 +1,125 @@
+import { configSchemas } from "../functions/config.ts";
 import {
   type FunctionDef,
+  type FunctionKey,
   functions as functionDefs,
   httpRoutes,
   LOG_RETENTION,
   metrics,
+  queues as queueDefs,
   type SecretName,
+  secrets as secretDefs,
   tables as tableDefs,
+  WECHAT_CALLERS,
 } from "./definitions.ts";
 import { queueUrlEnvName, tableEnvName } from "./env-names.ts";
+import type { Egress } from "./network.ts";
 import type { QueueKey, QueuePair } from "./queues.ts";
 import type { Settings } from "./settings.ts";
 import type { TableKey } from "./storage.ts";
 
-export type FunctionKey = keyof typeof functionDefs;
-
-/**
- * What each function may touch. Links grant the IAM access (SST: `dynamodb:*` on that table and its
- * indexes, `sqs:*` on that queue, decrypt for that secret) and nothing else; a function never gets a
- * table, queue or secret it does not use. Every function still receives every resource *name* as a
- * plain environment variable (functions/config.ts asks for all of them); names are not secrets.
- */
-const access: Record<
-  FunctionKey,
-  {
-    readonly tables: readonly TableKey[];
-    readonly queues: readonly QueueKey[];
-    readonly secrets: readonly SecretName[];
-  }
-> = {
-  notify: {
-    tables: ["posts", "broadcasts"],
-    queues: ["fanout"],
-    secrets: ["WechatPayApiV3Key", "WechatPayPublicKey"],
-  },
-  // Push tasks: the admin creates them, takes uploads, starts sends (fan-out queue) and re-queues
-  // transient failures (send queue); the fan-out reads uploaded lists; the senders use credits.
-  admin: {
-    tables: ["subscribers", "posts", "broadcasts", "tasks", "taskRecipients", "deliveries", "credits"],
-    queues: ["fanout", "send"],
-    secrets: ["AdminToken"],
-  },
-  // The fan-out also tallies delivery reports: records (deliveries) joined to reports (inbox).
-  fanout: {
-    tables: ["broadcasts", "subscribers", "taskRecipients", "deliveries", "inbox"],
-    queues: ["fanout", "send"],
-    secrets: [],
-  },
-  sender: {
-    tables: ["broadcasts", "deliveries", "subscribers", "tokens", "credits"],
-    queues: ["send"],
-    secrets: ["WechatAppSecret"],
-  },
-  callback: {
-    tables: ["inbox", "subscribers"],
-    queues: [],
-    secrets: ["WechatCallbackToken"],
-  },
-};
+export type { FunctionKey } from "./definitions.ts";
+export type Functions = Partial<Record<FunctionKey, sst.aws.Function>>;
 
 export interface FunctionsInput {
   readonly tables: Record<TableKey, sst.aws.Dynamo>;
   readonly queues: Record<QueueKey, QueuePair>;
-  readonly secrets: Record<SecretName, sst.Secret>;
+  readonly secrets: Partial<Record<SecretName, sst.Secret>>;
   readonly settings: Settings;
+  /** The VPC the WeChat callers leave through; none with WECHAT_EGRESS=proxy. */
+  readonly egress: Egress | undefined;
 }
 
 /**
- * Every function of definitions.ts: arm64 (Graviton, about 20 % cheaper per GB-second than x86 at the
- * same speed for this I/O-bound code), Node 22 (the runtime the local stack runs), memory and timeout
- * from definitions.ts (the sender gets 512 MB because Lambda scales CPU with memory and it parses and
- * sends 100-recipient chunks with up to WECHAT_MAX_IN_FLIGHT calls in flight; the others mostly wait
- * on DynamoDB and SQS). Functions behind `httpRoutes` get a Lambda Function URL (below).
+ * What a function touches, read off its config schema: the tables, queues and secrets it names, and
+ * the queue it consumes (its event source receives for it).
  */
-export function createFunctions(input: FunctionsInput): Record<FunctionKey, sst.aws.Function> {
-  const environment: Record<string, $util.Input<string>> = {
-    ...Object.fromEntries(
-      (Object.keys(tableDefs) as TableKey[]).map((key) => [tableEnvName(key), input.tables[key].name]),
-    ),
-    ...Object.fromEntries(
-      (Object.keys(input.queues) as QueueKey[]).map((key) => [
-        queueUrlEnvName(key),
-        input.queues[key].queue.url,
-      ]),
-    ),
-    // Settings that are not secrets; secrets come through `link` only.
-    ...input.settings,
-    POWERTOOLS_SERVICE_NAME: metrics.service,
-    POWERTOOLS_METRICS_NAMESPACE: metrics.namespace,
-  };
-  delete environment.ALARM_EMAIL;
+export interface FunctionAccess {
+  readonly tables: readonly TableKey[];
+  readonly queues: readonly QueueKey[];
+  readonly secrets: readonly SecretName[];
+}
 
-  const entries = Object.entries(functionDefs) as [FunctionKey, FunctionDef][];
-  return Object.fromEntries(
-    entries.map(([key, def]) => {
-      const a = access[key];
-      const http = httpRoutes.some((route) => route.function === key);
-      const fn = new sst.aws.Function(`${key[0]?.toUpperCase()}${key.slice(1)}Function`, {
-        handler: def.handler,
-        runtime: "nodejs22.x",
-        architecture: "arm64",
-        memory: `${def.memoryMb} MB`,
-        timeout: `${def.timeoutSeconds} seconds`,
-        logging: { format: "json", retention: LOG_RETENTION },
-        environment,
-        link: [
-          ...a.tables.map((t) => input.tables[t]),
-          ...a.queues.map((q) => input.queues[q].queue),
-          ...a.secrets.map((s) => input.secrets[s]),
-        ],
-        // Function URLs rather than API Gateway: no per-request charge, and nothing the API would add is
-        // needed. Auth "none" at the URL because neither caller can sign AWS requests: WeChat Pay's
-        // notify is authenticated by its signature (verified in the handler), the admin API by its
-        // bearer token. No CORS: no browser page on another origin calls these.
-        ...(http ? { url: { authorization: "none" as const, cors: false } } : {}),
-        transform: {
-          // Lambda's own START/END/REPORT lines are ~300 bytes per invocation: with one invocation per
-          // delivery report they would be most of the log bill. WARN keeps only platform problems.
-          function: (args: aws.lambda.FunctionArgs) => {
-            args.loggingConfig = $output(args.loggingConfig).apply((config) => ({
-              ...(config ?? { logFormat: "JSON" }),
-              systemLogLevel: "WARN",
-              applicationLogLevel: "INFO",
-            }));
-          },
+export function accessOf(key: FunctionKey): FunctionAccess {
+  const names = new Set(Object.keys(configSchemas[key].shape));
+  return {
+    tables: (Object.keys(tableDefs) as TableKey[]).filter((t) => names.has(tableEnvName(t))),
+    queues: (Object.keys(queueDefs) as QueueKey[]).filter(
+      (q) => names.has(queueUrlEnvName(q)) || queueDefs[q].consumer.function === key,
+    ),
+    secrets: (Object.keys(secretDefs) as SecretName[]).filter((s) => names.has(secretDefs[s])),
+  };
+}
+
+/** The function's SST name: `sender` → `SenderFunction`. */
+export const componentName = (key: FunctionKey) => `${key[0]?.toUpperCase()}${key.slice(1)}Function`;
+
+/**
+ * Every function the stage deploys: arm64 (Graviton, about 20 % cheaper per GB-second than x86 at
+ * the same speed for this I/O-bound code), Node 22 (the runtime the local stack runs), memory and
+ * timeout from definitions.ts. What a function may touch follows from its config schema: it links
+ * exactly the tables, queues and secrets the schema names (a secret reaches it only through its
+ * link, never as a plain variable) and gets the stage's value of every other setting it reads.
+ * Functions that call WeChat run in the egress VPC, so WeChat sees the whitelisted NAT addresses;
+ * everything else stays out of it. Functions behind `httpRoutes` get a Lambda Function URL.
+ */
+export function createFunctions(input: FunctionsInput): Functions {
+  const { settings } = input;
+  const refresher = settings.deploy.WECHAT_TOKEN_SOURCE === "refresher";
+  const fns: Functions = {};
+  for (const key of settings.functions) {
+    const def: FunctionDef = functionDefs[key];
+    const access = accessOf(key);
+    const callsWeChat =
+      (WECHAT_CALLERS as readonly FunctionKey[]).includes(key) && (key !== "tokenRefresher" || refresher);
+    const linkedSecrets = access.secrets.flatMap((s) => input.secrets[s] ?? []);
+    const http = httpRoutes.some((route) => route.function === key);
+    fns[key] = new sst.aws.Function(componentName(key), {
+      handler: def.handler,
+      runtime: "nodejs22.x",
+      architecture: "arm64",
+      memory: `${def.memoryMb} MB`,
+      timeout: `${def.timeoutSeconds} seconds`,
+      logging: { format: "json", retention: LOG_RETENTION },
+      environment: {
+        ...Object.fromEntries(access.tables.map((t) => [tableEnvName(t), input.tables[t].name])),
+        ...Object.fromEntries(access.queues.map((q) => [queueUrlEnvName(q), input.queues[q].queue.url])),
+        ...settings.environment[key],
+        POWERTOOLS_SERVICE_NAME: metrics.service,
+        POWERTOOLS_METRICS_NAMESPACE: metrics.namespace,
+      },
+      link: [
+        ...access.tables.map((t) => input.tables[t]),
+        ...access.queues.map((q) => input.queues[q].queue),
+        ...linkedSecrets,
+      ],
+      ...(callsWeChat && input.egress ? { vpc: input.egress.vpc } : {}),
+      // Function URLs rather than API Gateway: no per-request charge, and nothing the API would add is
+      // needed. Auth "none" at the URL because no caller can sign AWS requests: WeChat Pay's notify
+      // is authenticated by its signature (verified in the handler), the API by bearer tokens. No
+      // CORS: no browser page on another origin calls these.
+      ...(http ? { url: { authorization: "none" as const, cors: false } } : {}),
+      transform: {
+        // Lambda's own START/END/REPORT lines are ~300 bytes per invocation: with one invocation per
+        // delivery report they would be most of the log bill. WARN keeps only platform problems.
+        function: (args: aws.lambda.FunctionArgs) => {
+          args.loggingConfig = $output(args.loggingConfig).apply((config) => ({
+            ...(config ?? { logFormat: "JSON" }),
+            systemLogLevel: "WARN",
+            applicationLogLevel: "INFO",
+          }));
         },
-      });
-      return [key, fn];
-    }),
-  ) as Record<FunctionKey, sst.aws.Function>;
+      },
+    });
+  }
+  return fns;
+}
+
+/** A function the stage always deploys. */
+export function required(fns: Functions, key: FunctionKey): sst.aws.Function {
+  const fn = fns[key];
+  if (!fn) throw new Error(`${key} is not deployed on this stage`);
+  return fn;
 }
 
 /**
@@ -135,16 +127,11 @@ export function createFunctions(input: FunctionsInput): Record<FunctionKey, sst.
  * window from definitions.ts, and `maximumConcurrency` so no more senders run than WeChat's rate limits
  * and DynamoDB tolerate. The consumer links its queue, which grants the receive/delete permissions.
  */
-export function subscribeConsumers(
-  queues: Record<QueueKey, QueuePair>,
-  fns: Record<FunctionKey, sst.aws.Function>,
-) {
+export function subscribeConsumers(queues: Record<QueueKey, QueuePair>, fns: Functions) {
   return Object.fromEntries(
     (Object.entries(queues) as [QueueKey, QueuePair][]).map(([key, { queue, def }]) => {
       const consumer = def.consumer;
-      if (!access[consumer.function].queues.includes(key))
-        throw new Error(`${consumer.function} consumes ${def.name} but does not link it`);
-      const subscription = queue.subscribe(fns[consumer.function].arn, {
+      const subscription = queue.subscribe(required(fns, consumer.function).arn, {
         batch: {
           size: consumer.batchSize,
           window: `${consumer.maximumBatchingWindowSeconds} seconds`,

@@ -1,33 +1,125 @@
 /**
- * Deploy-time settings that are not secrets, read from the environment of `sst deploy` (SST also loads
- * `.env` and `.env.<stage>`). Missing ones stop the deploy with their names, before anything changes.
+ * Deploy-time settings, read from the environment of `sst deploy` (SST also loads `.env` and
+ * `.env.<stage>`). The settings a function takes come from its own config schema
+ * (functions/config.ts `configSchemas`): every variable a function reads can be set for a stage, and
+ * each value is checked by the same rule the function applies at start-up, so a bad or missing one
+ * stops the deploy, with its name, before anything changes.
  */
-const required = [
-  "WECHAT_APP_ID",
-  "WECHAT_TEMPLATE_ID",
-  "WECHATPAY_MCH_ID",
-  "WECHATPAY_PUBLIC_KEY_ID",
-  "ALARM_EMAIL",
-] as const;
-const optional = [
-  "WECHAT_API_BASE",
-  "WECHAT_TEMPLATE_FIELDS",
-  "POST_URL",
-  "WECHAT_MINIPROGRAM_APP_ID",
-  "WECHAT_MINIPROGRAM_STATE",
-] as const;
+import { z } from "zod";
+import { configSchemas, DEFAULT_WECHAT_TIMEOUT_MS } from "../functions/config.ts";
+import { lastCallStart } from "../functions/core/send-chunk.ts";
+import { type FunctionKey, functions as functionDefs, queues, secrets, tables } from "./definitions.ts";
+import { queueUrlEnvName, tableEnvName } from "./env-names.ts";
 
-export type Settings = Record<(typeof required)[number], string> &
-  Partial<Record<(typeof optional)[number], string>>;
+/** Settings only the deploy reads: where alarms go, and how WeChat calls leave AWS. */
+const deploySchema = z.object({
+  ALARM_EMAIL: z.email("must be an e-mail address"),
+  WECHAT_TOKEN_SOURCE: z.enum(["refresher", "external"]).default("refresher"),
+  /**
+   * `ec2` (fck-nat on t4g.nano, the default) or `managed` (NAT gateways): the WeChat callers run in
+   * a VPC and leave through NAT with Elastic IPs. `proxy`: no VPC; WECHAT_API_BASE points at the
+   * operator's own whitelisted reverse proxy.
+   */
+  WECHAT_EGRESS: z.enum(["ec2", "managed", "proxy"]).default("ec2"),
+  /** Availability zones, one NAT and one Elastic IP each. */
+  WECHAT_EGRESS_AZS: z.coerce.number().int().min(1).max(3).default(2),
+  /** Existing Elastic IP allocations (`eipalloc-…`, one per zone), so the whitelist outlives the stage. */
+  WECHAT_EGRESS_EIPS: z
+    .string()
+    .optional()
+    .transform((list) =>
+      list
+        ? list
+            .split(",")
+            .map((id) => id.trim())
+            .filter(Boolean)
+        : [],
+    )
+    .pipe(z.array(z.string().regex(/^eipalloc-[0-9a-f]+$/, "must be eipalloc-… allocation ids"))),
+});
+
+export type DeploySettings = z.output<typeof deploySchema>;
+
+/** The least time each sender invocation has to start WeChat calls. */
+const MIN_SENDING_MS = 5_000;
+
+export interface Settings {
+  readonly deploy: DeploySettings;
+  /** The functions this stage deploys (the token push only in external mode). */
+  readonly functions: readonly FunctionKey[];
+  /** Each function's settings that are not resources or secrets, as given (validated) for the stage. */
+  readonly environment: Readonly<Record<FunctionKey, Readonly<Record<string, string>>>>;
+}
+
+/** Environment variables the deploy fills itself: resource names, and secrets through links. */
+const provided = new Set<string>([
+  ...Object.keys(tables).map(tableEnvName),
+  ...Object.keys(queues).map((key) => queueUrlEnvName(key)),
+  ...Object.values(secrets),
+]);
+
+/** The settings a function reads that the operator gives: its schema's keys, minus what the deploy fills. */
+export function settingNames(key: FunctionKey): string[] {
+  return Object.keys(configSchemas[key].shape).filter((name) => !provided.has(name));
+}
+
+/** Every variable some function reads, resource names aside: what the local stack takes from its environment. */
+export function functionVariables(): string[] {
+  const resources = new Set<string>([
+    ...Object.keys(tables).map(tableEnvName),
+    ...Object.keys(queues).map((key) => queueUrlEnvName(key)),
+  ]);
+  const names = Object.values(configSchemas).flatMap((schema) => Object.keys(schema.shape));
+  return [...new Set(names)].filter((name) => !resources.has(name));
+}
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  const missing = required.filter((name) => !env[name]?.trim());
-  if (missing.length > 0)
-    throw new Error(`set ${missing.join(", ")} in the environment (or .env.<stage>) before deploying`);
-  const settings: Record<string, string> = {};
-  for (const name of [...required, ...optional]) {
-    const value = env[name]?.trim();
-    if (value) settings[name] = value;
+  const problems: string[] = [];
+  const parsed = deploySchema.safeParse(trimmed(env));
+  if (!parsed.success)
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join(".")} ${issue.message}`);
+  const deploy = parsed.success ? parsed.data : undefined;
+  if (deploy?.WECHAT_EGRESS === "proxy" && !env.WECHAT_API_BASE?.trim())
+    problems.push("WECHAT_API_BASE is required with WECHAT_EGRESS=proxy (your whitelisted reverse proxy)");
+  if (
+    deploy &&
+    deploy.WECHAT_EGRESS_EIPS.length > 0 &&
+    deploy.WECHAT_EGRESS_EIPS.length !== deploy.WECHAT_EGRESS_AZS
+  )
+    problems.push(
+      `WECHAT_EGRESS_EIPS names ${deploy.WECHAT_EGRESS_EIPS.length} allocation(s) but WECHAT_EGRESS_AZS is ${deploy.WECHAT_EGRESS_AZS}: give one per zone`,
+    );
+
+  // The sender stops starting calls a call's timeout (and a margin) before its own: leave it time.
+  const callTimeoutMs = Number(env.WECHAT_TIMEOUT_MS?.trim() || DEFAULT_WECHAT_TIMEOUT_MS);
+  const sendingMs = lastCallStart(functionDefs.sender.timeoutSeconds * 1000, callTimeoutMs);
+  if (sendingMs < MIN_SENDING_MS)
+    problems.push(
+      `WECHAT_TIMEOUT_MS ${callTimeoutMs} leaves the sender (timeout ${functionDefs.sender.timeoutSeconds} s) only ${sendingMs} ms to start calls: set at most ${lastCallStart(functionDefs.sender.timeoutSeconds * 1000, 0) - MIN_SENDING_MS}`,
+    );
+  const functions = (Object.keys(configSchemas) as FunctionKey[]).filter(
+    (key) => key !== "tokenPush" || deploy?.WECHAT_TOKEN_SOURCE === "external",
+  );
+  const environment = {} as Record<FunctionKey, Record<string, string>>;
+  for (const key of Object.keys(configSchemas) as FunctionKey[]) {
+    const shape = configSchemas[key].shape as Record<string, z.ZodType>;
+    const values: Record<string, string> = {};
+    for (const name of settingNames(key)) {
+      const value = env[name]?.trim();
+      const check = (shape[name] as z.ZodType).safeParse(value || undefined);
+      if (!check.success && functions.includes(key))
+        problems.push(`${name} ${value ? check.error.issues[0]?.message : "is required"}`);
+      if (value) values[name] = value;
+    }
+    environment[key] = values;
   }
-  return settings as Settings;
+  if (problems.length > 0 || !deploy)
+    throw new Error(
+      `fix these in the environment (or .env.<stage>) before deploying: ${[...new Set(problems)].join("; ")}`,
+    );
+  return { deploy, functions, environment };
+}
+
+function trimmed(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v?.trim() || undefined]));
 }

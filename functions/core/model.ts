@@ -1,7 +1,11 @@
 import type { TaskDispatch } from "./push-task.ts";
 
-/** Final outcome of one recipient; `pending` recipients have no delivery record yet. */
-export type Outcome = "sent" | "failed" | "skipped";
+/**
+ * Final outcome of one recipient; `pending` recipients have no delivery record yet. `unknown`: a
+ * customer-service or subscribe call was on the wire when it got no answer (or its invocation
+ * stopped), and WeChat cannot de-duplicate those, so it is not made again.
+ */
+export type Outcome = "sent" | "failed" | "unknown" | "skipped";
 /** `subscribe`: a mini-program subscribe message (push tasks only). */
 export type Channel = "custom" | "template" | "subscribe";
 
@@ -37,6 +41,7 @@ export type BroadcastStatus = "fanning_out" | "sending" | "paused" | "done";
 export interface DeliveryCounts {
   readonly sent: number;
   readonly failed: number;
+  readonly unknown: number;
   readonly skipped: number;
   readonly byChannel: Readonly<Record<string, number>>;
   readonly byErrcode: Readonly<Record<string, number>>;
@@ -78,6 +83,7 @@ export function startingBroadcast(
     total: 0,
     sent: 0,
     failed: 0,
+    unknown: 0,
     skipped: 0,
     byChannel: {},
     byErrcode: {},
@@ -120,11 +126,17 @@ export interface ChunkMessage {
   /** Recipients with a customer-service window open when the audience was read. */
   readonly windowed?: readonly string[];
   /**
-   * An operator's retry of transient failures: each recipient's errcode when it was re-queued. Their
+   * An operator's retry of transient failures: each recipient's failure when it was re-queued. Their
    * records older than `retryAt` (epoch ms) are re-done and the old failures taken off the counters.
    */
-  readonly retryOf?: Readonly<Record<string, number>>;
+  readonly retryOf?: Readonly<Record<string, RetriedFailure>>;
   readonly retryAt?: number;
+}
+
+/** The record an operator's retry re-does, as it was counted. */
+export interface RetriedFailure {
+  readonly outcome: "failed" | "unknown";
+  readonly errcode: number;
 }
 
 /** A fan-out-queue message: continue the audience scan of a broadcast from `cursor`. */
@@ -150,7 +162,7 @@ export interface BroadcastProgress extends DeliveryCounts {
 
 /** Progress of a broadcast, derived from its counters. */
 export function broadcastProgress(b: Broadcast): BroadcastProgress {
-  const settled = b.sent + b.failed + b.skipped;
+  const settled = b.sent + b.failed + (b.unknown ?? 0) + b.skipped;
   const pending = Math.max(0, b.total - settled);
   const status: BroadcastStatus = !b.fanoutDone
     ? "fanning_out"
@@ -164,6 +176,7 @@ export function broadcastProgress(b: Broadcast): BroadcastProgress {
     total: b.total,
     sent: b.sent,
     failed: b.failed,
+    unknown: b.unknown ?? 0,
     skipped: b.skipped,
     pending,
     byChannel: b.byChannel,

@@ -94,7 +94,8 @@ export interface DeliveryStore {
 }
 
 export interface SendQueue {
-  sendChunks(chunks: readonly ChunkMessage[]): Promise<void>;
+  /** Enqueues chunks, delivered after `delaySeconds` (≤ 900) when given. */
+  sendChunks(chunks: readonly ChunkMessage[], delaySeconds?: number): Promise<void>;
 }
 
 export interface FanoutQueue extends TallyQueue {
@@ -133,29 +134,53 @@ export interface TokenFetcher {
   fetch(): Promise<FetchedToken>;
 }
 
-export interface CachedToken {
+/** The access token every sender shares, as the token table holds it. */
+export interface StoredToken {
   readonly accessToken: string;
   /** Epoch ms. */
   readonly expiresAt: number;
+  /** A sender had it refused by WeChat (40001/42001/40014): nobody uses it again. */
+  readonly rejected: boolean;
 }
 
-export interface TokenStore {
-  read(): Promise<CachedToken | undefined>;
+/** What a sender may do with the shared token: read it, and report WeChat refusing it. */
+export interface TokenReader {
+  read(): Promise<StoredToken | undefined>;
+  /** Marks `accessToken` rejected if the store still holds it unmarked; true when this call marked it. */
+  markRejected(accessToken: string, now: number): Promise<boolean>;
+}
+
+/** How a new token is got: the refresher's single-flight fetch, or the central server's push. */
+export interface TokenStore extends TokenReader {
   /**
-   * Takes the refresh lock until `until` (epoch ms), unless another holder's lock is still live or
-   * the stored token is good past `freshUntil` (someone refreshed since we last looked).
+   * Takes the refresh lock until `until` (epoch ms), unless another holder's lock is live or the
+   * stored token is unrejected and good past `refreshBy` (someone refreshed since we looked).
    */
-  tryLock(owner: string, until: number, now: number, freshUntil: number): Promise<boolean>;
-  /** Stores a fresh token and releases the lock. */
-  write(token: CachedToken): Promise<void>;
-  /** Drops the cached token if it is still `accessToken` (a newer one is kept). */
-  discard(accessToken: string): Promise<void>;
+  tryLock(owner: string, until: number, now: number, refreshBy: number): Promise<boolean>;
+  /** Releases `owner`'s lock without storing anything (the fetch failed). */
+  unlock(owner: string): Promise<void>;
+  /** Stores a token the refresher fetched, unrejected, and releases the lock. */
+  write(token: Omit<StoredToken, "rejected">, now: number): Promise<void>;
+  /**
+   * Stores a token the central server pushed, unless the store holds a different one that expires
+   * later (a late push of the predecessor). The same token again keeps its rejection.
+   */
+  accept(token: Omit<StoredToken, "rejected">, now: number): Promise<"stored" | "superseded">;
+}
+
+/** Asks the token's keeper for a new one (the refresher; in external mode nobody is asked). */
+export interface TokenRefreshRequester {
+  request(): Promise<void>;
 }
 
 export interface AccessTokenProvider {
-  get(): Promise<string>;
-  /** Forgets a token WeChat refused, so the next `get` fetches a fresh one. */
-  invalidate(accessToken: string): Promise<void>;
+  /**
+   * A token WeChat has not refused, waiting until `waitUntil` (epoch ms) for one if there is none;
+   * throws TokenUnavailableError past that.
+   */
+  get(waitUntil?: number): Promise<string>;
+  /** WeChat refused `accessToken`: it is not used again, and a refresh is asked for once. */
+  reject(accessToken: string): Promise<void>;
 }
 
 export interface Clock {

@@ -291,7 +291,8 @@ export function taskRequest(
 
 /** A failure an operator's retry may re-send: WeChat was busy, rate-limited, unreachable or refused the token. */
 export function isRetryableFailure(record: Pick<DeliveryRecord, "outcome" | "errcode">): boolean {
-  if (record.outcome !== "failed" || record.errcode === undefined) return false;
+  if ((record.outcome !== "failed" && record.outcome !== "unknown") || record.errcode === undefined)
+    return false;
   const kind = classifyErrcode(record.errcode);
   return kind === "transient" || kind === "token";
 }
@@ -303,6 +304,7 @@ export interface TaskProgress {
   readonly total: number;
   readonly sent: number;
   readonly failed: number;
+  readonly unknown: number;
   readonly skipped: number;
   readonly pending: number;
   readonly byChannel: Readonly<Record<string, number>>;
@@ -318,6 +320,7 @@ export function taskProgress(task: PushTask, broadcast: Broadcast | undefined): 
       total,
       sent: 0,
       failed: 0,
+      unknown: 0,
       skipped: 0,
       pending: total,
       byChannel: {},
@@ -330,6 +333,7 @@ export function taskProgress(task: PushTask, broadcast: Broadcast | undefined): 
     total: p.total,
     sent: p.sent,
     failed: p.failed,
+    unknown: p.unknown,
     skipped: p.skipped,
     pending: p.pending,
     byChannel: p.byChannel,

@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
+import { TokenUnavailableError } from "./access-token.ts";
 import { classifyErrcode, TRANSPORT_ERRCODE } from "./errcodes.ts";
+import { InFlightLimit } from "./in-flight-limit.ts";
 import type { Broadcast, Channel, ChunkMessage, ChunkTally, DeliveryRecord } from "./model.ts";
 import {
   type AccessTokenProvider,
@@ -23,6 +25,8 @@ export interface SendChunkDeps {
   readonly wechat: WeChatMessenger;
   readonly tokens: AccessTokenProvider;
   readonly clock: Clock;
+  /** This container's WeChat calls in flight, shared by every chunk it handles; unlimited when absent. */
+  readonly inFlight?: InFlightLimit;
   /** Loads the broadcast (its message), usually memoised per container. */
   readonly loadBroadcast: (broadcastId: string) => Promise<Broadcast | undefined>;
   /** Push tasks: subscribe-message credits, the client for task messages and their settings. */
@@ -45,13 +49,42 @@ export interface SendChunkOptions {
   readonly backoffBaseMs?: number;
   /** Records written per DeliveryStore.putMany call, so a crash re-sends at most this many. */
   readonly flushEvery?: number;
+  /**
+   * No WeChat call starts at or after this (epoch ms): the invocation ends before its timeout with
+   * the rest pending, so a crashed invocation's chunk is redelivered after a short visibility timeout.
+   */
+  readonly stopStartingAt?: number;
 }
+
+/**
+ * Why recipients are still pending: WeChat was busy or unreachable (`transient`), the daily quota ran
+ * out (`quota`), no token WeChat accepts was there (`token`), or the invocation stopped starting
+ * calls (`deadline`).
+ */
+export type PendingReason = "transient" | "quota" | "token" | "deadline";
 
 export type SendChunkResult =
   /** Every recipient settled (now or earlier): delete the message. */
   | { readonly kind: "settled"; readonly tally: ChunkTally | null }
-  /** Some recipients still pending: let the queue deliver the message again. */
-  | { readonly kind: "retry"; readonly reason: "busy" | "transient" | "quota"; readonly pending: number };
+  /** Some recipients still pending (or the chunk busy elsewhere): the queue delivers it again. */
+  | {
+      readonly kind: "retry";
+      readonly reason: PendingReason | "busy";
+      readonly pending: number;
+      /** Why no token could be had, for the log line. */
+      readonly detail?: string;
+    };
+
+/** Time kept after the last WeChat call may start, besides that call's timeout: the records' writes. */
+const FINISH_MARGIN_MS = 2_000;
+
+/**
+ * The last moment a WeChat call may start in an invocation that ends at `endsAt`, so the call (its
+ * timeout) and the writes after it end in time: the invocation never needs its whole timeout.
+ */
+export function lastCallStart(endsAt: number, callTimeoutMs: number): number {
+  return endsAt - callTimeoutMs - FINISH_MARGIN_MS;
+}
 
 /** Raised when a chunk names a broadcast that does not exist: a poison message. */
 export class UnknownBroadcastError extends Error {
@@ -75,9 +108,10 @@ export const OUTCOME_UNKNOWN =
   "no answer from WeChat, delivery unknown; not re-sent (this message type cannot be de-duplicated)";
 const UNKNOWN: WeChatResult = { errcode: TRANSPORT_ERRCODE, errmsg: OUTCOME_UNKNOWN };
 
-type Attempt =
-  | { readonly settled: DeliveryRecord }
-  | { readonly pending: "transient" | "quota"; readonly last: WeChatResult };
+type Attempt = { readonly settled: DeliveryRecord } | { readonly pending: PendingReason };
+
+/** The reason a chunk reports when its recipients wait for different things: the longest wait. */
+const REASON_ORDER: readonly PendingReason[] = ["quota", "token", "transient", "deadline"];
 
 /**
  * Delivers one chunk: skips recipients already settled by an earlier delivery of the same chunk,
@@ -108,7 +142,7 @@ export async function sendChunk(
   // An operator's retry re-does the failures it re-queued (records from before it), not its own.
   for (const openid of Object.keys(chunk.retryOf ?? {})) {
     const record = settled.get(openid);
-    if (record && record.outcome === "failed" && record.at < (chunk.retryAt ?? 0)) settled.delete(openid);
+    if (record && record.outcome !== "sent" && record.at < (chunk.retryAt ?? 0)) settled.delete(openid);
   }
   const todo = chunk.openids.filter((openid) => !settled.has(openid));
   const lastReceive = opts.receiveCount >= opts.maxReceiveCount;
@@ -138,11 +172,18 @@ export async function sendChunk(
   );
   if (unfollowed.length > 0) await deps.subscribers.markUnfollowed(unfollowed, clock.now());
 
-  const pending = outcomes.filter((o) => "pending" in o);
+  const pending = new Set(outcomes.flatMap((o) => ("pending" in o ? [o.pending] : [])));
   if (run.quotaHit) await broadcasts.setPaused(chunk.broadcastId, true);
-  if (pending.length > 0) {
+  const reason = REASON_ORDER.find((r) => pending.has(r));
+  if (reason) {
     await broadcasts.releaseChunk(chunk.broadcastId, chunk.chunkId);
-    return { kind: "retry", reason: run.quotaHit ? "quota" : "transient", pending: pending.length };
+    const count = outcomes.filter((o) => "pending" in o).length;
+    return {
+      kind: "retry",
+      reason,
+      pending: count,
+      ...(run.tokenProblem ? { detail: run.tokenProblem } : {}),
+    };
   }
   if (broadcast.paused && todo.length > 0) await broadcasts.setPaused(chunk.broadcastId, false);
   const tally = withoutRetried(tallyOf(settled.values()), chunk.retryOf);
@@ -157,16 +198,30 @@ export async function sendChunk(
 function withoutRetried(tally: ChunkTally, retryOf: ChunkMessage["retryOf"]): ChunkTally {
   if (!retryOf) return tally;
   const byErrcode: Record<string, number> = { ...tally.byErrcode };
-  for (const errcode of Object.values(retryOf))
+  let { failed, unknown } = tally;
+  for (const { errcode, outcome } of Object.values(retryOf)) {
     byErrcode[String(errcode)] = (byErrcode[String(errcode)] ?? 0) - 1;
-  return { ...tally, failed: tally.failed - Object.keys(retryOf).length, byErrcode };
+    if (outcome === "unknown") unknown -= 1;
+    else failed -= 1;
+  }
+  return { ...tally, failed, unknown, byErrcode };
 }
+
+/** One turn of a recipient's delivery: WeChat's answer to a call made with `token`, or why none started. */
+type Turn<T = WeChatResult> =
+  | { readonly answer: T; readonly token: string }
+  | { readonly notStarted: "token" | "deadline" };
+
+/** A recipient's token refusals per receive before it waits for the queue's next try. */
+const TOKEN_REFUSALS_PER_RECEIVE = 3;
 
 /** The per-invocation state of one chunk's delivery. */
 class ChunkRun {
   quotaHit = false;
   private readonly attemptsPerReceive: number;
   private readonly backoffBaseMs: number;
+  private readonly stopStartingAt: number;
+  private readonly inFlight: InFlightLimit;
 
   constructor(
     private readonly broadcast: Broadcast,
@@ -179,22 +234,47 @@ class ChunkRun {
   ) {
     this.attemptsPerReceive = opts.attemptsPerReceive ?? 3;
     this.backoffBaseMs = opts.backoffBaseMs ?? 200;
+    this.stopStartingAt = opts.stopStartingAt ?? Number.POSITIVE_INFINITY;
+    this.inFlight = deps.inFlight ?? UNLIMITED;
   }
 
-  /**
-   * The customer-service message only while a tracked window has a message left (using it up
-   * atomically); otherwise the template message straight away, without a call doomed to 45015.
-   * `in_doubt`: an earlier delivery of this chunk took the window for this broadcast and stopped
-   * before an answer said the call failed.
-   */
-  private async firstChannel(openid: string): Promise<Channel | "in_doubt"> {
-    if (!this.windowed.has(openid)) return "template";
-    const use = await this.deps.subscribers.consumeWindow(
-      openid,
-      this.broadcast.broadcastId,
-      this.deps.clock.now(),
-    );
-    return use === "taken" ? "custom" : use === "none" ? "template" : "in_doubt";
+  async deliver(openid: string): Promise<Attempt> {
+    if (this.broadcast.task) return this.deliverTask(openid, this.broadcast.task);
+    const { message, broadcastId } = this.broadcast;
+    if (!message) throw new UnknownBroadcastError(`broadcast ${broadcastId} has no message`);
+    const { wechat } = this.deps;
+    const send = (channel: Channel) => (token: string) =>
+      channel === "custom"
+        ? wechat.sendCustomText(token, openid, message.customText)
+        : wechat.sendTemplate(token, openid, message.template, clientMsgId(broadcastId, openid));
+    const hooks = {
+      send,
+      // WeChat closed the window early: the message stays used, the template message goes instead.
+      fallback: async (channel: Channel): Promise<Channel | undefined> => {
+        if (channel !== "custom") return undefined;
+        await this.releaseWindow(openid, false);
+        return "template";
+      },
+      // The window message was not used: the retry (or the next broadcast) may use it.
+      undelivered: async (channel: Channel) => {
+        if (channel === "custom") await this.releaseWindow(openid, true);
+      },
+    };
+    if (!this.windowed.has(openid)) return this.sendWithRetries(openid, "template", hooks);
+    // The customer-service message only while the tracked window has a message left, used up
+    // atomically inside the in-flight limit with a token in hand, right before the request: a crash
+    // before then leaves the window untouched, so only calls really on the wire can be in doubt.
+    // `in_doubt`: an earlier delivery took the window for this broadcast and stopped before an answer.
+    const first = await this.turn(async (token) => {
+      const use = await this.deps.subscribers.consumeWindow(openid, broadcastId, this.deps.clock.now());
+      if (use === "in_doubt") return use;
+      const channel: Channel = use === "taken" ? "custom" : "template";
+      return { channel, result: await this.ask(send(channel)(token)) };
+    });
+    if ("notStarted" in first) return { pending: first.notStarted };
+    if (first.answer === "in_doubt") return { settled: this.record(openid, "unknown", "custom", UNKNOWN, 0) };
+    const { channel, result } = first.answer;
+    return this.sendWithRetries(openid, channel, hooks, { answer: result, token: first.token });
   }
 
   /** WeChat answered the customer-service call without delivering it. */
@@ -202,68 +282,100 @@ class ChunkRun {
     return this.deps.subscribers.releaseWindow(openid, this.broadcast.broadcastId, refund);
   }
 
-  async deliver(openid: string): Promise<Attempt> {
-    if (this.broadcast.task) return this.deliverTask(openid, this.broadcast.task);
-    const first = await this.firstChannel(openid);
-    if (first === "in_doubt") return { settled: this.record(openid, "failed", "custom", UNKNOWN, 0) };
-    return this.sendWithRetries(openid, first, {
-      call: (channel) => this.call(channel, openid),
-      // WeChat closed the window early: the message stays used, the template message goes instead.
-      fallback: async (channel) => {
-        if (channel !== "custom") return undefined;
-        await this.releaseWindow(openid, false);
-        return "template";
-      },
-      // The window message was not used: the retry (or the next broadcast) may use it.
-      undelivered: async (channel) => {
-        if (channel === "custom") await this.releaseWindow(openid, true);
-      },
-    });
-  }
-
   /**
    * A push task's message. A subscribe message first uses one of the user's credits (none: skipped,
    * WeChat not called), reserved once per task and user so a retry never uses a second one; its
    * reservation says whether a call may already have delivered it, since WeChat cannot de-duplicate
-   * subscribe messages: then the recipient is recorded as unknown rather than messaged twice.
+   * subscribe messages: then the recipient is recorded as unknown rather than messaged twice. Like a
+   * window, the credit is reserved inside the in-flight limit right before the request.
    */
   private async deliverTask(openid: string, task: TaskDispatch): Promise<Attempt> {
     const tasks = this.tasks();
     const { message } = task;
-    if (message.channel !== "subscribe")
-      return this.sendWithRetries(openid, message.channel, { call: () => this.callTask(openid, message) });
     const { broadcastId } = this.broadcast;
-    const credit = await tasks.credits.reserve(
-      openid,
-      message.templateId,
-      broadcastId,
-      this.deps.clock.now(),
-    );
-    if (credit === "none") return { settled: this.skipped(openid, NO_CREDIT) };
-    if (credit === "in_doubt" && !this.operatorRetry)
-      return { settled: this.record(openid, "failed", "subscribe", UNKNOWN, 0) };
-    return this.sendWithRetries(openid, "subscribe", {
-      call: () => this.callTask(openid, message),
-      // WeChat answered and did not deliver: the reservation waits for the next try.
-      undelivered: () => tasks.credits.hold(openid, broadcastId),
-      // 43101: WeChat has no credit for this user; ours is used up too, and stays so.
-      refused: async (result) => {
-        if (result.errcode === NO_SUBSCRIPTION) await tasks.credits.revoke(openid, message.templateId);
-      },
+    const request = (token: string) =>
+      tasks.wechat.sendTaskMessage(
+        token,
+        taskRequest(message, openid, tasks.settings, clientMsgId(broadcastId, openid)),
+      );
+    if (message.channel !== "subscribe")
+      return this.sendWithRetries(openid, message.channel, { send: () => request });
+    const first = await this.turn(async (token) => {
+      const credit = await tasks.credits.reserve(
+        openid,
+        message.templateId,
+        broadcastId,
+        this.deps.clock.now(),
+      );
+      if (credit === "none" || (credit === "in_doubt" && !this.operatorRetry)) return credit;
+      return this.ask(request(token));
     });
+    if ("notStarted" in first) return { pending: first.notStarted };
+    if (first.answer === "none") return { settled: this.skipped(openid, NO_CREDIT) };
+    if (first.answer === "in_doubt")
+      return { settled: this.record(openid, "unknown", "subscribe", UNKNOWN, 0) };
+    return this.sendWithRetries(
+      openid,
+      "subscribe",
+      {
+        send: () => request,
+        // WeChat answered and did not deliver: the reservation waits for the next try.
+        undelivered: () => tasks.credits.hold(openid, broadcastId),
+        // 43101: WeChat has no credit for this user; ours is used up too, and stays so.
+        refused: async (result) => {
+          if (result.errcode === NO_SUBSCRIPTION) await tasks.credits.revoke(openid, message.templateId);
+        },
+      },
+      { answer: first.answer, token: first.token },
+    );
+  }
+
+  /**
+   * Runs one call inside the in-flight limit, with a token WeChat has not refused, unless the
+   * invocation is past the point where it starts calls or no token came in time.
+   */
+  private turn<T>(act: (token: string) => Promise<T>): Promise<Turn<T>> {
+    return this.inFlight.run(async () => {
+      if (this.deps.clock.now() >= this.stopStartingAt) return { notStarted: "deadline" as const };
+      let token: string;
+      try {
+        token = await this.deps.tokens.get(this.stopStartingAt);
+      } catch (error) {
+        if (error instanceof TokenUnavailableError) {
+          this.tokenProblem = error.message;
+          return { notStarted: "token" as const };
+        }
+        throw error;
+      }
+      return { answer: await act(token), token };
+    });
+  }
+
+  /** Why the last turn found no token, for the chunk's log line. */
+  tokenProblem: string | undefined;
+
+  /** A WeChat call whose transport failure becomes an answer (errcode -2). */
+  private async ask(call: Promise<WeChatResult>): Promise<WeChatResult> {
+    try {
+      return await call;
+    } catch (error) {
+      if (error instanceof WeChatTransportError) return { errcode: TRANSPORT_ERRCODE, errmsg: error.message };
+      throw error;
+    }
   }
 
   /**
    * Calls WeChat for one recipient until it delivers, refuses for good, or the recipient is left to
-   * the queue's retry: a stale token is fetched again once, transient failures are retried with
-   * backoff, 45009 pauses the broadcast. Only template messages carry `client_msg_id`, so a call of
-   * another kind that got no answer is recorded as unknown rather than made again.
+   * the queue's retry: a refused token is reported and the call repeated with a newer one, transient
+   * failures are retried with backoff, 45009 pauses the broadcast. Only template messages carry
+   * `client_msg_id`, so a call of another kind that got no answer is recorded as unknown rather than
+   * made again. `first` is a turn already taken.
    */
   private async sendWithRetries(
     openid: string,
     firstChannel: Channel,
     hooks: {
-      readonly call: (channel: Channel) => Promise<WeChatResult>;
+      readonly send: (channel: Channel) => (token: string) => Promise<WeChatResult>;
       /** The channel to try after a window refusal (45015/45047); none: the refusal is recorded. */
       readonly fallback?: (channel: Channel) => Promise<Channel | undefined>;
       /** WeChat answered without delivering, and this receive gives up on the recipient. */
@@ -271,37 +383,45 @@ class ChunkRun {
       /** WeChat refused the message for good. */
       readonly refused?: (result: WeChatResult) => Promise<void>;
     },
+    first?: Turn,
   ): Promise<Attempt> {
     let channel = firstChannel;
     let calls = 0;
     let transientFailures = 0;
-    let tokenRetried = false;
-    const giveUp = async (reason: "transient" | "quota", last: WeChatResult): Promise<Attempt> => {
-      await hooks.undelivered?.(channel);
-      if (reason === "transient" && this.lastReceive)
+    let tokenRefusals = 0;
+    let next = first;
+    const giveUp = async (reason: PendingReason, last?: WeChatResult): Promise<Attempt> => {
+      if (calls > 0) await hooks.undelivered?.(channel);
+      if (reason === "transient" && this.lastReceive && last)
         return { settled: this.record(openid, "failed", channel, last, calls) };
-      return { pending: reason, last };
+      return { pending: reason };
     };
     for (;;) {
-      if (this.quotaHit) return giveUp("quota", { errcode: 45009, errmsg: "paused" });
+      if (this.quotaHit) return giveUp("quota");
+      const turn = next ?? (await this.turn((token) => this.ask(hooks.send(channel)(token))));
+      next = undefined;
+      if ("notStarted" in turn) return giveUp(turn.notStarted);
       calls += 1;
-      const result = await hooks.call(channel);
+      const result = turn.answer;
       switch (classifyErrcode(result.errcode)) {
         case "ok":
           return { settled: this.record(openid, "sent", channel, result, calls) };
         case "window": {
-          const next = await hooks.fallback?.(channel);
-          if (next === undefined) return { settled: this.record(openid, "failed", channel, result, calls) };
-          channel = next;
+          const fallback = await hooks.fallback?.(channel);
+          if (fallback === undefined)
+            return { settled: this.record(openid, "failed", channel, result, calls) };
+          channel = fallback;
           break;
         }
         case "token":
-          if (tokenRetried) return giveUp("transient", result);
-          tokenRetried = true;
+          // The next turn waits for a token newer than this one; nothing else is sent with it.
+          await this.deps.tokens.reject(turn.token);
+          tokenRefusals += 1;
+          if (tokenRefusals >= TOKEN_REFUSALS_PER_RECEIVE) return giveUp("token", result);
           break;
         case "transient":
           if (channel !== "template" && result.errcode === TRANSPORT_ERRCODE)
-            return { settled: this.record(openid, "failed", channel, UNKNOWN, calls) };
+            return { settled: this.record(openid, "unknown", channel, UNKNOWN, calls) };
           transientFailures += 1;
           if (transientFailures >= this.attemptsPerReceive) return giveUp("transient", result);
           await this.backoff(transientFailures);
@@ -321,26 +441,6 @@ class ChunkRun {
     return this.deps.tasks;
   }
 
-  private async callTask(openid: string, message: TaskDispatch["message"]): Promise<WeChatResult> {
-    const { tokens } = this.deps;
-    const tasks = this.tasks();
-    const token = await tokens.get();
-    try {
-      const request = taskRequest(
-        message,
-        openid,
-        tasks.settings,
-        clientMsgId(this.broadcast.broadcastId, openid),
-      );
-      const result = await tasks.wechat.sendTaskMessage(token, request);
-      if (classifyErrcode(result.errcode) === "token") await tokens.invalidate(token);
-      return result;
-    } catch (error) {
-      if (error instanceof WeChatTransportError) return { errcode: TRANSPORT_ERRCODE, errmsg: error.message };
-      throw error;
-    }
-  }
-
   /** Settled without a WeChat call. */
   private skipped(openid: string, reason: string): DeliveryRecord {
     return {
@@ -351,29 +451,6 @@ class ChunkRun {
       attempts: 0,
       at: this.deps.clock.now(),
     };
-  }
-
-  private async call(channel: Channel, openid: string): Promise<WeChatResult> {
-    const { wechat, tokens } = this.deps;
-    const { message } = this.broadcast;
-    if (!message) throw new UnknownBroadcastError(`broadcast ${this.broadcast.broadcastId} has no message`);
-    const token = await tokens.get();
-    try {
-      const result =
-        channel === "custom"
-          ? await wechat.sendCustomText(token, openid, message.customText)
-          : await wechat.sendTemplate(
-              token,
-              openid,
-              message.template,
-              clientMsgId(this.broadcast.broadcastId, openid),
-            );
-      if (classifyErrcode(result.errcode) === "token") await tokens.invalidate(token);
-      return result;
-    } catch (error) {
-      if (error instanceof WeChatTransportError) return { errcode: TRANSPORT_ERRCODE, errmsg: error.message };
-      throw error;
-    }
   }
 
   private backoff(failures: number): Promise<void> {
@@ -401,6 +478,8 @@ class ChunkRun {
     };
   }
 }
+
+const UNLIMITED = new InFlightLimit(Number.POSITIVE_INFINITY);
 
 /** Buffers delivery records and writes them in groups, so progress survives a crash mid-chunk. */
 class RecordWriter {
@@ -435,21 +514,17 @@ class RecordWriter {
 
 /** Adds up the settled records of a chunk into counter increments. */
 export function tallyOf(records: Iterable<DeliveryRecord>): ChunkTally {
-  let sent = 0;
-  let failed = 0;
-  let skipped = 0;
+  const counts = { sent: 0, failed: 0, unknown: 0, skipped: 0 };
   const byChannel: Record<string, number> = {};
   const byErrcode: Record<string, number> = {};
   for (const r of records) {
+    counts[r.outcome] += 1;
     if (r.outcome === "sent") {
-      sent += 1;
       if (r.channel) byChannel[r.channel] = (byChannel[r.channel] ?? 0) + 1;
     } else {
-      if (r.outcome === "failed") failed += 1;
-      else skipped += 1;
       const key = String(r.errcode ?? "none");
       byErrcode[key] = (byErrcode[key] ?? 0) + 1;
     }
   }
-  return { sent, failed, skipped, byChannel, byErrcode };
+  return { ...counts, byChannel, byErrcode };
 }

@@ -32,9 +32,11 @@ import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { countAwsRequests } from "../../functions/adapters/aws-request-counter.ts";
 import {
   functions as definedFunctions,
+  schedules as definedSchedules,
   type FunctionDef,
   type HttpRouteDef,
   httpRoutes,
+  type ScheduleDef,
 } from "../definitions.ts";
 import { bundleEntry } from "./bundle.ts";
 import {
@@ -45,6 +47,7 @@ import {
   resolveHandler,
 } from "./function-pool.ts";
 import { fromFunctionUrlResult, toFunctionUrlEvent } from "./function-url.ts";
+import { ScheduleSource } from "./schedule-source.ts";
 import { SqsEventSource } from "./sqs-event-source.ts";
 
 export type { FunctionStats } from "./function-pool.ts";
@@ -81,6 +84,10 @@ export interface RunnerOptions {
   readonly functions?: Readonly<Record<string, FunctionDef>>;
   /** Defaults to `httpRoutes` of infra/definitions.ts. */
   readonly routes?: readonly HttpRouteDef[];
+  /** Defaults to `schedules` of infra/definitions.ts. */
+  readonly schedules?: Readonly<Record<string, ScheduleDef>>;
+  /** Tests only: fire every schedule this often instead of its `everyMinutes`. */
+  readonly scheduleEveryMs?: number;
   /** HTTP port on 127.0.0.1; 0 (default) picks a free one. */
   readonly port?: number;
   /** Maximum concurrent invocations per function name. */
@@ -355,12 +362,18 @@ export async function startLambdaRunner(opts: RunnerOptions): Promise<LambdaRunn
     throw error;
   }
   const port = (server.address() as AddressInfo).port;
-  for (const source of sources) source.start();
+  const scheduled = Object.entries(opts.schedules ?? definedSchedules).flatMap(([name, def]) => {
+    const pool = pools.get(def.function);
+    if (!pool) return [];
+    const everyMs = opts.scheduleEveryMs ?? def.everyMinutes * 60_000;
+    return [new ScheduleSource({ name, everyMs, event: def.event }, pool, log)];
+  });
+  for (const source of [...sources, ...scheduled]) source.start();
 
   const busy = (): number =>
     httpInFlight +
     [...pools.values()].reduce((n, pool) => n + pool.inFlight, 0) +
-    sources.reduce((n, source) => n + source.inFlight, 0);
+    [...sources, ...scheduled].reduce((n, source) => n + source.inFlight, 0);
 
   const queuesEmpty = async (): Promise<boolean> => {
     const counts = await Promise.all(
@@ -383,7 +396,7 @@ export async function startLambdaRunner(opts: RunnerOptions): Promise<LambdaRunn
   const stop = async (graceMs: number): Promise<void> => {
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    const sourcesStopped = Promise.all(sources.map((source) => source.stop()));
+    const sourcesStopped = Promise.all([...sources, ...scheduled].map((source) => source.stop()));
     const deadline = Date.now() + graceMs;
     while (busy() > 0 && Date.now() < deadline) await sleep(50);
     await Promise.all([...pools.values()].map((pool) => pool.stop()));

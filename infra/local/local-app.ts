@@ -2,36 +2,16 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { functionVariables } from "../settings.ts";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "./stack.ts";
 import { WeChatSimulator } from "./wechat-sim/simulator.ts";
 import { createTestMerchant, type WechatPayTestMerchant, writeMerchantFiles } from "./wechatpay-signer.ts";
 
-/** Settings the functions read; every one can come from the caller's environment (see README). */
-const APP_SETTINGS = [
-  "WECHAT_API_BASE",
-  "WECHAT_APP_ID",
-  "WECHAT_APP_SECRET",
-  "WECHAT_TEMPLATE_ID",
-  "WECHAT_TEMPLATE_FIELDS",
-  "WECHAT_CALLBACK_TOKEN",
-  "WECHAT_ENCODING_AES_KEY",
-  "WECHAT_ENCODING_AES_KEY_PREVIOUS",
-  "WECHAT_MAX_IN_FLIGHT",
-  "WECHAT_TIMEOUT_MS",
-  "WECHATPAY_MCH_ID",
-  "WECHATPAY_APIV3_KEY",
-  "WECHATPAY_PUBLIC_KEY_ID",
-  "WECHATPAY_PUBLIC_KEY_FILE",
-  "WECHATPAY_PLATFORM_CERT_FILES",
-  "ADMIN_TOKEN",
-  "POST_URL",
-  "WECHAT_MINIPROGRAM_APP_ID",
-  "WECHAT_MINIPROGRAM_STATE",
-  "SEND_RETRY_DELAY_SECONDS",
-  "FANOUT_PAGE_SIZE",
-  "REPORT_TALLY_DELAY_SECONDS",
-  "POWERTOOLS_LOG_LEVEL",
-] as const;
+/**
+ * Settings the functions read, from their config schemas (every one can come from the caller's
+ * environment, see README), and Powertools' log level.
+ */
+const APP_SETTINGS = [...functionVariables(), "POWERTOOLS_LOG_LEVEL"];
 const WECHATPAY_SETTINGS = [
   "WECHATPAY_MCH_ID",
   "WECHATPAY_APIV3_KEY",
@@ -105,6 +85,9 @@ export async function startLocalApp(opts: LocalAppOptions = {}): Promise<LocalAp
     throw new Error(`set all WeChat Pay settings or none; missing: ${missingPay.join(", ")}`);
   }
   Object.assign(env, opts.overrides);
+  // The central token server's secret, for a stage that takes its token from one.
+  if (env.WECHAT_TOKEN_SOURCE === "external")
+    env.WECHAT_TOKEN_PUSH_SECRET ??= randomBytes(24).toString("base64url");
 
   let stack: LocalStack;
   try {

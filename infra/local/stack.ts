@@ -19,6 +19,8 @@ export interface LocalStackOptions {
   readonly queueOverrides?: EmulatorOptions["queueOverrides"];
   /** Tests only: other handlers or timeouts for the functions of infra/definitions.ts. */
   readonly functionOverrides?: Readonly<Partial<Record<string, Partial<FunctionDef>>>>;
+  /** Tests only: fire every schedule this often instead of its rate. */
+  readonly scheduleEveryMs?: number;
   /** Count the requests the emulators receive (see request-count-proxy.ts); the benchmark sets it. */
   readonly countEmulatorRequests?: boolean;
   /** Emulator and container output; silent when absent. */
@@ -72,6 +74,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       functions: applyOverrides(opts.functionOverrides),
       port: opts.port,
       concurrency: opts.concurrency,
+      ...(opts.scheduleEveryMs === undefined ? {} : { scheduleEveryMs: opts.scheduleEveryMs }),
       log: opts.log,
     });
   } catch (error) {

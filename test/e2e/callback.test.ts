@@ -1,11 +1,9 @@
-import { randomBytes } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type CallbackTarget,
   eventXml,
-  openEncryptedReply,
   postRaw,
   pushToCallback,
   replyContent,
@@ -18,30 +16,12 @@ import { gained, openids, startTestApp, type TestApp } from "./harness.ts";
 let t: TestApp;
 let db: DynamoDBDocumentClient;
 let plain: CallbackTarget;
-let safe: CallbackTarget;
-const encodingAesKey = randomBytes(32).toString("base64").slice(0, 43);
 
-const audience = openids("Cb", 6);
-const [quitter, rejoiner, leaver, forged, retried, safeUser] = audience as [
-  string,
-  string,
-  string,
-  string,
-  string,
-  string,
-];
+const audience = openids("Cb", 5);
+const [quitter, rejoiner, leaver, forged, retried] = audience as [string, string, string, string, string];
 const newcomer = openids("CbNew", 1)[0] as string;
 
-async function subscriber(openid: string): Promise<Record<string, unknown> | undefined> {
-  const out = await db.send(
-    new GetCommand({
-      TableName: t.app.stack.awsEnv.TABLE_SUBSCRIBERS,
-      Key: { openid },
-      ConsistentRead: true,
-    }),
-  );
-  return out.Item;
-}
+const subscriber = (openid: string) => t.subscriber(openid);
 
 async function inboxSize(): Promise<number> {
   const out = await db.send(new ScanCommand({ TableName: t.app.stack.awsEnv.TABLE_INBOX, Select: "COUNT" }));
@@ -70,7 +50,7 @@ async function broadcast(): Promise<{ outTradeNo: string; got: (openid: string) 
 }
 
 beforeAll(async () => {
-  t = await startTestApp({ overrides: { WECHAT_ENCODING_AES_KEY: encodingAesKey } });
+  t = await startTestApp();
   const env = t.app.stack.awsEnv;
   db = DynamoDBDocumentClient.from(
     new DynamoDBClient({
@@ -85,7 +65,6 @@ beforeAll(async () => {
   const token = t.app.env.WECHAT_CALLBACK_TOKEN;
   if (!token) throw new Error("local-app generates WECHAT_CALLBACK_TOKEN");
   plain = { url: `${t.app.baseUrl}/wechat/callback`, token, appId: t.app.env.WECHAT_APP_ID ?? "" };
-  safe = { ...plain, encodingAesKey };
   await t.seed(audience.map((openid) => ({ openid })));
 });
 afterAll(async () => {
@@ -124,7 +103,6 @@ describe("refused pushes change nothing", () => {
       (await pushToCallback(plain, optOut, { timestamp: String(Math.floor(Date.now() / 1000) - 3600) }))
         .status,
     ).toBe(401);
-    expect((await pushToCallback(safe, optOut, { signature: "a".repeat(40) })).status).toBe(401);
 
     const big = textMessageXml({ from: forged, content: `0${" ".repeat(70_000)}` });
     expect((await pushToCallback(plain, big)).status).toBe(413);
@@ -210,22 +188,6 @@ describe("subscribers steer themselves", () => {
     const item = await subscriber(retried);
     expect(afterFirst).toMatchObject({ optedIn: false });
     expect(item).toMatchObject({ optedIn: true });
-  });
-
-  it("works in safe mode and answers encrypted", async () => {
-    const res = await pushToCallback(safe, textMessageXml({ from: safeUser, to: "gh_demo", content: "0" }));
-    expect(res.status).toBe(200);
-    expect(res.body).toContain("<Encrypt>");
-    expect(res.body).not.toContain("已退订");
-    const inner = openEncryptedReply(safe, res.body);
-    expect(replyContent(inner)).toContain("已退订");
-    expect(inner).toContain(`<ToUserName><![CDATA[${safeUser}]]></ToUserName>`);
-    expect(await subscriber(safeUser)).toMatchObject({ optedIn: false });
-    // Encrypted with another key: refused, nothing changes.
-    const other = { ...safe, encodingAesKey: randomBytes(32).toString("base64").slice(0, 43) };
-    const refused = await pushToCallback(other, textMessageXml({ from: safeUser, content: "1" }));
-    expect(refused.status).toBe(400);
-    expect(await subscriber(safeUser)).toMatchObject({ optedIn: false });
   });
 });
 

@@ -1,3 +1,5 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { FanoutClient, type SubscriberInput } from "../../infra/local/fanout-client.ts";
 import { type LocalApp, type LocalAppOptions, startLocalApp } from "../../infra/local/local-app.ts";
 import type { WeChatSimulator } from "../../infra/local/wechat-sim/simulator.ts";
@@ -17,6 +19,8 @@ export interface TestApp {
   seed(subscribers: readonly SubscriberInput[]): Promise<void>;
   /** Registers a post and returns a genuine notify paying for it. */
   postAndNotify(outTradeNo: string, amount?: number): Promise<SignedNotify>;
+  /** The subscriber's item as the Subscribers table holds it. */
+  subscriber(openid: string): Promise<Record<string, unknown> | undefined>;
   /** Messages each openid has received so far, by channel. */
   received(): Map<string, { custom: number; template: number }>;
   stop(): Promise<void>;
@@ -31,12 +35,13 @@ export async function startTestApp(opts: Omit<LocalAppOptions, "settings"> = {})
   const app = await startLocalApp({
     settings: {},
     concurrency: { sender: 3, fanout: 1, notify: 2, admin: 1 },
-    queueOverrides: { send: { visibilityTimeoutSeconds: 6 }, fanout: { visibilityTimeoutSeconds: 6 } },
-    functionOverrides: { sender: { timeoutSeconds: 5 }, fanout: { timeoutSeconds: 5 } },
+    // The sender starts calls until WECHAT_TIMEOUT_MS + 2 s before its timeout: 2.5 s of each 6 s.
+    queueOverrides: { send: { visibilityTimeoutSeconds: 7 }, fanout: { visibilityTimeoutSeconds: 6 } },
+    functionOverrides: { sender: { timeoutSeconds: 6 }, fanout: { timeoutSeconds: 5 } },
     ...opts,
     overrides: {
       SEND_RETRY_DELAY_SECONDS: "1",
-      WECHAT_TIMEOUT_MS: "2000",
+      WECHAT_TIMEOUT_MS: "1500",
       REPORT_TALLY_DELAY_SECONDS: "1",
       ...opts.overrides,
     },
@@ -44,6 +49,17 @@ export async function startTestApp(opts: Omit<LocalAppOptions, "settings"> = {})
   const { simulator: sim, merchant } = app;
   if (!sim || !merchant) throw new Error("the test app needs the built-in simulator and a demo merchant");
   const client = new FanoutClient(app.baseUrl, app.adminToken);
+  const env = app.stack.awsEnv;
+  const db = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
+      region: env.AWS_REGION,
+      credentials: {
+        accessKeyId: env.AWS_ACCESS_KEY_ID ?? "",
+        secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? "",
+      },
+    }),
+  );
   return {
     app,
     client,
@@ -57,6 +73,12 @@ export async function startTestApp(opts: Omit<LocalAppOptions, "settings"> = {})
       await client.registerPost({ outTradeNo, amount, content: "供应：二手叉车一台，价格面议" });
       return signNotify(merchant, buildTransaction(merchant, { outTradeNo, amountTotal: amount }));
     },
+    async subscriber(openid) {
+      const out = await db.send(
+        new GetCommand({ TableName: env.TABLE_SUBSCRIBERS, Key: { openid }, ConsistentRead: true }),
+      );
+      return out.Item;
+    },
     received() {
       const counts = new Map<string, { custom: number; template: number }>();
       for (const d of sim.deliveries()) {
@@ -66,7 +88,10 @@ export async function startTestApp(opts: Omit<LocalAppOptions, "settings"> = {})
       }
       return counts;
     },
-    stop: () => app.stop(),
+    stop: async () => {
+      db.destroy();
+      await app.stop();
+    },
   };
 }
 

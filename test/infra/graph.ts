@@ -171,13 +171,16 @@ async function main() {
           state.url = `https://sqs.us-east-1.amazonaws.com/000000000000/${physical}`;
         if (args.type === "aws:lambda/functionUrl:FunctionUrl")
           state.functionUrl = `https://${physical}.lambda-url.us-east-1.on.aws/`;
+        // Elastic IPs: fresh ones from the documentation range, existing allocations read by id.
+        if (args.type === "aws:ec2/eip:Eip")
+          state.publicIp = `203.0.113.${resources.filter((r) => r.type === "aws:ec2/eip:Eip").length}`;
         if (args.type === "random:index/randomBytes:RandomBytes")
           state.base64 = Buffer.alloc(32, 1).toString("base64");
         if (args.type === "aws:apigatewayv2/api:Api") {
           state.apiEndpoint = `https://${physical}.execute-api.us-east-1.amazonaws.com`;
           state.executionArn = `arn:aws:execute-api:us-east-1:000000000000:${physical}`;
         }
-        return { id: `${physical}-id`, state };
+        return { id: args.id || `${physical}-id`, state };
       },
       call(args) {
         calls.push({ token: args.token, inputs: args.inputs });
@@ -188,6 +191,13 @@ async function main() {
             return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
           case "aws:index/getCallerIdentity:getCallerIdentity":
             return { accountId: "000000000000", arn: "arn:aws:iam::000000000000:user/test", userId: "test" };
+          case "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return {
+              names: ["us-east-1a", "us-east-1b", "us-east-1c"],
+              zoneIds: ["use1-az1", "use1-az2", "use1-az3"],
+            };
+          case "aws:ec2/getAmi:getAmi":
+            return { id: "ami-0fcknat000000000", architecture: "arm64" };
           case "aws:iam/getPolicyDocument:getPolicyDocument":
             return {
               statements: args.inputs.statements,

@@ -106,26 +106,23 @@ describe("DynamoBroadcastStore", () => {
     expect(await store.claimChunk(id, "0-0", 60_000, T0 + 70_000)).toBe("claimed");
     await store.releaseChunk(id, "0-0");
     expect(await store.claimChunk(id, "0-0", 60_000, T0 + 70_001)).toBe("claimed");
-    await store.completeChunk(id, "0-0", {
+    const tally = {
       sent: 2,
       failed: 1,
+      unknown: 1,
       skipped: 0,
       byChannel: { template: 2 },
-      byErrcode: { "43004": 1 },
-    });
+      byErrcode: { "43004": 1, "-2": 1 },
+    };
+    await store.completeChunk(id, "0-0", tally);
     expect(await store.claimChunk(id, "0-0", 60_000, T0 + 999_999_999)).toBe("done");
-    await store.completeChunk(id, "0-0", {
-      sent: 2,
-      failed: 1,
-      skipped: 0,
-      byChannel: { template: 2 },
-      byErrcode: { "43004": 1 },
-    });
+    await store.completeChunk(id, "0-0", tally);
     expect(await store.get(id)).toMatchObject({
       sent: 2,
       failed: 1,
+      unknown: 1,
       byChannel: { template: 2 },
-      byErrcode: { "43004": 1 },
+      byErrcode: { "43004": 1, "-2": 1 },
     });
   });
 
@@ -139,6 +136,7 @@ describe("DynamoBroadcastStore", () => {
         store.completeChunk(id, c, {
           sent: 3,
           failed: 1,
+          unknown: 0,
           skipped: 0,
           byChannel: i % 2 ? { custom: 1, template: 2 } : { template: 3 },
           byErrcode: { "-1": 1 },
@@ -339,21 +337,46 @@ describe("DynamoSubscriberStore windows", () => {
 });
 
 describe("DynamoTokenStore", () => {
-  it("gives the refresh lock to one holder until it writes the token", async () => {
+  it("gives the refresh lock to one holder, and only while the token needs refreshing", async () => {
     const store = new DynamoTokenStore(db, table("TABLE_TOKENS"), "wxLOCK");
     const now = Date.now();
     const winners = await Promise.all(
       Array.from({ length: 8 }, (_, i) => store.tryLock(`c${i}`, now + 10_000, now, now)),
     );
     expect(winners.filter(Boolean)).toHaveLength(1);
-    await store.write({ accessToken: "A1", expiresAt: now + 7_200_000 });
-    expect(await store.read()).toEqual({ accessToken: "A1", expiresAt: now + 7_200_000 });
+    await store.write({ accessToken: "A1", expiresAt: now + 7_200_000 }, now);
+    expect(await store.read()).toEqual({ accessToken: "A1", expiresAt: now + 7_200_000, rejected: false });
     expect(await store.tryLock("c9", now + 10_000, now, now + 60_000)).toBe(false);
     expect(await store.tryLock("c9", now + 10_000, now, now + 7_300_000)).toBe(true);
-    await store.write({ accessToken: "A2", expiresAt: now + 7_200_000 });
-    await store.discard("A1");
-    expect((await store.read())?.accessToken).toBe("A2");
-    await store.discard("A2");
-    expect(await store.read()).toBeUndefined();
+    await store.unlock("c9");
+    expect(await store.tryLock("c8", now + 10_000, now, now + 7_300_000)).toBe(true);
+  });
+
+  it("marks a refused token once, only while it is the stored one, and a refresh clears it", async () => {
+    const store = new DynamoTokenStore(db, table("TABLE_TOKENS"), "wxREJECT");
+    const now = Date.now();
+    await store.write({ accessToken: "R1", expiresAt: now + 7_200_000 }, now);
+    const marks = await Promise.all(Array.from({ length: 6 }, () => store.markRejected("R1", now)));
+    expect(marks.filter(Boolean)).toHaveLength(1);
+    expect(await store.read()).toMatchObject({ accessToken: "R1", rejected: true });
+    // A refused token may be refreshed at once, fresh or not.
+    expect(await store.tryLock("r", now + 10_000, now, now)).toBe(true);
+    await store.write({ accessToken: "R2", expiresAt: now + 7_200_000 }, now);
+    expect(await store.markRejected("R1", now)).toBe(false);
+    expect(await store.read()).toMatchObject({ accessToken: "R2", rejected: false });
+  });
+
+  it("takes a pushed token unless a later one is stored, and a re-push keeps a refusal", async () => {
+    const store = new DynamoTokenStore(db, table("TABLE_TOKENS"), "wxPUSH");
+    const now = Date.now();
+    expect(await store.accept({ accessToken: "P1", expiresAt: now + 7_000_000 }, now)).toBe("stored");
+    expect(await store.accept({ accessToken: "P0", expiresAt: now + 600_000 }, now)).toBe("superseded");
+    expect((await store.read())?.accessToken).toBe("P1");
+    await store.markRejected("P1", now);
+    expect(await store.accept({ accessToken: "P1", expiresAt: now + 6_900_000 }, now)).toBe("stored");
+    expect(await store.read()).toEqual({ accessToken: "P1", expiresAt: now + 6_900_000, rejected: true });
+    // A refused token gives way to any new one, even one expiring sooner.
+    expect(await store.accept({ accessToken: "P2", expiresAt: now + 3_600_000 }, now)).toBe("stored");
+    expect(await store.read()).toEqual({ accessToken: "P2", expiresAt: now + 3_600_000, rejected: false });
   });
 });

@@ -356,6 +356,8 @@ describe("emulators", () => {
         "QUEUE_URL_FANOUT_DLQ",
         "QUEUE_URL_SEND",
         "QUEUE_URL_SEND_DLQ",
+        "QUEUE_URL_TOKEN_REFRESH",
+        "QUEUE_URL_TOKEN_REFRESH_DLQ",
         "TABLE_BROADCASTS",
         "TABLE_CREDITS",
         "TABLE_DELIVERIES",

@@ -181,6 +181,7 @@ describe("DynamoTaskStore", () => {
     await broadcasts.completeChunk(taskBroadcastId("T-send"), "r1-0", {
       sent: 1,
       failed: 0,
+      unknown: 0,
       skipped: 0,
       byChannel: { template: 1 },
       byErrcode: {},

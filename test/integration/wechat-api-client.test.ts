@@ -13,16 +13,19 @@ let base: string;
 const clients: WeChatApiClient[] = [];
 
 function client(overrides: Partial<ConstructorParameters<typeof WeChatApiClient>[0]> = {}) {
-  const c = new WeChatApiClient({
-    baseUrl: base,
-    appId,
-    appSecret,
-    maxInFlight: 4,
-    timeoutMs: 2000,
-    ...overrides,
-  });
+  const c = new WeChatApiClient({ baseUrl: base, maxInFlight: 4, timeoutMs: 2000, ...overrides });
   clients.push(c);
   return c;
+}
+const token = (c: WeChatApiClient) => c.stableToken(appId, appSecret);
+
+/** A loopback address nothing listens on: every connection is refused. */
+async function closedBase(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}`;
 }
 
 beforeAll(async () => {
@@ -38,24 +41,24 @@ afterAll(async () => {
 describe("WeChatApiClient against the simulator", () => {
   it("fetches the stable token in normal mode: the same token every time", async () => {
     const c = client();
-    const a = await c.fetch();
-    const b = await c.fetch();
+    const a = await token(c);
+    const b = await token(c);
     expect(a.accessToken).toBe(b.accessToken);
     expect(a.expiresInSeconds).toBeGreaterThan(300);
     expect(sim.stats().tokenFetches.stableForced).toBe(0);
   });
 
   it("reports a refused token request as TokenFetchError without the secret", async () => {
-    const c = client({ appSecret: "wrong-secret" });
-    const error = await c.fetch().catch((e: unknown) => e);
+    const c = client();
+    const error = await c.stableToken(appId, "wrong-secret").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TokenFetchError);
-    expect(String(error)).toMatch(/40125/);
+    expect((error as TokenFetchError).errcode).toBe(40125);
     expect(String(error)).not.toContain("wrong-secret");
   });
 
   it("sends a template message with client_msg_id once, and a customer-service text in a window", async () => {
     const c = client();
-    const { accessToken } = await c.fetch();
+    const { accessToken } = await token(c);
     sim.addUsers(["oClient1"]);
     const first = await c.sendTemplate(accessToken, "oClient1", template, "cmid-1");
     const again = await c.sendTemplate(accessToken, "oClient1", template, "cmid-1");
@@ -69,7 +72,7 @@ describe("WeChatApiClient against the simulator", () => {
 
   it("turns HTTP 5xx and timeouts into WeChatTransportError", async () => {
     const c = client({ timeoutMs: 300 });
-    const { accessToken } = await c.fetch();
+    const { accessToken } = await token(c);
     sim.setFaults({ http5xxRate: 1 });
     await expect(c.sendTemplate(accessToken, "oClient2", template, "x")).rejects.toBeInstanceOf(
       WeChatTransportError,
@@ -82,7 +85,7 @@ describe("WeChatApiClient against the simulator", () => {
 
   it("keeps at most maxInFlight calls open at once", async () => {
     const c = client({ maxInFlight: 3 });
-    const { accessToken } = await c.fetch();
+    const { accessToken } = await token(c);
     sim.reset({ keepTokens: true });
     sim.setFaults({ latencyMs: 40 });
     const results = await Promise.all(
@@ -90,6 +93,59 @@ describe("WeChatApiClient against the simulator", () => {
     );
     expect(results.every((r) => r.errcode === 0)).toBe(true);
     expect(sim.stats().inFlightPeak).toBe(3);
+  });
+});
+
+describe("the fallback domain (api2) after a transport failure", () => {
+  it("repeats a token fetch and a template send (client_msg_id) there, once", async () => {
+    const c = client({ baseUrl: await closedBase(), fallbackBaseUrl: base });
+    const { accessToken } = await token(c);
+    sim.addUsers(["oFallback1"]);
+    expect(await c.sendTemplate(accessToken, "oFallback1", template, "fb-1")).toMatchObject({ errcode: 0 });
+    expect(sim.ledger("oFallback1").map((d) => d.channel)).toEqual(["template"]);
+  });
+
+  it("never repeats a customer-service message or a subscribe message, which WeChat cannot de-duplicate", async () => {
+    const direct = client();
+    const { accessToken } = await token(direct);
+    sim.addUsers(["oFallback2"]);
+    sim.openWindow("oFallback2", "message");
+    const before = sim.stats().calls;
+    const c = client({ baseUrl: await closedBase(), fallbackBaseUrl: base });
+    await expect(c.sendCustomText(accessToken, "oFallback2", "hi")).rejects.toBeInstanceOf(
+      WeChatTransportError,
+    );
+    const subscribe = {
+      api: "subscribe" as const,
+      body: { touser: "oFallback2", template_id: "SUB", data: {} },
+    };
+    await expect(c.sendTaskMessage(accessToken, subscribe)).rejects.toBeInstanceOf(WeChatTransportError);
+    const untagged = {
+      api: "template" as const,
+      body: { touser: "oFallback2", template_id: "TPL1", data: {} },
+    };
+    await expect(c.sendTaskMessage(accessToken, untagged)).rejects.toBeInstanceOf(WeChatTransportError);
+    const after = sim.stats().calls;
+    expect(after.custom_send - before.custom_send).toBe(0);
+    expect(after.subscribe_send - before.subscribe_send).toBe(0);
+    expect(after.template_send - before.template_send).toBe(0);
+  });
+
+  it("gives the fallback no second timeout: a call that used up its time is not repeated", async () => {
+    const slow = createServer(() => {});
+    await new Promise<void>((resolve) => slow.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = slow.address() as AddressInfo;
+      const c = client({ baseUrl: `http://127.0.0.1:${port}`, fallbackBaseUrl: base, timeoutMs: 300 });
+      const before = sim.stats().calls.stable_token;
+      const started = Date.now();
+      await expect(token(c)).rejects.toBeInstanceOf(WeChatTransportError);
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(sim.stats().calls.stable_token).toBe(before);
+    } finally {
+      slow.closeAllConnections();
+      await new Promise((resolve) => slow.close(resolve));
+    }
   });
 });
 

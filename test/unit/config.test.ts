@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, notifySchema, senderSchema } from "../../functions/config.ts";
+import {
+  ConfigError,
+  fallbackBaseUrl,
+  loadConfig,
+  notifySchema,
+  senderSchema,
+  tokenPushSchema,
+  tokenRefresherSchema,
+} from "../../functions/config.ts";
 
 const resources = {
   TABLE_SUBSCRIBERS: "Subscribers",
@@ -13,16 +21,17 @@ const resources = {
   TABLE_INBOX: "Inbox",
   QUEUE_URL_FANOUT: "http://127.0.0.1/0/FanoutQueue",
   QUEUE_URL_SEND: "http://127.0.0.1/0/SendQueue",
+  QUEUE_URL_TOKEN_REFRESH: "http://127.0.0.1/0/TokenRefreshQueue",
 };
 const wechat = { WECHAT_APP_ID: "wxAPP", WECHAT_APP_SECRET: "secret", WECHAT_TEMPLATE_ID: "TPL" };
 
 describe("loadConfig", () => {
   it("names every missing or malformed variable", () => {
-    const attempt = () =>
-      loadConfig(senderSchema, { ...resources, WECHAT_APP_ID: "wxAPP", WECHAT_MAX_IN_FLIGHT: "lots" });
+    const { TABLE_TOKENS: _, ...withoutTokens } = resources;
+    const attempt = () => loadConfig(senderSchema, { ...withoutTokens, WECHAT_MAX_IN_FLIGHT: "lots" });
     expect(attempt).toThrow(ConfigError);
-    expect(attempt).toThrow(/WECHAT_APP_SECRET/);
-    expect(attempt).toThrow(/WECHAT_TEMPLATE_ID/);
+    expect(attempt).toThrow(/TABLE_TOKENS/);
+    expect(attempt).toThrow(/WECHAT_APP_ID/);
     expect(attempt).toThrow(/WECHAT_MAX_IN_FLIGHT/);
   });
 
@@ -30,7 +39,51 @@ describe("loadConfig", () => {
     const config = loadConfig(senderSchema, { ...resources, ...wechat });
     expect(config.WECHAT_API_BASE).toBe("https://api.weixin.qq.com");
     expect(config.WECHAT_MAX_IN_FLIGHT).toBe(32);
-    expect(config.WECHAT_TEMPLATE_FIELDS).toEqual({ thing1: "content", time2: "paidAt" });
+    expect(config.WECHAT_TOKEN_SOURCE).toBe("refresher");
+    const notify = loadConfig(notifySchema, {
+      ...resources,
+      ...wechat,
+      WECHATPAY_MCH_ID: "1900000001",
+      WECHATPAY_APIV3_KEY: "0123456789abcdef0123456789abcdef",
+      WECHATPAY_PUBLIC_KEY_ID: "PUB_KEY_ID_0114232134912410000000000000TEST",
+    });
+    expect(notify.WECHAT_TEMPLATE_FIELDS).toEqual({ thing1: "content", time2: "paidAt" });
+  });
+
+  it("falls back to api2 only from WeChat's own domain, unless a fallback is set", () => {
+    expect(fallbackBaseUrl({ WECHAT_API_BASE: "https://api.weixin.qq.com" })).toBe(
+      "https://api2.weixin.qq.com",
+    );
+    expect(fallbackBaseUrl({ WECHAT_API_BASE: "https://hk.api.weixin.qq.com" })).toBeUndefined();
+    expect(fallbackBaseUrl({ WECHAT_API_BASE: "https://proxy.example.com/wx" })).toBeUndefined();
+    expect(
+      fallbackBaseUrl({
+        WECHAT_API_BASE: "https://proxy.example.com",
+        WECHAT_API_FALLBACK_BASE: "https://b.example.com",
+      }),
+    ).toBe("https://b.example.com");
+  });
+
+  it("asks for the AppSecret only where the refresher fetches, and for the push secret only in external mode", () => {
+    const tokens = { TABLE_TOKENS: "Tokens", WECHAT_APP_ID: "wxAPP" };
+    expect(() => loadConfig(tokenRefresherSchema, tokens)).toThrow(/WECHAT_APP_SECRET is required/);
+    expect(loadConfig(tokenRefresherSchema, { ...tokens, WECHAT_TOKEN_SOURCE: "external" })).toMatchObject({
+      WECHAT_TOKEN_SOURCE: "external",
+    });
+    expect(loadConfig(tokenPushSchema, tokens).WECHAT_TOKEN_SOURCE).toBe("refresher");
+    expect(() => loadConfig(tokenPushSchema, { ...tokens, WECHAT_TOKEN_SOURCE: "external" })).toThrow(
+      /WECHAT_TOKEN_PUSH_SECRET is required/,
+    );
+    expect(() =>
+      loadConfig(tokenPushSchema, {
+        ...tokens,
+        WECHAT_TOKEN_SOURCE: "external",
+        WECHAT_TOKEN_PUSH_SECRET: "short",
+      }),
+    ).toThrow(/at least 16/);
+    expect(() =>
+      loadConfig(senderSchema, { ...resources, ...wechat, WECHAT_TOKEN_SOURCE: "central" }),
+    ).toThrow(/WECHAT_TOKEN_SOURCE/);
   });
 
   it("reads the optional mini program settings of push tasks", () => {

@@ -13,7 +13,6 @@ import type {
   AudiencePage,
   AudienceReader,
   BroadcastStore,
-  CachedToken,
   ChunkClaim,
   ChunkRef,
   Clock,
@@ -21,6 +20,7 @@ import type {
   FanoutQueue,
   PostStore,
   SendQueue,
+  StoredToken,
   TokenStore,
 } from "../../functions/core/ports.ts";
 import type { TallyMessage } from "../../functions/core/tally-reports.ts";
@@ -188,23 +188,41 @@ export class ArrayAudience implements AudienceReader {
   }
 }
 
+/** The token table as the DynamoDB adapter keeps it: one token, its refusal, the refresh lock. */
 export class MemoryTokenStore implements TokenStore {
-  token: CachedToken | undefined;
+  token: StoredToken | undefined;
   lock: { owner: string; until: number } | undefined;
+  reads = 0;
   async read() {
+    this.reads += 1;
     return this.token;
   }
-  async tryLock(owner: string, until: number, now: number, freshUntil: number) {
+  async markRejected(accessToken: string) {
+    if (this.token?.accessToken !== accessToken || this.token.rejected) return false;
+    this.token = { ...this.token, rejected: true };
+    return true;
+  }
+  async tryLock(owner: string, until: number, now: number, refreshBy: number) {
     if (this.lock && this.lock.until >= now) return false;
-    if (this.token && this.token.expiresAt >= freshUntil) return false;
+    if (this.token && !this.token.rejected && this.token.expiresAt > refreshBy) return false;
     this.lock = { owner, until };
     return true;
   }
-  async write(token: CachedToken) {
-    this.token = token;
+  async unlock(owner: string) {
+    if (this.lock?.owner === owner) this.lock = undefined;
+  }
+  async write(token: Omit<StoredToken, "rejected">) {
+    this.token = { ...token, rejected: false };
     this.lock = undefined;
   }
-  async discard(accessToken: string) {
-    if (this.token?.accessToken === accessToken) this.token = undefined;
+  async accept(token: Omit<StoredToken, "rejected">) {
+    if (this.token?.accessToken === token.accessToken) {
+      this.token = { ...this.token, expiresAt: token.expiresAt };
+      return "stored" as const;
+    }
+    if (this.token && !this.token.rejected && this.token.expiresAt > token.expiresAt)
+      return "superseded" as const;
+    this.token = { ...token, rejected: false };
+    return "stored" as const;
   }
 }

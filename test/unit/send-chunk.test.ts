@@ -1,4 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
+import { TokenUnavailableError } from "../../functions/core/access-token.ts";
+import { InFlightLimit } from "../../functions/core/in-flight-limit.ts";
 import type { BroadcastMessage } from "../../functions/core/model.ts";
 import {
   type SubscriberStatusStore,
@@ -37,14 +39,15 @@ class ScriptedWeChat implements WeChatMessenger {
   }
 }
 
+/** A token source whose refused token is replaced by a newer one at once (a refresher that answers fast). */
 class CountingTokens {
   current = "T1";
-  invalidated: string[] = [];
+  rejected: string[] = [];
   async get() {
     return this.current;
   }
-  async invalidate(token: string) {
-    this.invalidated.push(token);
+  async reject(token: string) {
+    this.rejected.push(token);
     if (token === this.current) this.current = `${token}+`;
   }
 }
@@ -163,10 +166,13 @@ describe("sendChunk", () => {
       deps(wechat),
       opts,
     );
-    expect(result).toMatchObject({ kind: "settled", tally: { failed: 1, byErrcode: { "-2": 1 } } });
+    expect(result).toMatchObject({
+      kind: "settled",
+      tally: { failed: 0, unknown: 1, byErrcode: { "-2": 1 } },
+    });
     expect(wechat.calls.map((c) => c.channel)).toEqual(["custom"]);
     expect(deliveries.records.get(`${B}/oA`)).toMatchObject({
-      outcome: "failed",
+      outcome: "unknown",
       channel: "custom",
       errcode: -2,
       errmsg: OUTCOME_UNKNOWN,
@@ -183,9 +189,10 @@ describe("sendChunk", () => {
       deps(wechat),
       { ...opts, receiveCount: 2 },
     );
-    expect(result).toMatchObject({ kind: "settled", tally: { sent: 1, failed: 1 } });
+    expect(result).toMatchObject({ kind: "settled", tally: { sent: 1, failed: 0, unknown: 1 } });
     expect(wechat.calls.map((c) => c.openid)).toEqual(["oB"]);
     expect(deliveries.records.get(`${B}/oA`)).toMatchObject({
+      outcome: "unknown",
       errcode: -2,
       errmsg: OUTCOME_UNKNOWN,
       attempts: 0,
@@ -265,20 +272,25 @@ describe("sendChunk", () => {
     expect(result).toMatchObject({ kind: "settled", tally: { failed: 1, byErrcode: { "-1": 1 } } });
   });
 
-  it("drops a refused token, fetches again and retries once", async () => {
+  it("reports a refused token and sends again with the newer one", async () => {
     const wechat = new ScriptedWeChat((_c, _o, call) =>
       call === 1 ? { errcode: 40001, errmsg: "invalid credential" } : OK,
     );
-    await sendChunk({ broadcastId: B, chunkId: "0-0", openids: ["oA"] }, deps(wechat), opts);
-    expect(tokens.invalidated).toEqual(["T1"]);
+    const result = await sendChunk({ broadcastId: B, chunkId: "0-0", openids: ["oA"] }, deps(wechat), opts);
+    expect(result).toMatchObject({ kind: "settled", tally: { sent: 1 } });
+    expect(tokens.rejected).toEqual(["T1"]);
     expect(wechat.calls.map((c) => c.token)).toEqual(["T1", "T1+"]);
   });
 
-  it("does not retry a token error twice for one recipient", async () => {
+  it("leaves a recipient whose tokens keep being refused pending for a token, even on the last receive", async () => {
     const wechat = new ScriptedWeChat(() => ({ errcode: 42001, errmsg: "access_token expired" }));
-    const result = await sendChunk({ broadcastId: B, chunkId: "0-0", openids: ["oA"] }, deps(wechat), opts);
-    expect(result).toMatchObject({ kind: "retry", reason: "transient" });
-    expect(wechat.calls).toHaveLength(2);
+    const result = await sendChunk({ broadcastId: B, chunkId: "0-0", openids: ["oA"] }, deps(wechat), {
+      ...opts,
+      receiveCount: 5,
+    });
+    expect(result).toMatchObject({ kind: "retry", reason: "token", pending: 1 });
+    expect(wechat.calls.map((c) => c.token)).toEqual(["T1", "T1+", "T1++"]);
+    expect(deliveries.records.size).toBe(0);
   });
 
   it("pauses the broadcast on 45009 and leaves the rest of the chunk pending", async () => {
@@ -319,6 +331,74 @@ describe("sendChunk", () => {
       flushEvery: 25,
     });
     expect(deliveries.writes).toBe(3);
+  });
+});
+
+describe("sendChunk within the container's limits", () => {
+  it("takes a window only when its call can start: a queued turn holds no window", async () => {
+    const many = Array.from({ length: 6 }, (_, i) => `oW${i}`);
+    for (const openid of many) subscribers.windows.set(openid, 5);
+    broadcasts.items.set(B, newBroadcast(B, { total: 6, fanoutDone: true, fanoutPage: 1 }));
+    let inCall = 0;
+    let peak = 0;
+    let started = 0;
+    let takenNotCalling = 0;
+    const wechat = new ScriptedWeChat(() => OK);
+    const slow: WeChatMessenger = {
+      sendCustomText: async (token, openid) => {
+        inCall += 1;
+        started += 1;
+        peak = Math.max(peak, inCall);
+        takenNotCalling = Math.max(takenNotCalling, subscribers.notes.size - started);
+        await new Promise((r) => setTimeout(r, 5));
+        inCall -= 1;
+        return wechat.sendCustomText(token, openid);
+      },
+      sendTemplate: (token, openid, template, id) => wechat.sendTemplate(token, openid, template, id),
+    };
+    const result = await sendChunk(
+      { broadcastId: B, chunkId: "0-0", openids: many, windowed: many },
+      { ...deps(slow), inFlight: new InFlightLimit(2) },
+      opts,
+    );
+    expect(result).toMatchObject({ kind: "settled", tally: { sent: 6, byChannel: { custom: 6 } } });
+    expect(peak).toBe(2);
+    // A window taken ahead of its call belongs to a turn holding one of the two slots (the other is
+    // the call starting now); none was taken by the four turns still waiting for a slot.
+    expect(takenNotCalling).toBeLessThan(2);
+  });
+
+  it("starts no call past its deadline and leaves those recipients pending, windows untouched", async () => {
+    subscribers.windows.set("oA", 5);
+    const wechat = new ScriptedWeChat(() => OK);
+    const result = await sendChunk(
+      { broadcastId: B, chunkId: "0-0", openids, windowed: ["oA"] },
+      deps(wechat),
+      { ...opts, receiveCount: 5, stopStartingAt: clock.now() },
+    );
+    expect(result).toMatchObject({ kind: "retry", reason: "deadline", pending: 3 });
+    expect(wechat.calls).toHaveLength(0);
+    expect(subscribers.windows.get("oA")).toBe(5);
+    expect(deliveries.records.size).toBe(0);
+  });
+
+  it("keeps recipients pending for a token when none comes, without taking a window", async () => {
+    subscribers.windows.set("oA", 5);
+    const wechat = new ScriptedWeChat(() => OK);
+    const noToken = {
+      get: async () => {
+        throw new TokenUnavailableError("no usable access token: none stored yet");
+      },
+      reject: async () => {},
+    };
+    const result = await sendChunk(
+      { broadcastId: B, chunkId: "0-0", openids, windowed: ["oA"] },
+      { ...deps(wechat), tokens: noToken },
+      { ...opts, receiveCount: 5 },
+    );
+    expect(result).toMatchObject({ kind: "retry", reason: "token", pending: 3, detail: /none stored yet/ });
+    expect(wechat.calls).toHaveLength(0);
+    expect(subscribers.windows.get("oA")).toBe(5);
   });
 });
 

@@ -109,7 +109,7 @@ function deps(wechat: TaskMessenger): SendChunkDeps {
       releaseWindow: async () => {},
     },
     wechat: { sendCustomText: unused, sendTemplate: unused },
-    tokens: { get: async () => "T", invalidate: async () => {} },
+    tokens: { get: async () => "T", reject: async () => {} },
     clock,
     loadBroadcast: (id) => broadcasts.get(id),
     tasks: {
@@ -202,8 +202,8 @@ describe("sendChunk for a subscribe-message task", () => {
     const wechat = new ScriptedTaskWeChat(() => OK);
     const result = await sendChunk(chunk(["oA"]), deps(wechat), opts);
     expect(wechat.calls).toHaveLength(0);
-    expect(record("oA")).toMatchObject({ outcome: "failed", errcode: -2, errmsg: OUTCOME_UNKNOWN });
-    expect(result).toMatchObject({ kind: "settled", tally: { failed: 1 } });
+    expect(record("oA")).toMatchObject({ outcome: "unknown", errcode: -2, errmsg: OUTCOME_UNKNOWN });
+    expect(result).toMatchObject({ kind: "settled", tally: { failed: 0, unknown: 1 } });
     expect(credits.balance.get("oA/SUB_TPL")).toBe(1);
   });
 
@@ -226,7 +226,7 @@ describe("sendChunk for a subscribe-message task", () => {
     const wechat = new ScriptedTaskWeChat(() => "transport");
     await sendChunk(chunk(["oA"]), deps(wechat), opts);
     expect(wechat.calls).toHaveLength(1);
-    expect(record("oA")).toMatchObject({ outcome: "failed", errcode: -2, errmsg: OUTCOME_UNKNOWN });
+    expect(record("oA")).toMatchObject({ outcome: "unknown", errcode: -2, errmsg: OUTCOME_UNKNOWN });
   });
 });
 
@@ -249,7 +249,7 @@ describe("an operator's retry chunk", () => {
     const wechat = new ScriptedTaskWeChat(() => OK);
     const retry = chunk(["oA", "oB"], {
       chunkId: "r1-0",
-      retryOf: { oA: -1, oB: 45011 },
+      retryOf: { oA: { outcome: "failed", errcode: -1 }, oB: { outcome: "failed", errcode: 45011 } },
       retryAt: clock.now(),
     });
     const result = await sendChunk(retry, deps(wechat), opts);

@@ -108,6 +108,7 @@ export class DynamoBroadcastStore implements BroadcastStore {
     const values: Record<string, unknown> = {
       ":sent": tally.sent,
       ":failed": tally.failed,
+      ":unknown": tally.unknown,
       ":skipped": tally.skipped,
       ":zero": 0,
     };
@@ -123,7 +124,15 @@ export class DynamoBroadcastStore implements BroadcastStore {
     };
     addToMap("byChannel", tally.byChannel);
     addToMap("byErrcode", tally.byErrcode);
-    const update = `SET ${["sent = sent + :sent", "failed = failed + :failed", "skipped = skipped + :skipped", ...sets].join(", ")}`;
+    const update = `SET ${[
+      "sent = sent + :sent",
+      "failed = failed + :failed",
+      // Broadcasts started before `unknown` was counted apart have no such attribute.
+      "#unknown = if_not_exists(#unknown, :zero) + :unknown",
+      "skipped = skipped + :skipped",
+      ...sets,
+    ].join(", ")}`;
+    names["#unknown"] = "unknown";
     // false: the claim's condition failed, i.e. another delivery already settled this chunk.
     await transactWithRetry(
       this.db,
@@ -144,7 +153,7 @@ export class DynamoBroadcastStore implements BroadcastStore {
               TableName: this.table,
               Key: { broadcastId, sk: META },
               UpdateExpression: update,
-              ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+              ExpressionAttributeNames: names,
               ExpressionAttributeValues: values,
             },
           },

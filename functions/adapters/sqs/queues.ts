@@ -1,6 +1,6 @@
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { ChunkMessage, FanoutMessage } from "../../core/model.ts";
-import type { FanoutQueue, SendQueue } from "../../core/ports.ts";
+import type { FanoutQueue, SendQueue, TokenRefreshRequester } from "../../core/ports.ts";
 import type { TallyMessage } from "../../core/tally-reports.ts";
 import { countAwsRequests } from "../aws-request-counter.ts";
 import { groupsOf } from "../groups.ts";
@@ -21,10 +21,14 @@ export class SqsSendQueue implements SendQueue {
   ) {}
 
   /** SendMessageBatch in tens, re-sending entries SQS reports as failed. */
-  async sendChunks(chunks: readonly ChunkMessage[]): Promise<void> {
+  async sendChunks(chunks: readonly ChunkMessage[], delaySeconds = 0): Promise<void> {
     await Promise.all(
       groupsOf(chunks, 10).map(async (group) => {
-        let entries = group.map((chunk, i) => ({ Id: String(i), MessageBody: JSON.stringify(chunk) }));
+        let entries = group.map((chunk, i) => ({
+          Id: String(i),
+          MessageBody: JSON.stringify(chunk),
+          ...(delaySeconds > 0 ? { DelaySeconds: delaySeconds } : {}),
+        }));
         for (let round = 0; entries.length > 0; round += 1) {
           if (round >= MAX_BATCH_ROUNDS)
             throw new Error(`SendMessageBatch kept failing: ${entries.length} left`);
@@ -58,6 +62,20 @@ export class SqsFanoutQueue implements FanoutQueue {
         MessageBody: JSON.stringify(message),
         DelaySeconds: delaySeconds,
       }),
+    );
+  }
+}
+
+/** Asks the refresher for a new token: one small message on its queue. */
+export class SqsTokenRefreshRequester implements TokenRefreshRequester {
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async request(): Promise<void> {
+    await this.sqs.send(
+      new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify({ refresh: true }) }),
     );
   }
 }

@@ -13,11 +13,14 @@ import type { TaskRequest } from "../../core/push-task.ts";
 export interface WeChatApiOptions {
   /** e.g. https://api.weixin.qq.com, or a simulator's URL (a path prefix is kept). */
   readonly baseUrl: string;
-  readonly appId: string;
-  readonly appSecret: string;
+  /**
+   * Tried once when a call to `baseUrl` fails in transport (WeChat's disaster-recovery twin
+   * api2.weixin.qq.com), only for calls WeChat can de-duplicate or that change nothing.
+   */
+  readonly fallbackBaseUrl?: string;
   /** WeChat calls in flight at once from this container; also the number of keep-alive connections. */
   readonly maxInFlight: number;
-  /** Per call: no answer by then is a transient failure. */
+  /** Per call, fallback included: no answer by then is a transient failure. */
   readonly timeoutMs: number;
 }
 
@@ -26,38 +29,59 @@ const TASK_PATHS: Readonly<Record<TaskRequest["api"], string>> = {
   subscribe: "/cgi-bin/message/subscribe/send",
 };
 
-/** Raised when WeChat refuses to issue an access token (wrong secret, IP not allow-listed…). */
+/** Raised when WeChat refuses to issue an access token (wrong secret, IP not whitelisted…). */
 export class TokenFetchError extends Error {
   override readonly name = "TokenFetchError";
+  constructor(
+    readonly errcode: number,
+    readonly errmsg: string,
+  ) {
+    super(`stable_token refused: errcode ${errcode} ${errmsg}`);
+  }
 }
 
-/**
- * A small typed client for the WeChat endpoints Fanout uses. A pool of keep-alive connections bounds
- * the calls in flight: extra calls queue in the pool instead of opening more connections.
- */
-export class WeChatApiClient implements WeChatMessenger, TaskMessenger, TokenFetcher {
-  private readonly pool: Pool;
-  private readonly prefix: string;
+/** Whether a call may be repeated on the fallback domain: WeChat de-duplicates it, or it changes nothing. */
+type Repeatable = "repeatable" | "once";
 
-  constructor(private readonly opts: WeChatApiOptions) {
-    const url = new URL(opts.baseUrl);
-    this.prefix = url.pathname.replace(/\/+$/, "");
-    this.pool = new Pool(url.origin, {
+interface Endpoint {
+  readonly pool: Pool;
+  readonly prefix: string;
+}
+
+function endpoint(baseUrl: string, opts: WeChatApiOptions): Endpoint {
+  const url = new URL(baseUrl);
+  return {
+    prefix: url.pathname.replace(/\/+$/, ""),
+    pool: new Pool(url.origin, {
       connections: opts.maxInFlight,
       pipelining: 1,
       keepAliveTimeout: 30_000,
-      headersTimeout: opts.timeoutMs,
-      bodyTimeout: opts.timeoutMs,
       connectTimeout: Math.min(opts.timeoutMs, 5_000),
-    });
+    }),
+  };
+}
+
+/**
+ * A small typed client for the WeChat endpoints Fanout uses. A pool of keep-alive connections per
+ * domain bounds the calls in flight.
+ */
+export class WeChatApiClient implements WeChatMessenger, TaskMessenger {
+  private readonly primary: Endpoint;
+  private readonly fallback: Endpoint | undefined;
+
+  constructor(private readonly opts: WeChatApiOptions) {
+    this.primary = endpoint(opts.baseUrl, opts);
+    this.fallback = opts.fallbackBaseUrl ? endpoint(opts.fallbackBaseUrl, opts) : undefined;
   }
 
+  /** Customer-service messages cannot be de-duplicated: never repeated on the fallback domain. */
   sendCustomText(accessToken: string, openid: string, content: string): Promise<WeChatResult> {
-    return this.post("/cgi-bin/message/custom/send", accessToken, {
-      touser: openid,
-      msgtype: "text",
-      text: { content },
-    });
+    return this.post(
+      "/cgi-bin/message/custom/send",
+      accessToken,
+      { touser: openid, msgtype: "text", text: { content } },
+      "once",
+    );
   }
 
   sendTemplate(
@@ -66,42 +90,58 @@ export class WeChatApiClient implements WeChatMessenger, TaskMessenger, TokenFet
     template: BroadcastMessage["template"],
     clientMsgId: string,
   ): Promise<WeChatResult> {
-    return this.post("/cgi-bin/message/template/send", accessToken, {
-      touser: openid,
-      template_id: template.templateId,
-      ...(template.url ? { url: template.url } : {}),
-      client_msg_id: clientMsgId,
-      data: template.data,
-    });
+    return this.post(
+      "/cgi-bin/message/template/send",
+      accessToken,
+      {
+        touser: openid,
+        template_id: template.templateId,
+        ...(template.url ? { url: template.url } : {}),
+        client_msg_id: clientMsgId,
+        data: template.data,
+      },
+      "repeatable",
+    );
   }
 
   /** A push task's message as the core rendered it: OA template or mini-program subscribe message. */
   sendTaskMessage(accessToken: string, request: TaskRequest): Promise<WeChatResult> {
-    return this.post(TASK_PATHS[request.api], accessToken, request.body);
+    const deduplicated = request.api === "template" && typeof request.body.client_msg_id === "string";
+    return this.post(
+      TASK_PATHS[request.api],
+      accessToken,
+      request.body,
+      deduplicated ? "repeatable" : "once",
+    );
   }
 
   /** stable_token in normal mode: idempotent while the token is valid; force_refresh is never used. */
-  async fetch(): Promise<FetchedToken> {
-    const body = await this.call("/cgi-bin/stable_token", {
-      grant_type: "client_credential",
-      appid: this.opts.appId,
-      secret: this.opts.appSecret,
-      force_refresh: false,
-    });
-    if (typeof body.access_token !== "string" || typeof body.expires_in !== "number") {
-      throw new TokenFetchError(
-        `stable_token refused: errcode ${String(body.errcode)} ${String(body.errmsg ?? "")}`,
-      );
-    }
+  async stableToken(appId: string, appSecret: string): Promise<FetchedToken> {
+    const body = await this.call(
+      "/cgi-bin/stable_token",
+      { grant_type: "client_credential", appid: appId, secret: appSecret, force_refresh: false },
+      "repeatable",
+    );
+    if (typeof body.access_token !== "string" || typeof body.expires_in !== "number")
+      throw new TokenFetchError(Number(body.errcode ?? -1), String(body.errmsg ?? ""));
     return { accessToken: body.access_token, expiresInSeconds: body.expires_in };
   }
 
-  close(): Promise<void> {
-    return this.pool.close();
+  async close(): Promise<void> {
+    await Promise.all([this.primary.pool.close(), this.fallback?.pool.close()]);
   }
 
-  private async post(path: string, accessToken: string, payload: object): Promise<WeChatResult> {
-    const body = await this.call(`${path}?access_token=${encodeURIComponent(accessToken)}`, payload);
+  private async post(
+    path: string,
+    accessToken: string,
+    payload: object,
+    repeatable: Repeatable,
+  ): Promise<WeChatResult> {
+    const body = await this.call(
+      `${path}?access_token=${encodeURIComponent(accessToken)}`,
+      payload,
+      repeatable,
+    );
     return {
       errcode: typeof body.errcode === "number" ? body.errcode : 0,
       errmsg: typeof body.errmsg === "string" ? body.errmsg : "",
@@ -109,15 +149,38 @@ export class WeChatApiClient implements WeChatMessenger, TaskMessenger, TokenFet
     };
   }
 
-  private async call(pathAndQuery: string, payload: object): Promise<Record<string, unknown>> {
+  /** One call within the timeout; a repeatable one that failed in transport goes once to the fallback. */
+  private async call(
+    pathAndQuery: string,
+    payload: object,
+    repeatable: Repeatable,
+  ): Promise<Record<string, unknown>> {
+    const signal = AbortSignal.timeout(this.opts.timeoutMs);
+    const body = JSON.stringify(payload);
+    try {
+      return await this.exchange(this.primary, pathAndQuery, body, signal);
+    } catch (error) {
+      if (!(error instanceof WeChatTransportError) || repeatable === "once" || !this.fallback) throw error;
+      if (signal.aborted) throw error;
+      return this.exchange(this.fallback, pathAndQuery, body, signal);
+    }
+  }
+
+  private async exchange(
+    { pool, prefix }: Endpoint,
+    pathAndQuery: string,
+    body: string,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>> {
     let statusCode: number;
     let text: string;
     try {
-      const res = await this.pool.request({
+      const res = await pool.request({
         method: "POST",
-        path: `${this.prefix}${pathAndQuery}`,
+        path: `${prefix}${pathAndQuery}`,
         headers: { "content-type": "application/json" },
-        body: JSON.stringify(payload),
+        body,
+        signal,
       });
       statusCode = res.statusCode;
       text = await res.body.text();
@@ -133,6 +196,19 @@ export class WeChatApiClient implements WeChatMessenger, TaskMessenger, TokenFet
     } catch {
       throw new WeChatTransportError("WeChat answered with a body that is not JSON");
     }
+  }
+}
+
+/** The refresher's token source: stable_token in normal mode with the account's AppSecret. */
+export class StableTokenFetcher implements TokenFetcher {
+  constructor(
+    private readonly client: WeChatApiClient,
+    private readonly appId: string,
+    private readonly appSecret: string,
+  ) {}
+
+  fetch(): Promise<FetchedToken> {
+    return this.client.stableToken(this.appId, this.appSecret);
   }
 }
 

@@ -8,6 +8,7 @@ export const ERRMSG = {
   40013: "invalid appid",
   40037: "invalid template_id",
   40125: "invalid appsecret",
+  40164: "invalid ip",
   41001: "access_token missing",
   41002: "appid missing",
   41004: "appsecret missing",
@@ -20,6 +21,7 @@ export const ERRMSG = {
   45047: "out of response count limit",
   47001: "data format error",
   47003: "argument invalid!",
+  89503: "此次调用需要管理员确认，请耐心等候",
 } as const;
 
 export type Errcode = keyof typeof ERRMSG;

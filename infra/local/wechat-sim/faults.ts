@@ -22,8 +22,16 @@ export interface Faults {
    * that call and every later one with the old token get 40001. Fires once.
    */
   revokeTokenAtSend: number | null;
+  /**
+   * Token calls (`stable_token`, `token`) answered with this errcode instead of a token: 40164, the
+   * caller's IP is not in the whitelist, or 89503, an administrator must confirm. Null: answered.
+   */
+  refuseTokenCalls: TokenRefusal | null;
   seed: number;
 }
+
+export const TOKEN_REFUSALS = [40164, 89503] as const;
+export type TokenRefusal = (typeof TOKEN_REFUSALS)[number];
 
 export const DEFAULT_FAULTS: Readonly<Faults> = Object.freeze({
   latencyMs: 0,
@@ -34,6 +42,7 @@ export const DEFAULT_FAULTS: Readonly<Faults> = Object.freeze({
   timeoutDelivers: false,
   faultApis: [],
   revokeTokenAtSend: null,
+  refuseTokenCalls: null,
   seed: 1,
 });
 
@@ -105,6 +114,12 @@ export function parseFaultsPatch(input: unknown): Partial<Faults> | string {
       return "revokeTokenAtSend must be a positive integer or null";
     }
     patch.revokeTokenAtSend = v;
+  }
+  if (raw.refuseTokenCalls !== undefined) {
+    const v = raw.refuseTokenCalls;
+    if (v !== null && !(TOKEN_REFUSALS as readonly unknown[]).includes(v))
+      return `refuseTokenCalls must be ${TOKEN_REFUSALS.join(", ")} or null`;
+    patch.refuseTokenCalls = v as TokenRefusal | null;
   }
   if (raw.seed !== undefined) {
     if (typeof raw.seed !== "number" || !Number.isInteger(raw.seed)) return "seed must be an integer";

@@ -455,6 +455,16 @@ export class WeChatSimulator {
     const raw = await readBody(req, API_BODY_LIMIT);
     // Processed even if the client has given up meanwhile: WeChat cannot tell, so neither do we.
     await this.delay();
+    const refusal = this.faults.refuseTokenCalls;
+    if (refusal !== null && (route.api === "stable_token" || route.api === "token")) {
+      // WeChat names the caller's address, as seen from its side, in a whitelist refusal.
+      const ip = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+      this.reply(
+        res,
+        wxError(refusal, refusal === 40164 ? `${ip} ipv6 ::ffff:${ip}, not in whitelist` : undefined),
+      );
+      return;
+    }
     switch (route.api) {
       case "stable_token":
         this.reply(res, this.api.stableToken(raw));

@@ -1,0 +1,53 @@
+import { z } from "zod";
+import { createDocumentClient } from "./adapters/dynamodb/client.ts";
+import { DynamoTokenStore } from "./adapters/dynamodb/token-store.ts";
+import { loadConfig, tokenPushSchema } from "./config.ts";
+import { type HttpEvent, type HttpResult, hasBearerToken, json, parseJsonBody, statusOf } from "./http.ts";
+import { logger } from "./observability.ts";
+
+const config = loadConfig(tokenPushSchema);
+const store = new DynamoTokenStore(createDocumentClient(), config.TABLE_TOKENS, config.WECHAT_APP_ID);
+
+const pushedToken = z.strictObject({
+  accessToken: z
+    .string()
+    .regex(
+      /^[\x21-\x7e]{16,2048}$/,
+      "must be the access token WeChat issued (16–2,048 visible ASCII characters)",
+    ),
+  expiresIn: z
+    .number()
+    .int("must be whole seconds")
+    .min(60, "must be at least 60 seconds")
+    .max(7200, "must be at most 7,200 seconds (WeChat's longest)"),
+});
+
+/**
+ * PUT /api/access-token: the account's central token server (中控服务器) pushes the token it holds,
+ * with its own bearer secret. Only in external mode; a stage with its own refresher takes no pushes.
+ */
+export async function handler(event: HttpEvent): Promise<HttpResult> {
+  if (config.WECHAT_TOKEN_SOURCE !== "external" || !config.WECHAT_TOKEN_PUSH_SECRET)
+    return json(404, { error: "this stage fetches its own access token (WECHAT_TOKEN_SOURCE=refresher)" });
+  if (event.requestContext.http.method !== "PUT") return json(405, { error: "use PUT" });
+  if (!hasBearerToken(event, config.WECHAT_TOKEN_PUSH_SECRET))
+    return json(401, {
+      error: "missing or wrong bearer token (Authorization: Bearer <WECHAT_TOKEN_PUSH_SECRET>)",
+    });
+  try {
+    const body = parseJsonBody(event, pushedToken);
+    const now = Date.now();
+    const expiresAt = now + body.expiresIn * 1000;
+    if ((await store.accept({ accessToken: body.accessToken, expiresAt }, now)) === "superseded")
+      return json(409, {
+        error: "a different token that expires later is stored; this push changed nothing",
+      });
+    logger.info("access token pushed", { expiresInSeconds: body.expiresIn });
+    return { statusCode: 204 };
+  } catch (error) {
+    const status = statusOf(error);
+    if (status) return json(status, { error: (error as Error).message });
+    logger.error("access token push failed", error as Error);
+    return json(500, { error: "internal error" });
+  }
+}
