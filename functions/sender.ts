@@ -93,6 +93,7 @@ const chunkMessage = z.object({
     )
     .optional(),
   retryAt: z.number().int().positive().optional(),
+  tokenWaits: z.number().int().nonnegative().optional(),
 });
 
 /** Raised for a chunk with recipients still pending, so the batch reports it as failed. */
@@ -103,10 +104,13 @@ export class ChunkPendingError extends Error {
 /** Margin for clock differences between containers when judging another holder's lease. */
 const LEASE_MARGIN_MS = 2_000;
 /**
- * A chunk waiting for a token comes back as a new message this much later, so a long wait (the
- * central server down, the IP not whitelisted) never uses up its receives into the dead-letter queue.
+ * A chunk waiting for a token comes back as a new message, 5 s later, then 10, 20… up to SQS's 15
+ * minutes: a token that turns up soon is used soon, and a long wait (the central server down, the IP
+ * not whitelisted) never uses up the chunk's receives into the dead-letter queue.
  */
-const TOKEN_WAIT_SECONDS = 60;
+function tokenWaitSeconds(waits: number): number {
+  return Math.min(5 * 2 ** waits, 900);
+}
 
 /**
  * Seconds until a pending chunk is tried again: quota waits long, a chunk another invocation holds
@@ -157,8 +161,9 @@ function recordHandler(context: Context) {
     };
     if (result.reason === "token") {
       countTokenRefreshFailure();
-      await sendQueue.sendChunks([chunk], TOKEN_WAIT_SECONDS);
-      logger.warn("chunk waits for an access token", { ...log, retryInSeconds: TOKEN_WAIT_SECONDS });
+      const waits = chunk.tokenWaits ?? 0;
+      await sendQueue.sendChunks([{ ...chunk, tokenWaits: waits + 1 }], tokenWaitSeconds(waits));
+      logger.warn("chunk waits for an access token", { ...log, retryInSeconds: tokenWaitSeconds(waits) });
       return;
     }
     const delay = retryDelaySeconds(result, receiveCount, leaseMs);

@@ -131,6 +131,8 @@ export interface ChunkMessage {
    */
   readonly retryOf?: Readonly<Record<string, RetriedFailure>>;
   readonly retryAt?: number;
+  /** Times this chunk was put back to wait for an access token: each wait doubles. */
+  readonly tokenWaits?: number;
 }
 
 /** The record an operator's retry re-does, as it was counted. */

@@ -21,6 +21,12 @@ if (app.merchant) {
   writeFileSync(merchantFile, JSON.stringify(app.merchant, null, 2), { mode: 0o600 });
   console.log(`Demo WeChat Pay merchant (keys, APIv3 key, ids): ${merchantFile}`);
 }
+if (app.env.WECHAT_TOKEN_SOURCE === "external") {
+  // The central token server pushes here: PUT {"accessToken","expiresIn"} on every refresh.
+  console.log(`Access token push (central token server): PUT ${app.baseUrl}/api/access-token`);
+  if (!process.env.WECHAT_TOKEN_PUSH_SECRET)
+    console.log(`WECHAT_TOKEN_PUSH_SECRET (generated) = ${app.env.WECHAT_TOKEN_PUSH_SECRET}`);
+}
 console.log(`Admin console: ${app.baseUrl}/admin (asks for ADMIN_TOKEN)`);
 console.log(`ready ${app.baseUrl}`);
 

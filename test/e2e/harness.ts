@@ -21,6 +21,8 @@ export interface TestApp {
   postAndNotify(outTradeNo: string, amount?: number): Promise<SignedNotify>;
   /** The subscriber's item as the Subscribers table holds it. */
   subscriber(openid: string): Promise<Record<string, unknown> | undefined>;
+  /** The shared access token's item as the Tokens table holds it. */
+  storedToken(): Promise<Record<string, unknown> | undefined>;
   /** Messages each openid has received so far, by channel. */
   received(): Map<string, { custom: number; template: number }>;
   stop(): Promise<void>;
@@ -60,6 +62,8 @@ export async function startTestApp(opts: Omit<LocalAppOptions, "settings"> = {})
       },
     }),
   );
+  const item = async (table: string | undefined, key: Record<string, unknown>) =>
+    (await db.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }))).Item;
   return {
     app,
     client,
@@ -73,12 +77,8 @@ export async function startTestApp(opts: Omit<LocalAppOptions, "settings"> = {})
       await client.registerPost({ outTradeNo, amount, content: "供应：二手叉车一台，价格面议" });
       return signNotify(merchant, buildTransaction(merchant, { outTradeNo, amountTotal: amount }));
     },
-    async subscriber(openid) {
-      const out = await db.send(
-        new GetCommand({ TableName: env.TABLE_SUBSCRIBERS, Key: { openid }, ConsistentRead: true }),
-      );
-      return out.Item;
-    },
+    subscriber: (openid) => item(env.TABLE_SUBSCRIBERS, { openid }),
+    storedToken: () => item(env.TABLE_TOKENS, { appId: app.env.WECHAT_APP_ID }),
     received() {
       const counts = new Map<string, { custom: number; template: number }>();
       for (const d of sim.deliveries()) {

@@ -34,8 +34,12 @@ interface Registered {
   type: string;
   name: string;
   inputs: Record<string, unknown>;
+  /** Set for a resource read by id (`.get`), such as an existing Elastic IP allocation. */
+  id?: string;
 }
 const resources: Registered[] = [];
+/** Each function's build as the CLI receives it: its SST name and what it links, with their properties. */
+const builds: { functionID: string; links: Record<string, unknown> }[] = [];
 const calls: { token: string; inputs: Record<string, unknown> }[] = [];
 
 async function bundleProgram(): Promise<string> {
@@ -131,6 +135,10 @@ function startRpcStub(): Promise<{ url: string; close: () => void }> {
 
 /** Bundles a handler like SST does, so a wrong handler path or a broken import fails the graph. */
 async function buildHandler(input: Record<string, unknown>) {
+  builds.push({
+    functionID: String(input.functionID),
+    links: (input.links ?? {}) as Record<string, unknown>,
+  });
   const handler = String(input.handler);
   const file = handler.slice(0, handler.lastIndexOf("."));
   const source = [".ts", ".mts", ".js", ".mjs"].map((ext) => join(root, file + ext)).find(existsSync);
@@ -160,7 +168,12 @@ async function main() {
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+        resources.push({
+          type: args.type,
+          name: args.name,
+          inputs: args.inputs,
+          ...(args.id ? { id: args.id } : {}),
+        });
         const physical = `${args.name}-${stage}`;
         const state: Record<string, unknown> = {
           ...args.inputs,
@@ -256,7 +269,7 @@ async function main() {
   rpc.close();
   rmSync(outfile, { force: true });
   rmSync(work, { recursive: true, force: true });
-  process.stdout.write(`${JSON.stringify({ resources, calls, outputs: resolved })}\n`);
+  process.stdout.write(`${JSON.stringify({ resources, calls, builds, outputs: resolved })}\n`);
   process.exit(0);
 }
 

@@ -8,31 +8,51 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
+import { configSchemas, loadConfig } from "../../functions/config.ts";
 import {
   alarmThresholds,
+  type FunctionKey,
   functions as functionDefs,
   httpRoutes,
   metrics,
   queues as queueDefs,
+  SECRET_UNSET,
+  type SecretName,
+  schedules,
   secrets as secretDefs,
   tables as tableDefs,
+  WECHAT_CALLERS,
 } from "../../infra/definitions.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const ALARM_EMAIL = "ops@example.com";
-/** Recognisable secret values: none may appear in any resource's plain inputs except SST's own. */
-const secretValues = Object.fromEntries(
-  Object.keys(secretDefs).map((name) => [name, `sentinel-${name}-0123456789abcdef`]),
-);
+/**
+ * Recognisable secret values that pass the functions' own checks: none may appear in any resource's
+ * plain inputs except SST's own.
+ */
+const secretValues: Record<SecretName, string> = {
+  WechatAppSecret: "sentinelAppSecret0123456789abcdef",
+  WechatPayApiV3Key: "sentinelApiV3Key0123456789abcdef",
+  WechatPayPublicKey: "-----BEGIN PUBLIC KEY-----sentinelPublicKey-----END PUBLIC KEY-----",
+  WechatCallbackToken: "sentinelCallbackToken0123",
+  WechatEncodingAesKey: "sentinelAesKeyCurrent".padEnd(43, "0"),
+  WechatEncodingAesKeyPrevious: "sentinelAesKeyPrevious".padEnd(43, "0"),
+  AdminToken: "sentinel-admin-token-0123456789",
+  WechatTokenPushSecret: "sentinel-push-secret-0123456789",
+};
 
 interface Resource {
   type: string;
   name: string;
   // biome-ignore lint/suspicious/noExplicitAny: resource inputs are whatever the provider takes
   inputs: Record<string, any>;
+  id?: string;
 }
-let resources: Resource[] = [];
-let outputs: Record<string, unknown> = {};
+interface Graph {
+  resources: Resource[];
+  outputs: Record<string, unknown>;
+  builds: { functionID: string; links: Record<string, unknown> }[];
+}
 
 /** Pulumi marks secret values as `{<sig>: <secret sig>, value}`; the test wants the plain value. */
 function plain(value: unknown): unknown {
@@ -45,35 +65,93 @@ function plain(value: unknown): unknown {
   return value;
 }
 
-beforeAll(async () => {
+const settings = {
+  WECHAT_APP_ID: "wx0123456789abcdef",
+  WECHAT_TEMPLATE_ID: "TEMPLATE",
+  WECHATPAY_MCH_ID: "1900000001",
+  WECHATPAY_PUBLIC_KEY_ID: "PUB_KEY_ID_0114232134912410000000000000TEST",
+  ALARM_EMAIL,
+};
+
+/** The stages the graph is built for: the defaults, the central token server with managed NAT and kept IPs, a proxy. */
+const stages = {
+  refresher: { secrets: ["WechatAppSecret"], env: {} },
+  external: {
+    secrets: ["WechatTokenPushSecret", "WechatEncodingAesKey", "WechatEncodingAesKeyPrevious"],
+    env: {
+      WECHAT_TOKEN_SOURCE: "external",
+      WECHAT_EGRESS: "managed",
+      WECHAT_EGRESS_EIPS: "eipalloc-0a1,eipalloc-0b2",
+      WECHAT_MAX_IN_FLIGHT: "16",
+    },
+  },
+  proxy: {
+    secrets: ["WechatAppSecret"],
+    env: { WECHAT_EGRESS: "proxy", WECHAT_API_BASE: "https://wx-proxy.example.com" },
+  },
+} satisfies Record<string, { secrets: SecretName[]; env: Record<string, string> }>;
+type Stage = keyof typeof stages;
+const graphs = {} as Record<Stage, Graph>;
+
+async function buildGraph(stage: Stage): Promise<Graph> {
+  const always: SecretName[] = [
+    "WechatPayApiV3Key",
+    "WechatPayPublicKey",
+    "WechatCallbackToken",
+    "AdminToken",
+  ];
   const env = {
     ...process.env,
-    WECHAT_APP_ID: "wx0123456789abcdef",
-    WECHAT_TEMPLATE_ID: "TEMPLATE",
-    WECHATPAY_MCH_ID: "1900000001",
-    WECHATPAY_PUBLIC_KEY_ID: "PUB_KEY_ID_0114232134912410000000000000TEST",
-    ALARM_EMAIL,
-    ...Object.fromEntries(Object.entries(secretValues).map(([k, v]) => [`SST_SECRET_${k}`, v])),
+    ...settings,
+    ...stages[stage].env,
+    ...Object.fromEntries(
+      [...always, ...stages[stage].secrets].map((name) => [`SST_SECRET_${name}`, secretValues[name]]),
+    ),
   };
   const { stdout } = await promisify(execFile)(
     join(root, "node_modules", ".bin", "tsx"),
     [join(root, "test", "infra", "graph.ts")],
     { cwd: root, env, maxBuffer: 64 * 1024 * 1024 },
   );
-  const graph = JSON.parse(stdout) as { resources: Resource[]; outputs: Record<string, unknown> };
-  resources = graph.resources.map((r) => ({ ...r, inputs: plain(r.inputs) as Record<string, unknown> }));
-  outputs = graph.outputs;
-}, 120_000);
+  const graph = JSON.parse(stdout) as Graph;
+  return {
+    ...graph,
+    resources: graph.resources.map((r) => ({ ...r, inputs: plain(r.inputs) as Record<string, unknown> })),
+  };
+}
 
-const ofType = (type: string) => resources.filter((r) => r.type === type);
-const one = (type: string, name: string) => {
-  const found = ofType(type).find((r) => r.name === name);
-  if (!found) throw new Error(`no ${type} named ${name}; have ${ofType(type).map((r) => r.name)}`);
-  return found;
-};
-const arnOf = (r: Resource) => `arn:aws:mock:us-east-1:000000000000:${r.type}/${r.name}-test`;
+let outputs: Record<string, unknown> = {};
+beforeAll(async () => {
+  const built = await Promise.all((Object.keys(stages) as Stage[]).map(buildGraph));
+  (Object.keys(stages) as Stage[]).forEach((stage, i) => {
+    graphs[stage] = built[i] as Graph;
+  });
+  outputs = graphs.refresher.outputs;
+}, 180_000);
+
 const capitalized = (key: string) => `${key[0]?.toUpperCase()}${key.slice(1)}`;
-const lambdaOf = (key: string) => one("aws:lambda/function:Function", `${capitalized(key)}FunctionFunction`);
+/** Finders over one stage's graph (the default stage when none is named). */
+function finders(stage: Stage = "refresher") {
+  const all = () => graphs[stage].resources;
+  const ofType = (type: string) => all().filter((r) => r.type === type);
+  const one = (type: string, name: string) => {
+    const found = ofType(type).find((r) => r.name === name);
+    if (!found) throw new Error(`no ${type} named ${name}; have ${ofType(type).map((r) => r.name)}`);
+    return found;
+  };
+  const lambdaOf = (key: string) =>
+    one("aws:lambda/function:Function", `${capitalized(key)}FunctionFunction`);
+  /** The function keys this stage deploys. */
+  const deployed = () =>
+    (Object.keys(functionDefs) as FunctionKey[]).filter((key) =>
+      ofType("aws:lambda/function:Function").some((f) => f.name === `${capitalized(key)}FunctionFunction`),
+    );
+  const linksOf = (key: string) =>
+    graphs[stage].builds.find((b) => b.functionID === `${capitalized(key)}Function`)?.links ?? {};
+  return { ofType, one, lambdaOf, deployed, linksOf };
+}
+const { ofType, one, lambdaOf, deployed, linksOf } = finders();
+const arnOf = (r: Resource) => `arn:aws:mock:us-east-1:000000000000:${r.type}/${r.name}-test`;
 const queueOf = (name: string) => one("aws:sqs/queue:Queue", `${name}Queue`);
 
 describe("queues and their consumers", () => {
@@ -110,7 +188,7 @@ describe("queues and their consumers", () => {
 });
 
 describe("functions", () => {
-  it.each(Object.entries(functionDefs))(
+  it.each(Object.entries(functionDefs).filter(([key]) => key !== "tokenPush"))(
     "%s: arm64, Node 22, sizing from definitions, logs kept",
     (key, def) => {
       const fn = lambdaOf(key);
@@ -134,21 +212,27 @@ describe("functions", () => {
 
   it("sets a retention on every log group", () => {
     const groups = ofType("aws:cloudwatch/logGroup:LogGroup");
-    expect(groups.length).toBeGreaterThanOrEqual(Object.keys(functionDefs).length);
+    expect(groups.length).toBeGreaterThanOrEqual(deployed().length);
     for (const group of groups) expect(group.inputs.retentionInDays, group.name).toBeGreaterThan(0);
   });
 
-  it("never puts a secret in a plain environment variable or any other plain input", () => {
-    for (const fn of ofType("aws:lambda/function:Function")) {
-      const variables: Record<string, string> = fn.inputs.environment?.variables ?? {};
-      for (const envName of Object.values(secretDefs)) expect(variables, fn.name).not.toHaveProperty(envName);
-      for (const value of Object.values(secretValues))
-        expect(JSON.stringify(variables), fn.name).not.toContain(value);
-    }
-    for (const r of resources.filter((r) => !r.type.startsWith("sst:")))
-      for (const value of Object.values(secretValues))
-        expect(JSON.stringify(r.inputs), r.name).not.toContain(value);
-  });
+  it.each(Object.keys(stages) as Stage[])(
+    "%s stage: never puts a secret in a plain environment variable or any other plain input",
+    (stage) => {
+      const { ofType } = finders(stage);
+      const resources = graphs[stage].resources;
+      for (const fn of ofType("aws:lambda/function:Function")) {
+        const variables: Record<string, string> = fn.inputs.environment?.variables ?? {};
+        for (const envName of Object.values(secretDefs))
+          expect(variables, fn.name).not.toHaveProperty(envName);
+        for (const value of Object.values(secretValues))
+          expect(JSON.stringify(variables), fn.name).not.toContain(value);
+      }
+      for (const r of resources.filter((r) => !r.type.startsWith("sst:")))
+        for (const value of Object.values(secretValues))
+          expect(JSON.stringify(r.inputs), r.name).not.toContain(value);
+    },
+  );
 
   it("links each function only the tables it uses", () => {
     const tableArn = (key: keyof typeof tableDefs) =>
@@ -170,7 +254,9 @@ describe("functions", () => {
 
   it("gives notify and admin a Function URL without IAM auth or CORS, and nothing else a URL", () => {
     const urls = ofType("aws:lambda/functionUrl:FunctionUrl");
-    const routed = new Set<string>(httpRoutes.map((r) => r.function).filter((f) => f in functionDefs));
+    const routed = new Set<string>(
+      httpRoutes.map((r) => r.function).filter((f) => (deployed() as string[]).includes(f)),
+    );
     expect(urls.map((u) => u.name).sort()).toEqual(
       [...routed].map((f) => `${capitalized(f)}FunctionUrl`).sort(),
     );
@@ -234,17 +320,20 @@ describe("alarms", () => {
     });
   });
 
-  it.each(Object.keys(functionDefs))("%s errors and throttles", (key) => {
-    for (const metricName of ["Errors", "Throttles"])
-      expect(alarm(`${capitalized(key)}${metricName}`)).toMatchObject({
-        namespace: "AWS/Lambda",
-        metricName,
-        dimensions: { FunctionName: lambdaOf(key).inputs.name },
-        statistic: "Sum",
-        comparisonOperator: "GreaterThanOrEqualToThreshold",
-        threshold: 1,
-      });
-  });
+  it.each(Object.keys(functionDefs).filter((key) => key !== "tokenPush"))(
+    "%s errors and throttles",
+    (key) => {
+      for (const metricName of ["Errors", "Throttles"])
+        expect(alarm(`${capitalized(key)}${metricName}`)).toMatchObject({
+          namespace: "AWS/Lambda",
+          metricName,
+          dimensions: { FunctionName: lambdaOf(key).inputs.name },
+          statistic: "Sum",
+          comparisonOperator: "GreaterThanOrEqualToThreshold",
+          threshold: 1,
+        });
+    },
+  );
 
   it.each([
     ["NotifyFailures", metrics.names.notifyFailures],
@@ -287,5 +376,138 @@ describe("alarms", () => {
       "ApproximateAgeOfOldestMessage",
     ])
       expect(text).toContain(name);
+  });
+});
+
+describe("every function can start with what the deploy gives it", () => {
+  it.each(Object.keys(stages) as Stage[])(
+    "%s stage: each config loads from its environment and links",
+    (stage) => {
+      const f = finders(stage);
+      for (const key of f.deployed()) {
+        const env: Record<string, string> = { ...f.lambdaOf(key).inputs.environment?.variables };
+        for (const [name, properties] of Object.entries(f.linksOf(key))) {
+          const value = (properties as { value?: unknown }).value;
+          if (name in secretDefs && typeof value === "string" && value !== SECRET_UNSET)
+            env[secretDefs[name as SecretName]] = value;
+        }
+        expect(() => loadConfig(configSchemas[key], env), `${stage}/${key}`).not.toThrow();
+      }
+    },
+  );
+
+  it("passes each stage's settings to the functions that read them, and to no other", () => {
+    const f = finders("external");
+    expect(f.lambdaOf("sender").inputs.environment.variables).toMatchObject({
+      WECHAT_MAX_IN_FLIGHT: "16",
+      WECHAT_TOKEN_SOURCE: "external",
+    });
+    expect(f.lambdaOf("notify").inputs.environment.variables).not.toHaveProperty("WECHAT_MAX_IN_FLIGHT");
+    expect(f.lambdaOf("callback").inputs.environment.variables).not.toHaveProperty("WECHAT_TEMPLATE_ID");
+  });
+});
+
+describe("fixed egress for the IP whitelist", () => {
+  const inVpc = (stage: Stage) =>
+    finders(stage)
+      .deployed()
+      .filter((key) => finders(stage).lambdaOf(key).inputs.vpcConfig !== undefined)
+      .sort();
+
+  it("runs exactly the WeChat callers in the VPC: the senders and the refresher", () => {
+    expect(inVpc("refresher")).toEqual([...WECHAT_CALLERS].sort());
+    const subnets = lambdaOf("sender").inputs.vpcConfig.subnetIds as string[];
+    expect(subnets).toEqual(
+      ofType("aws:ec2/subnet:Subnet")
+        .filter((s) => s.name.includes("Private"))
+        .map((s) => `${s.name}-test-id`),
+    );
+  });
+
+  it("leaves through one fck-nat instance and one new Elastic IP per zone, and outputs the IPs", () => {
+    const nats = ofType("aws:ec2/instance:Instance");
+    expect(nats).toHaveLength(2);
+    for (const nat of nats)
+      expect(nat.inputs).toMatchObject({ instanceType: "t4g.nano", sourceDestCheck: false });
+    const eips = ofType("aws:ec2/eip:Eip");
+    expect(eips.map((e) => e.id)).toEqual([undefined, undefined]);
+    expect(ofType("aws:ec2/eipAssociation:EipAssociation")).toHaveLength(2);
+    expect(ofType("aws:ec2/natGateway:NatGateway")).toHaveLength(0);
+    expect(outputs.wechatEgressIps).toEqual(["203.0.113.1", "203.0.113.2"]);
+  });
+
+  it("reaches DynamoDB through a gateway endpoint on the private route tables", () => {
+    const endpoint = one("aws:ec2/vpcEndpoint:VpcEndpoint", "DynamoDbEndpoint").inputs;
+    expect(endpoint).toMatchObject({
+      vpcEndpointType: "Gateway",
+      serviceName: "com.amazonaws.us-east-1.dynamodb",
+    });
+    expect(endpoint.routeTableIds).toEqual(
+      ofType("aws:ec2/routeTable:RouteTable")
+        .filter((t) => t.name.includes("Private"))
+        .map((t) => `${t.name}-test-id`),
+    );
+  });
+
+  it("with managed NAT and kept allocations: NAT gateways on the given Elastic IPs, read not created", () => {
+    const f = finders("external");
+    expect(f.ofType("aws:ec2/natGateway:NatGateway").map((n) => n.inputs.allocationId)).toEqual([
+      "eipalloc-0a1",
+      "eipalloc-0b2",
+    ]);
+    expect(f.ofType("aws:ec2/eip:Eip").map((e) => e.id)).toEqual(["eipalloc-0a1", "eipalloc-0b2"]);
+    expect(f.ofType("aws:ec2/instance:Instance")).toHaveLength(0);
+    expect(graphs.external.outputs.wechatEgressIps).toHaveLength(2);
+  });
+
+  it("with a proxy: no VPC at all, and WECHAT_API_BASE points at it", () => {
+    const f = finders("proxy");
+    expect(f.ofType("sst:aws:Vpc")).toHaveLength(0);
+    expect(inVpc("proxy")).toEqual([]);
+    expect(f.lambdaOf("sender").inputs.environment.variables.WECHAT_API_BASE).toBe(
+      "https://wx-proxy.example.com",
+    );
+    expect(graphs.proxy.outputs.wechatEgressIps).toMatch(/proxy/);
+  });
+});
+
+describe("where the access token comes from", () => {
+  const linking = (stage: Stage, secret: SecretName) =>
+    finders(stage)
+      .deployed()
+      .filter((key) => secret in finders(stage).linksOf(key));
+
+  it("refresher mode: only the refresher holds the AppSecret; a schedule and the senders' queue trigger it", () => {
+    expect(linking("refresher", "WechatAppSecret")).toEqual(["tokenRefresher"]);
+    expect(deployed()).not.toContain("tokenPush");
+    const rule = one("aws:cloudwatch/eventRule:EventRule", "TokenRefreshScheduleRule");
+    expect(rule.inputs.scheduleExpression).toBe(`rate(${schedules.tokenRefresh.everyMinutes} minute)`);
+    const target = one("aws:cloudwatch/eventTarget:EventTarget", "TokenRefreshScheduleTarget");
+    expect(target.inputs.arn).toBe(arnOf(lambdaOf("tokenRefresher")));
+    expect(JSON.parse(target.inputs.input)).toEqual(schedules.tokenRefresh.event);
+    expect(outputs).not.toHaveProperty("accessTokenPushUrl");
+  });
+
+  it("external mode: no AppSecret anywhere, a push URL with its own secret, the refresher only watches", () => {
+    const f = finders("external");
+    expect(f.ofType("sst:sst:Secret").map((s) => s.name)).not.toContain("WechatAppSecret");
+    expect(linking("external", "WechatAppSecret")).toEqual([]);
+    expect(linking("external", "WechatTokenPushSecret")).toEqual(["tokenPush"]);
+    expect(linking("external", "AdminToken")).toEqual(["admin"]);
+    expect(f.lambdaOf("tokenRefresher").inputs.vpcConfig).toBeUndefined();
+    expect(graphs.external.outputs.accessTokenPushUrl).toMatch(/^https:\/\/.*\/api\/access-token$/);
+    expect(f.one("aws:cloudwatch/metricAlarm:MetricAlarm", "TokenStale").inputs).toMatchObject({
+      namespace: metrics.namespace,
+      metricName: metrics.names.tokenStale,
+      threshold: 1,
+    });
+    expect(ofType("aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.name)).not.toContain("TokenStale");
+  });
+
+  it("safe mode's keys are optional secrets: a placeholder when unset, the key when set", () => {
+    expect(linksOf("callback").WechatEncodingAesKey).toMatchObject({ value: SECRET_UNSET });
+    expect(finders("external").linksOf("callback").WechatEncodingAesKey).toMatchObject({
+      value: secretValues.WechatEncodingAesKey,
+    });
   });
 });

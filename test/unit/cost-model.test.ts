@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { estimateCost, type MeasuredUsage } from "../../infra/local/bench/cost-model.ts";
+import { estimateCost, type MeasuredUsage, natStandingCost } from "../../infra/local/bench/cost-model.ts";
 import { PRICES } from "../../infra/local/bench/prices.ts";
 
 const usage: MeasuredUsage = {
@@ -14,6 +14,8 @@ const usage: MeasuredUsage = {
   storedBytesPerRecipient: 400,
   storedDays: 30.4,
   egressBytes: 2_000 * 1024,
+  ingressBytes: 2_000 * 300,
+  nat: "ec2",
   platformLogBytesPerInvocation: 0,
 };
 
@@ -54,5 +56,33 @@ describe("estimateCost", () => {
 
   it("refuses a run without recipients", () => {
     expect(() => estimateCost({ ...usage, recipients: 0 })).toThrow(RangeError);
+  });
+});
+
+describe("the egress NAT", () => {
+  it("adds per-GB processing, both directions, only for a managed NAT gateway", () => {
+    expect(estimateCost(usage).lines.map((l) => l.item)).not.toContain("NAT gateway processing");
+    const managed = line(estimateCost({ ...usage, nat: "managed" }), "NAT gateway processing");
+    expect(managed.quantityPerMillion).toBeCloseTo((500 * (2_000 * 1024 + 2_000 * 300)) / 1024 ** 3, 9);
+    expect(managed.usdPerMillion).toBeCloseTo(
+      managed.quantityPerMillion * PRICES.nat.gatewayProcessedGbUsd,
+      12,
+    );
+  });
+
+  it("prices a month of standing egress per zone: instance or gateway, Elastic IP, the VPC's hosted zone", () => {
+    const ec2 = natStandingCost("ec2", 2);
+    expect(ec2.totalUsd).toBeCloseTo(
+      2 * 730 * (PRICES.nat.t4gNanoHourUsd + PRICES.nat.publicIpv4HourUsd) +
+        2 * PRICES.nat.rootVolumeGb * PRICES.nat.gp3GbMonthUsd +
+        PRICES.nat.hostedZoneMonthUsd,
+      9,
+    );
+    expect(natStandingCost("managed", 2).totalUsd).toBeCloseTo(
+      2 * 730 * (PRICES.nat.gatewayHourUsd + PRICES.nat.publicIpv4HourUsd) + PRICES.nat.hostedZoneMonthUsd,
+      9,
+    );
+    expect(natStandingCost("ec2", 1).totalUsd).toBeLessThan(ec2.totalUsd);
+    expect(natStandingCost("proxy", 2)).toEqual({ lines: [], totalUsd: 0 });
   });
 });

@@ -26,6 +26,10 @@ export interface MeasuredUsage {
   readonly storedDays: number;
   /** Bytes sent to WeChat's API over the internet (request lines, headers, bodies). */
   readonly egressBytes: number;
+  /** Bytes WeChat answers with: a managed NAT gateway bills both directions. */
+  readonly ingressBytes: number;
+  /** How the calls leave AWS (infra/network.ts): only a managed NAT gateway bills per GB. */
+  readonly nat: "ec2" | "managed" | "proxy";
   /**
    * Log bytes Lambda itself adds per invocation (START/END/REPORT lines); 0 when the functions'
    * system log level is WARN, as infra/functions.ts sets it.
@@ -66,6 +70,7 @@ export function estimateCost(usage: MeasuredUsage): CostEstimate {
   const rru = perMillion(usage.dynamoReadUnits);
   const storedGbMonths = (1e6 * usage.storedBytesPerRecipient * (usage.storedDays / DAYS_PER_MONTH)) / GB;
   const egressGb = perMillion(usage.egressBytes) / GB;
+  const natGb = usage.nat === "managed" ? perMillion(usage.egressBytes + usage.ingressBytes) / GB : 0;
 
   const lines: CostLine[] = [
     line("Lambda requests", invocations, "requests", invocations * PRICES.lambda.requestUsd),
@@ -86,6 +91,9 @@ export function estimateCost(usage: MeasuredUsage): CostEstimate {
       (logBytes / GB) * PRICES.cloudwatchLogs.ingestionGbUsd,
     ),
     line("Internet egress to WeChat", egressGb, "GB", egressGb * PRICES.dataTransfer.outGbUsd),
+    ...(usage.nat === "managed"
+      ? [line("NAT gateway processing", natGb, "GB", natGb * PRICES.nat.gatewayProcessedGbUsd)]
+      : []),
   ];
   return {
     lines,
@@ -97,4 +105,42 @@ export function estimateCost(usage: MeasuredUsage): CostEstimate {
 
 function line(item: string, quantityPerMillion: number, unit: string, usdPerMillion: number): CostLine {
   return { item, quantityPerMillion, unit, usdPerMillion };
+}
+
+const HOURS_PER_MONTH = 730;
+
+export interface MonthlyCost {
+  readonly lines: readonly { readonly item: string; readonly quantity: string; readonly usd: number }[];
+  readonly totalUsd: number;
+}
+
+/**
+ * What the egress for the IP whitelist costs a month whatever is sent: per zone a NAT instance and
+ * its root volume (`ec2`) or a NAT gateway (`managed`), each with its public IPv4 address, plus the
+ * VPC's hosted zone. Nothing with `proxy` (the operator's own proxy is outside this account).
+ */
+export function natStandingCost(nat: MeasuredUsage["nat"], zones: number): MonthlyCost {
+  const p = PRICES.nat;
+  const hours = zones * HOURS_PER_MONTH;
+  const perZone = `${zones} × ${HOURS_PER_MONTH} h`;
+  const lines =
+    nat === "proxy"
+      ? []
+      : [
+          nat === "ec2"
+            ? { item: "NAT instance (t4g.nano, fck-nat)", quantity: perZone, usd: hours * p.t4gNanoHourUsd }
+            : { item: "NAT gateway", quantity: perZone, usd: hours * p.gatewayHourUsd },
+          ...(nat === "ec2"
+            ? [
+                {
+                  item: "NAT instance root volume (gp3)",
+                  quantity: `${zones} × ${p.rootVolumeGb} GB`,
+                  usd: zones * p.rootVolumeGb * p.gp3GbMonthUsd,
+                },
+              ]
+            : []),
+          { item: "Elastic IP (public IPv4)", quantity: perZone, usd: hours * p.publicIpv4HourUsd },
+          { item: "VPC hosted zone (Cloud Map)", quantity: "1", usd: p.hostedZoneMonthUsd },
+        ];
+  return { lines, totalUsd: lines.reduce((sum, l) => sum + l.usd, 0) };
 }

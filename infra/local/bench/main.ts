@@ -13,6 +13,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { throughputChart } from "./chart.ts";
+import { natStandingCost } from "./cost-model.ts";
 import { runAudience, type ScenarioResult } from "./scenario.ts";
 
 const { values } = parseArgs({
@@ -100,6 +101,19 @@ function costTable(result: ScenarioResult): string {
   ].join("\n");
 }
 
+/** The egress's fixed monthly cost for the default deploy and its alternatives (2 zones). */
+function natTable(): string {
+  const rows = (["ec2", "managed"] as const).flatMap((nat) =>
+    [2, 1].map((zones) => {
+      const cost = natStandingCost(nat, zones);
+      return `  ${`${nat === "ec2" ? "fck-nat (default)" : "managed NAT gateway"}, ${zones} zone${zones > 1 ? "s" : ""}`.padEnd(34)} $${cost.totalUsd.toFixed(2)}/month  (${cost.lines.map((l) => `${l.item} $${l.usd.toFixed(2)}`).join(", ")})`;
+    }),
+  );
+  return ["Fixed monthly cost of the whitelisted egress (WECHAT_EGRESS; none with a proxy):", ...rows].join(
+    "\n",
+  );
+}
+
 async function main(): Promise<void> {
   const results: ScenarioResult[] = [];
   const started = new Date();
@@ -129,6 +143,7 @@ async function main(): Promise<void> {
   console.log(`\n${machine()}\n\n${table(results)}\n`);
   const costliest = [...results].sort((a, b) => b.audience - a.audience || a.latencyMs - b.latencyMs)[0];
   if (costliest) console.log(`${costTable(costliest)}\n`);
+  console.log(`${natTable()}\n`);
   for (const r of results) {
     if (!r.countsAgree)
       console.log(`warning: SDK and emulator request counts differ for ${r.audience}/${r.latencyMs} ms`);

@@ -31,4 +31,19 @@ export const PRICES = {
     /** Internet egress (WeChat's API is on the internet), first 10 TB/month tier. */
     outGbUsd: 0.09,
   },
+  /** The egress VPC's NAT (infra/network.ts): one per availability zone. */
+  nat: {
+    /** `ec2`: fck-nat on an on-demand t4g.nano (Linux, arm64). */
+    t4gNanoHourUsd: 0.0042,
+    /** Its root volume: gp3 per GB-month, at the 8 GB an AMI usually asks for (check the AMI's). */
+    gp3GbMonthUsd: 0.08,
+    rootVolumeGb: 8,
+    /** `managed`: a NAT gateway's hour, and each GB it processes (both directions). */
+    gatewayHourUsd: 0.045,
+    gatewayProcessedGbUsd: 0.045,
+    /** Every public IPv4 address, an Elastic IP included, since February 2024. */
+    publicIpv4HourUsd: 0.005,
+    /** The Route 53 private hosted zone of the VPC's Cloud Map namespace (SST creates one). */
+    hostedZoneMonthUsd: 0.5,
+  },
 } as const;

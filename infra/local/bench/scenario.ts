@@ -25,6 +25,8 @@ const REPORT_PUSHES_IN_FLIGHT = 32;
 const LOCAL_CALLBACKS = 8;
 /** An HTTPS request to WeChat: request line, headers and a template message body, roughly. */
 const EGRESS_BYTES_PER_CALL = 1024;
+/** WeChat's answer: status line, headers and `{"errcode":0,"errmsg":"ok","msgid":…}`, roughly. */
+const INGRESS_BYTES_PER_CALL = 300;
 const RECORD_DAYS = RECORD_RETENTION_SECONDS / 86_400;
 /** DynamoDB adds 100 bytes per stored item (and per index entry) to the billed size. */
 const ITEM_OVERHEAD_BYTES = 100;
@@ -307,6 +309,9 @@ function summarize(input: {
     storedBytesPerRecipient: input.storedBytesPerRecipient,
     storedDays: RECORD_DAYS,
     egressBytes: simCalls * EGRESS_BYTES_PER_CALL,
+    ingressBytes: simCalls * INGRESS_BYTES_PER_CALL,
+    // The default deploy: fck-nat, no per-GB charge beyond egress (the README prices managed NAT).
+    nat: "ec2",
     platformLogBytesPerInvocation: 0,
   });
 

@@ -227,6 +227,15 @@ export class WeChatSimulator {
     users.openWindow(users.ensure(openid), kind, this.now());
   }
 
+  /**
+   * The stable token as the account's central token server (中控服务器) gets it from its own
+   * whitelisted address: a normal-mode grant that no HTTP call of the system under test made.
+   */
+  centralServerToken(): { accessToken: string; expiresIn: number } {
+    const grant = this.api.centralServerToken();
+    return { accessToken: grant.access_token, expiresIn: grant.expires_in };
+  }
+
   /** Accepts more template ids: OA templates (`template/send`) and mini-program ones (`subscribe/send`). */
   addTemplates(ids: { official?: Iterable<string>; subscribe?: Iterable<string> }): void {
     for (const id of ids.official ?? []) this.officialTemplates.add(id);

@@ -1,7 +1,7 @@
 import { chinaDay } from "./clock.ts";
 import { OK, type WxBody, wxError } from "./errors.ts";
 import { Ledger } from "./ledger.ts";
-import { TokenService } from "./token-service.ts";
+import { type TokenGrant, TokenService } from "./token-service.ts";
 import { UserStore } from "./user-store.ts";
 import { checkTemplateData, type TemplateFlavour } from "./value-rules.ts";
 
@@ -102,6 +102,13 @@ export class WeChatApi {
     const { grant_type, appid, secret, force_refresh } = parsed.body;
     const result = this.tokens.fetchStable(grant_type, appid, secret, force_refresh === true);
     return result.ok ? { ...result.grant } : wxError(result.errcode);
+  }
+
+  /** A normal-mode stable grant with the account's own credentials (see WeChatSimulator.centralServerToken). */
+  centralServerToken(): TokenGrant {
+    const result = this.tokens.fetchStable("client_credential", this.cfg.appId, this.cfg.appSecret, false);
+    if (!result.ok) throw new Error(`the simulator refused its own credentials: ${result.errcode}`);
+    return result.grant;
   }
 
   classicToken(query: URLSearchParams): WxBody {

@@ -1,0 +1,79 @@
+/** The deploy's settings, read before anything is created: every problem named at once. */
+import { describe, expect, it } from "vitest";
+import { readSettings, settingNames } from "../../infra/settings.ts";
+
+const given = {
+  WECHAT_APP_ID: "wx0123456789abcdef",
+  WECHAT_TEMPLATE_ID: "TEMPLATE",
+  WECHATPAY_MCH_ID: "1900000001",
+  WECHATPAY_PUBLIC_KEY_ID: "PUB_KEY_ID_0114232134912410000000000000TEST",
+  ALARM_EMAIL: "ops@example.com",
+};
+
+describe("readSettings", () => {
+  it("names every missing or malformed setting, with the functions' own rules", () => {
+    const attempt = () =>
+      readSettings({
+        WECHAT_APP_ID: "wxAPP",
+        WECHAT_MAX_IN_FLIGHT: "lots",
+        ALARM_EMAIL: "ops",
+        WECHAT_EGRESS: "nat",
+      });
+    expect(attempt).toThrow(/WECHAT_TEMPLATE_ID is required/);
+    expect(attempt).toThrow(/WECHATPAY_MCH_ID is required/);
+    expect(attempt).toThrow(/WECHAT_MAX_IN_FLIGHT/);
+    expect(attempt).toThrow(/ALARM_EMAIL must be an e-mail address/);
+    expect(attempt).toThrow(/WECHAT_EGRESS/);
+  });
+
+  it("offers every variable a function reads for a stage, resources and secrets aside", () => {
+    expect(settingNames("sender")).toEqual(
+      expect.arrayContaining([
+        "WECHAT_MAX_IN_FLIGHT",
+        "WECHAT_TIMEOUT_MS",
+        "SEND_RETRY_DELAY_SECONDS",
+        "WECHAT_API_BASE",
+        "WECHAT_API_FALLBACK_BASE",
+        "WECHAT_TOKEN_SOURCE",
+      ]),
+    );
+    expect(settingNames("fanout")).toEqual(["FANOUT_PAGE_SIZE", "REPORT_TALLY_DELAY_SECONDS"]);
+    expect(settingNames("sender")).not.toContain("TABLE_TOKENS");
+    expect(settingNames("tokenRefresher")).not.toContain("WECHAT_APP_SECRET");
+    const settings = readSettings({
+      ...given,
+      WECHAT_MAX_IN_FLIGHT: "16",
+      FANOUT_PAGE_SIZE: "500",
+      REPORT_TALLY_DELAY_SECONDS: "30",
+      SEND_RETRY_DELAY_SECONDS: "10",
+    });
+    expect(settings.environment.sender).toMatchObject({
+      WECHAT_MAX_IN_FLIGHT: "16",
+      SEND_RETRY_DELAY_SECONDS: "10",
+    });
+    expect(settings.environment.fanout).toEqual({
+      FANOUT_PAGE_SIZE: "500",
+      REPORT_TALLY_DELAY_SECONDS: "30",
+    });
+  });
+
+  it("deploys the token push only with an external token server", () => {
+    expect(readSettings(given).functions).not.toContain("tokenPush");
+    expect(readSettings({ ...given, WECHAT_TOKEN_SOURCE: "external" }).functions).toContain("tokenPush");
+  });
+
+  it("refuses a proxy without its address, kept IPs that do not match the zones, and a call timeout the sender cannot fit", () => {
+    expect(() => readSettings({ ...given, WECHAT_EGRESS: "proxy" })).toThrow(/WECHAT_API_BASE is required/);
+    expect(() => readSettings({ ...given, WECHAT_EGRESS_EIPS: "eipalloc-0a1" })).toThrow(/one per zone/);
+    expect(() => readSettings({ ...given, WECHAT_EGRESS_EIPS: "eip-1,eip-2" })).toThrow(/eipalloc/);
+    expect(() => readSettings({ ...given, WECHAT_TIMEOUT_MS: "12000" })).toThrow(
+      /WECHAT_TIMEOUT_MS 12000 leaves the sender/,
+    );
+    expect(
+      readSettings({ ...given, WECHAT_EGRESS_AZS: "1", WECHAT_EGRESS_EIPS: "eipalloc-0a1" }).deploy,
+    ).toMatchObject({
+      WECHAT_EGRESS_AZS: 1,
+      WECHAT_EGRESS_EIPS: ["eipalloc-0a1"],
+    });
+  });
+});
