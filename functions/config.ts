@@ -84,7 +84,10 @@ export const notifySchema = z.object({
   /** The PEM itself (an SST secret in AWS) or a file holding it (local). */
   WECHATPAY_PUBLIC_KEY: z.string().optional(),
   WECHATPAY_PUBLIC_KEY_FILE: z.string().optional(),
-  /** Optional JSON {serial: PEM file path} for merchants still migrating from platform certificates. */
+  /**
+   * Optional JSON {serial: PEM} for merchants still migrating from platform certificates: the
+   * certificate's PEM text (public, so a plain setting in AWS) or, locally, the path of its file.
+   */
   WECHATPAY_PLATFORM_CERT_FILES: z
     .string()
     .default("{}")
@@ -92,7 +95,7 @@ export const notifySchema = z.object({
       try {
         return z.record(z.string(), z.string()).parse(JSON.parse(json));
       } catch {
-        ctx.addIssue({ code: "custom", message: 'must be a JSON object {"<serial>": "<PEM file>"}' });
+        ctx.addIssue({ code: "custom", message: 'must be a JSON object {"<serial>": "<PEM or PEM file>"}' });
         return z.NEVER;
       }
     }),
@@ -253,6 +256,11 @@ export function loadConfig<S extends z.ZodType>(
     throw new ConfigError(`invalid configuration: ${problems}`);
   }
   return result.data;
+}
+
+/** PEM text as given (what a deployed stage sets), or read from the file a local run names. */
+export function pemText(pemOrFile: string): string {
+  return pemOrFile.trimStart().startsWith("-----BEGIN") ? pemOrFile : readFileSync(pemOrFile, "utf8");
 }
 
 /** The WeChat Pay public key PEM from WECHATPAY_PUBLIC_KEY or WECHATPAY_PUBLIC_KEY_FILE. */

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { DynamoBroadcastStore } from "./adapters/dynamodb/broadcast-store.ts";
 import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoPostStore } from "./adapters/dynamodb/post-store.ts";
@@ -9,7 +8,7 @@ import {
   NotifyRejectedError,
 } from "./adapters/wechatpay/notify-verifier.ts";
 import { systemClock } from "./clock.ts";
-import { loadConfig, notifySchema, wechatPayPublicKeyPem } from "./config.ts";
+import { loadConfig, notifySchema, pemText, wechatPayPublicKeyPem } from "./config.ts";
 import { acceptPayment } from "./core/accept-payment.ts";
 import { composePostMessage } from "./core/broadcast-message.ts";
 import { type HttpEvent, type HttpResult, json, rawBody, statusOf } from "./http.ts";
@@ -22,9 +21,9 @@ const posts = new DynamoPostStore(db, config.TABLE_POSTS, config.TABLE_BROADCAST
 const broadcasts = new DynamoBroadcastStore(db, config.TABLE_BROADCASTS);
 const fanoutQueue = new SqsFanoutQueue(createSqsClient(), config.QUEUE_URL_FANOUT);
 const platformCertificates = Object.fromEntries(
-  Object.entries(config.WECHATPAY_PLATFORM_CERT_FILES).map(([serial, file]) => [
+  Object.entries(config.WECHATPAY_PLATFORM_CERT_FILES).map(([serial, pemOrFile]) => [
     serial,
-    readFileSync(file, "utf8"),
+    pemText(pemOrFile),
   ]),
 );
 const verify = createNotifyVerifier({

@@ -69,10 +69,12 @@ export const appJs = String.raw`"use strict";
     const sent = num(p.sent);
     const failed = num(p.failed);
     const skipped = num(p.skipped);
-    const settled = sent + failed + skipped;
+    const unknown = num(p.unknown);
+    const settled = sent + failed + unknown + skipped;
     const pending = p.pending === undefined ? Math.max(0, total - settled) : num(p.pending);
+    const doubt = unknown > 0 ? " · delivery unknown " + unknown : "";
     const label =
-      "sent " + sent + " · failed " + failed + " · skipped " + skipped + " · pending " + pending + " / " + total;
+      "sent " + sent + " · failed " + failed + doubt + " · skipped " + skipped + " · pending " + pending + " / " + total;
     const track = h("div", { className: "track" });
     for (const [name, count] of [["sent", sent], ["failed", failed], ["skipped", skipped]]) {
       const part = h("span", { className: name });

@@ -207,10 +207,8 @@ function withoutRetried(tally: ChunkTally, retryOf: ChunkMessage["retryOf"]): Ch
   return { ...tally, failed, unknown, byErrcode };
 }
 
-/** One turn of a recipient's delivery: WeChat's answer to a call made with `token`, or why none started. */
-type Turn<T = WeChatResult> =
-  | { readonly answer: T; readonly token: string }
-  | { readonly notStarted: "token" | "deadline" };
+/** One turn of a recipient's delivery: WeChat's answer, or why no call started. */
+type Turn<T = WeChatResult> = { readonly answer: T } | { readonly notStarted: "token" | "deadline" };
 
 /** A recipient's token refusals per receive before it waits for the queue's next try. */
 const TOKEN_REFUSALS_PER_RECEIVE = 3;
@@ -218,6 +216,8 @@ const TOKEN_REFUSALS_PER_RECEIVE = 3;
 /** The per-invocation state of one chunk's delivery. */
 class ChunkRun {
   quotaHit = false;
+  /** Why the last turn found no token, for the chunk's log line. */
+  tokenProblem: string | undefined;
   private readonly attemptsPerReceive: number;
   private readonly backoffBaseMs: number;
   private readonly stopStartingAt: number;
@@ -269,12 +269,12 @@ class ChunkRun {
       const use = await this.deps.subscribers.consumeWindow(openid, broadcastId, this.deps.clock.now());
       if (use === "in_doubt") return use;
       const channel: Channel = use === "taken" ? "custom" : "template";
-      return { channel, result: await this.ask(send(channel)(token)) };
+      return { channel, result: await this.ask(token, send(channel)) };
     });
     if ("notStarted" in first) return { pending: first.notStarted };
     if (first.answer === "in_doubt") return { settled: this.record(openid, "unknown", "custom", UNKNOWN, 0) };
     const { channel, result } = first.answer;
-    return this.sendWithRetries(openid, channel, hooks, { answer: result, token: first.token });
+    return this.sendWithRetries(openid, channel, hooks, { answer: result });
   }
 
   /** WeChat answered the customer-service call without delivering it. */
@@ -308,7 +308,7 @@ class ChunkRun {
         this.deps.clock.now(),
       );
       if (credit === "none" || (credit === "in_doubt" && !this.operatorRetry)) return credit;
-      return this.ask(request(token));
+      return this.ask(token, request);
     });
     if ("notStarted" in first) return { pending: first.notStarted };
     if (first.answer === "none") return { settled: this.skipped(openid, NO_CREDIT) };
@@ -326,7 +326,7 @@ class ChunkRun {
           if (result.errcode === NO_SUBSCRIPTION) await tasks.credits.revoke(openid, message.templateId);
         },
       },
-      { answer: first.answer, token: first.token },
+      { answer: first.answer },
     );
   }
 
@@ -347,21 +347,24 @@ class ChunkRun {
         }
         throw error;
       }
-      return { answer: await act(token), token };
+      return { answer: await act(token) };
     });
   }
 
-  /** Why the last turn found no token, for the chunk's log line. */
-  tokenProblem: string | undefined;
-
-  /** A WeChat call whose transport failure becomes an answer (errcode -2). */
-  private async ask(call: Promise<WeChatResult>): Promise<WeChatResult> {
+  /**
+   * One WeChat call with `token`; a transport failure becomes an answer (errcode -2). A refused token
+   * is reported before the turn gives up its slot, so no turn waiting for it starts with that token.
+   */
+  private async ask(token: string, send: (token: string) => Promise<WeChatResult>): Promise<WeChatResult> {
+    let result: WeChatResult;
     try {
-      return await call;
+      result = await send(token);
     } catch (error) {
       if (error instanceof WeChatTransportError) return { errcode: TRANSPORT_ERRCODE, errmsg: error.message };
       throw error;
     }
+    if (classifyErrcode(result.errcode) === "token") await this.deps.tokens.reject(token);
+    return result;
   }
 
   /**
@@ -398,7 +401,7 @@ class ChunkRun {
     };
     for (;;) {
       if (this.quotaHit) return giveUp("quota");
-      const turn = next ?? (await this.turn((token) => this.ask(hooks.send(channel)(token))));
+      const turn = next ?? (await this.turn((token) => this.ask(token, hooks.send(channel))));
       next = undefined;
       if ("notStarted" in turn) return giveUp(turn.notStarted);
       calls += 1;
@@ -414,8 +417,7 @@ class ChunkRun {
           break;
         }
         case "token":
-          // The next turn waits for a token newer than this one; nothing else is sent with it.
-          await this.deps.tokens.reject(turn.token);
+          // Reported already (ask): the next turn waits for a newer token.
           tokenRefusals += 1;
           if (tokenRefusals >= TOKEN_REFUSALS_PER_RECEIVE) return giveUp("token", result);
           break;

@@ -37,13 +37,13 @@ export async function startTestApp(opts: Omit<LocalAppOptions, "settings"> = {})
   const app = await startLocalApp({
     settings: {},
     concurrency: { sender: 3, fanout: 1, notify: 2, admin: 1 },
-    // The sender starts calls until WECHAT_TIMEOUT_MS + 2 s before its timeout: 2.5 s of each 6 s.
-    queueOverrides: { send: { visibilityTimeoutSeconds: 7 }, fanout: { visibilityTimeoutSeconds: 6 } },
-    functionOverrides: { sender: { timeoutSeconds: 6 }, fanout: { timeoutSeconds: 5 } },
+    // The sender starts calls until WECHAT_TIMEOUT_MS + 2 s before its timeout: 3 s of each 7 s.
+    queueOverrides: { send: { visibilityTimeoutSeconds: 8 }, fanout: { visibilityTimeoutSeconds: 6 } },
+    functionOverrides: { sender: { timeoutSeconds: 7 }, fanout: { timeoutSeconds: 5 } },
     ...opts,
     overrides: {
       SEND_RETRY_DELAY_SECONDS: "1",
-      WECHAT_TIMEOUT_MS: "1500",
+      WECHAT_TIMEOUT_MS: "2000",
       REPORT_TALLY_DELAY_SECONDS: "1",
       ...opts.overrides,
     },

@@ -253,11 +253,18 @@ async function main() {
     return outputs;
   });
   if (failure) throw failure;
-  // Components register resources asynchronously (inside apply); wait until the count settles.
+  // Components register resources asynchronously (inside apply): wait until Pulumi has no promise
+  // left in flight (its exit check fails the run otherwise) and the count has settled. On a loaded
+  // machine that takes a while.
+  const { getStore } = requireFromPlatform("@pulumi/pulumi/runtime/state") as {
+    getStore: () => { leakCandidates: Set<unknown> };
+  };
   let last = -1;
-  for (let stable = 0; stable < 5; ) {
+  const deadline = Date.now() + 60_000;
+  for (let stable = 0; stable < 5 && Date.now() < deadline; ) {
     await new Promise((r) => setTimeout(r, 100));
-    stable = resources.length === last ? stable + 1 : 0;
+    const settled = resources.length === last && getStore().leakCandidates.size === 0;
+    stable = settled ? stable + 1 : 0;
     last = resources.length;
   }
   const resolved = await new Promise<unknown>((done) =>

@@ -170,6 +170,34 @@ describe("stable_token", () => {
   });
 });
 
+describe("the IP whitelist", () => {
+  it("refuses every token call from an unlisted caller with 40164 naming its IP, or 89503", async () => {
+    sim.setFaults({ refuseTokenCalls: 40164 });
+    const refused = await stableToken();
+    expect(refused.errcode).toBe(40164);
+    expect(refused.errmsg).toMatch(
+      /^invalid ip 127\.0\.0\.1 ipv6 ::ffff:127\.0\.0\.1, not in whitelist rid: /,
+    );
+    expect((await classicToken()).errcode).toBe(40164);
+    sim.setFaults({ refuseTokenCalls: 89503 });
+    expect((await stableToken()).errcode).toBe(89503);
+    expect(sim.stats().tokenFetches).toEqual({ stable: 0, stableForced: 0, classic: 0 });
+    const bad = await fetch(`${base}/__sim/faults`, { method: "POST", body: '{"refuseTokenCalls":40001}' });
+    expect(bad.status).toBe(400);
+    sim.setFaults({ refuseTokenCalls: null });
+    expect(typeof (await stableToken()).access_token).toBe("string");
+  });
+
+  it("still grants the central token server's own fetch, which no HTTP call of the system made", async () => {
+    sim.setFaults({ refuseTokenCalls: 40164 });
+    const grant = sim.centralServerToken();
+    expect(grant.expiresIn).toBeGreaterThan(7000);
+    sim.addUsers(["o_central"]);
+    expect((await template(grant.accessToken, "o_central")).errcode).toBe(0);
+    expect(sim.stats().calls.stable_token).toBe(0);
+  });
+});
+
 describe("access token on send APIs", () => {
   it("answers 41001 without a token, 40001 for an unknown one, 42001 once expired", async () => {
     const res = await post("/cgi-bin/message/template/send", {

@@ -1,9 +1,13 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   ConfigError,
   fallbackBaseUrl,
   loadConfig,
   notifySchema,
+  pemText,
   senderSchema,
   tokenPushSchema,
   tokenRefresherSchema,
@@ -121,5 +125,16 @@ describe("loadConfig", () => {
     expect(() =>
       loadConfig(notifySchema, { ...notify, WECHATPAY_PUBLIC_KEY_ID: "0114232134912410" }),
     ).toThrow(/WECHATPAY_PUBLIC_KEY_ID must look like/);
+  });
+});
+
+describe("pemText", () => {
+  it("takes PEM text as it is, and reads a file otherwise", () => {
+    const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    expect(pemText(pem)).toBe(pem);
+    const dir = mkdtempSync(join(tmpdir(), "pem-"));
+    writeFileSync(join(dir, "cert.pem"), pem);
+    expect(pemText(join(dir, "cert.pem"))).toBe(pem);
+    expect(() => pemText(join(dir, "missing.pem"))).toThrow(/ENOENT/);
   });
 });

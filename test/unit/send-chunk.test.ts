@@ -368,6 +368,29 @@ describe("sendChunk within the container's limits", () => {
     expect(takenNotCalling).toBeLessThan(2);
   });
 
+  it("reports a refused token before its slot goes to a waiting turn, so none starts with that token", async () => {
+    const slowTokens = {
+      current: "T1",
+      async get() {
+        return this.current;
+      },
+      async reject(token: string) {
+        await new Promise((r) => setTimeout(r, 5));
+        if (token === this.current) this.current = "T2";
+      },
+    };
+    const wechat = new ScriptedWeChat((_c, openid, call) =>
+      openid === "oA" && call === 1 ? { errcode: 40001, errmsg: "invalid credential" } : OK,
+    );
+    const result = await sendChunk(
+      { broadcastId: B, chunkId: "0-0", openids },
+      { ...deps(wechat), tokens: slowTokens, inFlight: new InFlightLimit(1) },
+      opts,
+    );
+    expect(result).toMatchObject({ kind: "settled", tally: { sent: 3 } });
+    expect(wechat.calls.map((c) => c.token)).toEqual(["T1", "T2", "T2", "T2"]);
+  });
+
   it("starts no call past its deadline and leaves those recipients pending, windows untouched", async () => {
     subscribers.windows.set("oA", 5);
     const wechat = new ScriptedWeChat(() => OK);
