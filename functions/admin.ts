@@ -10,7 +10,18 @@ import { serveConsole } from "./console/serve.ts";
 import { ConflictError, NotFoundError, ValidationError } from "./core/errors.ts";
 import { broadcastProgress, type Post, postBroadcastId } from "./core/model.ts";
 import { tallyNow } from "./core/tally-reports.ts";
-import { type HttpEvent, type HttpResult, hasBearerToken, json, parseJsonBody, statusOf } from "./http.ts";
+import {
+  type HttpEvent,
+  type HttpResult,
+  json,
+  OPERATOR,
+  OPERATOR_AND_APP,
+  parseJsonBody,
+  type RouteDef,
+  refusal,
+  roleOf,
+  statusOf,
+} from "./http.ts";
 import { logger } from "./observability.ts";
 import { taskRoutes } from "./task-routes.ts";
 
@@ -90,16 +101,17 @@ async function postView(post: Post) {
   };
 }
 
-type Route = (event: HttpEvent, params: string[]) => Promise<HttpResult>;
-
-const routes: { method: string; pattern: RegExp; route: Route }[] = [
+/** Every route, with the roles that may call it: the one place access is decided. */
+export const routes: RouteDef[] = [
   {
     method: "POST",
     pattern: /^\/api\/subscribers$/,
+    roles: OPERATOR_AND_APP,
+    does: "import subscribers",
     route: async (event) => {
       const body = parseJsonBody(event, importSubscribers);
       const unique = new Map(body.subscribers.map((s) => [s.openid, s]));
-      await subscribers.upsert(
+      const { keptOptedOut } = await subscribers.upsert(
         [...unique.values()].map((s) => ({
           openid: s.openid,
           ...(s.optedIn === undefined ? {} : { optedIn: s.optedIn }),
@@ -109,12 +121,14 @@ const routes: { method: string; pattern: RegExp; route: Route }[] = [
         })),
         Date.now(),
       );
-      return json(200, { imported: unique.size });
+      return json(200, { imported: unique.size, keptOptedOut });
     },
   },
   {
     method: "POST",
     pattern: /^\/api\/posts$/,
+    roles: OPERATOR_AND_APP,
+    does: "register posts",
     route: async (event) => {
       const body = parseJsonBody(event, registerPost);
       const post: Post = {
@@ -134,8 +148,10 @@ const routes: { method: string; pattern: RegExp; route: Route }[] = [
   {
     method: "GET",
     pattern: /^\/api\/posts\/([^/]+)$/,
+    roles: OPERATOR_AND_APP,
+    does: "read posts",
     route: async (_event, [id]) => {
-      const post = await posts.get(decodeURIComponent(id ?? ""));
+      const post = await posts.get(id ?? "");
       if (!post) throw new NotFoundError("no post with this outTradeNo");
       return json(200, await postView(post));
     },
@@ -144,8 +160,10 @@ const routes: { method: string; pattern: RegExp; route: Route }[] = [
   {
     method: "POST",
     pattern: /^\/api\/posts\/([^/]+)\/tally$/,
+    roles: OPERATOR,
+    does: "tally delivery reports",
     route: async (_event, [id]) => {
-      const post = await posts.get(decodeURIComponent(id ?? ""));
+      const post = await posts.get(id ?? "");
       if (!post) throw new NotFoundError("no post with this outTradeNo");
       if (post.status !== "PAID") throw new ConflictError("the post is not paid, so it has no broadcast yet");
       const broadcastId = postBroadcastId(post.outTradeNo);
@@ -157,6 +175,8 @@ const routes: { method: string; pattern: RegExp; route: Route }[] = [
   {
     method: "GET",
     pattern: /^\/api\/posts$/,
+    roles: OPERATOR,
+    does: "list posts",
     route: async (event) => {
       const query = listQuery.safeParse(event.queryStringParameters ?? {});
       if (!query.success) {
@@ -172,29 +192,38 @@ const routes: { method: string; pattern: RegExp; route: Route }[] = [
   ...taskRoutes(db, config),
 ];
 
-/** The admin and app API: bearer-token auth, JSON in and out. */
+/** The admin and app API: bearer-token auth by role, JSON in and out. */
 export async function handler(event: HttpEvent): Promise<HttpResult> {
   // The console page holds no secret (it asks the operator for the token), so it needs none.
   const page = serveConsole(event);
   if (page) return page;
-  if (!hasBearerToken(event, config.ADMIN_TOKEN)) {
-    return json(401, { error: "missing or wrong bearer token (Authorization: Bearer <ADMIN_TOKEN>)" });
-  }
+  const role = roleOf(event, { operator: config.ADMIN_TOKEN, app: config.APP_TOKEN });
+  if (!role) return json(401, { error: "missing or wrong bearer token (Authorization: Bearer <token>)" });
   const method = event.requestContext.http.method;
   const path = event.rawPath;
   const matches = routes.filter((r) => r.pattern.test(path));
   const match = matches.find((r) => r.method === method);
-  if (!match) {
+  if (!match)
     return matches.length > 0
-      ? json(405, { error: `${method} is not allowed on ${path}` })
-      : json(404, { error: `no route ${path}` });
-  }
+      ? json(405, { error: "method not allowed" })
+      : json(404, { error: "no such route" });
+  if (!match.roles.includes(role)) return json(403, { error: `this token may not ${match.does}` });
   try {
-    return await match.route(event, match.pattern.exec(path)?.slice(1) ?? []);
+    const params = (match.pattern.exec(path)?.slice(1) ?? []).map(decodePathParam);
+    return await match.route(event, params);
   } catch (error) {
     const status = statusOf(error);
-    if (status) return json(status, { error: (error as Error).message });
+    if (status) return refusal(status, error as Error);
     logger.error("admin request failed", error as Error);
     return json(500, { error: "internal error" });
+  }
+}
+
+/** A path segment, percent-decoded; a malformed escape is the caller's error. */
+function decodePathParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ValidationError("the path has a malformed percent-encoding");
   }
 }

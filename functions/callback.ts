@@ -41,7 +41,8 @@ const cipher = config.WECHAT_ENCODING_AES_KEY
 const MAX_CLOCK_SKEW_SECONDS = 300;
 
 function text(statusCode: number, body: string, contentType = "text/plain; charset=utf-8"): HttpResult {
-  return { statusCode, headers: { "content-type": contentType }, body };
+  // The echostr answer is the caller's own text: never let a browser take it for HTML.
+  return { statusCode, headers: { "content-type": contentType, "x-content-type-options": "nosniff" }, body };
 }
 
 class CallbackRefusedError extends Error {
@@ -53,9 +54,15 @@ class CallbackRefusedError extends Error {
   }
 }
 
+/**
+ * Ten digits, no leading zero: with a zero, "0171…" and "171…" would sign the same triple two ways
+ * (the signature sorts the strings, the freshness check reads the number).
+ */
+const TIMESTAMP = /^[1-9][0-9]{9}$/;
+
 function freshTimestamp(timestamp: string | undefined, nowMs: number): void {
   const seconds = Number(timestamp);
-  if (!/^\d{1,12}$/.test(timestamp ?? "") || Math.abs(nowMs / 1000 - seconds) > MAX_CLOCK_SKEW_SECONDS)
+  if (!TIMESTAMP.test(timestamp ?? "") || Math.abs(nowMs / 1000 - seconds) > MAX_CLOCK_SKEW_SECONDS)
     throw new CallbackRefusedError(401, "timestamp missing or too far from now");
 }
 
@@ -136,6 +143,12 @@ export async function handler(event: HttpEvent): Promise<HttpResult> {
     if (!verifyUrlSignature(token, q) || q.echostr === undefined) {
       logger.warn("callback verification refused");
       return text(401, "bad or missing signature");
+    }
+    try {
+      freshTimestamp(q.timestamp, Date.now());
+    } catch (error) {
+      logger.warn("callback verification refused", { reason: (error as Error).message });
+      return text(401, (error as Error).message);
     }
     return text(200, q.echostr);
   }

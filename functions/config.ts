@@ -36,11 +36,22 @@ export const OFFICIAL_API_FALLBACK = "https://api2.weixin.qq.com";
  */
 const tokenSource = z.enum(["refresher", "external"]).default("refresher");
 
+/** Plain http only to this machine's own loopback (the local simulator): the AppSecret and tokens travel in these. */
+export function isSafeApiBase(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  return (
+    protocol === "https:" || (protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(hostname))
+  );
+}
+const apiBase = z
+  .url()
+  .refine(isSafeApiBase, "must be https:// (plain http only to a loopback address, for the local simulator)");
+
 /** Every function that calls WeChat: the API's domain, its fallback and the per-call timeout. */
 const wechatApi = {
-  WECHAT_API_BASE: z.url().default(OFFICIAL_API_BASE),
+  WECHAT_API_BASE: apiBase.default(OFFICIAL_API_BASE),
   /** Tried once after a transport failure, for calls WeChat de-duplicates; default: api2 for the official domain. */
-  WECHAT_API_FALLBACK_BASE: optional(z.url()),
+  WECHAT_API_FALLBACK_BASE: optional(apiBase),
   WECHAT_TIMEOUT_MS: positiveInt(DEFAULT_WECHAT_TIMEOUT_MS),
 };
 
@@ -171,7 +182,6 @@ export const fanoutSchema = z.object({
   TABLE_TASK_RECIPIENTS: required,
   TABLE_DELIVERIES: required,
   TABLE_INBOX: required,
-  TABLE_TASKS: required,
   QUEUE_URL_FANOUT: required,
   QUEUE_URL_SEND: required,
   /** Subscribers read per fan-out invocation; smaller pages mean shorter invocations. */
@@ -194,6 +204,8 @@ export const adminSchema = z.object({
   QUEUE_URL_FANOUT: required,
   QUEUE_URL_SEND: required,
   ADMIN_TOKEN: required.min(16, "must be at least 16 characters"),
+  /** The business app's token: posts, subscriber imports and subscribe credits only. */
+  APP_TOKEN: required.min(16, "must be at least 16 characters"),
 });
 
 const encodingAesKey = z

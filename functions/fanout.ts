@@ -7,7 +7,7 @@ import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoDeliveryStore } from "./adapters/dynamodb/delivery-store.ts";
 import { DynamoReportStore } from "./adapters/dynamodb/report-store.ts";
 import { DynamoSubscriberStore } from "./adapters/dynamodb/subscriber-store.ts";
-import { DynamoTaskStore } from "./adapters/dynamodb/task-store.ts";
+import { DynamoTaskRecipientReader } from "./adapters/dynamodb/task-store.ts";
 import { createSqsClient, SqsFanoutQueue, SqsSendQueue } from "./adapters/sqs/queues.ts";
 import { systemClock } from "./clock.ts";
 import { fanoutSchema, loadConfig } from "./config.ts";
@@ -21,11 +21,7 @@ const sqs = createSqsClient();
 const deps = {
   broadcasts: new DynamoBroadcastStore(db, config.TABLE_BROADCASTS),
   audience: new DynamoSubscriberStore(db, config.TABLE_SUBSCRIBERS),
-  taskRecipients: new DynamoTaskStore(db, {
-    tasks: config.TABLE_TASKS,
-    recipients: config.TABLE_TASK_RECIPIENTS,
-    broadcasts: config.TABLE_BROADCASTS,
-  }),
+  taskRecipients: new DynamoTaskRecipientReader(db, config.TABLE_TASK_RECIPIENTS),
   sendQueue: new SqsSendQueue(sqs, config.QUEUE_URL_SEND),
   fanoutQueue: new SqsFanoutQueue(sqs, config.QUEUE_URL_FANOUT),
   clock: systemClock,

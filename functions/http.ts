@@ -6,13 +6,40 @@ import { ConflictError, NotFoundError, PaymentMismatchError, ValidationError } f
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
+/** Who a bearer token belongs to: the operator (and the console), or the business app. */
+export type Role = "operator" | "app";
+export const OPERATOR: readonly Role[] = ["operator"];
+export const OPERATOR_AND_APP: readonly Role[] = ["operator", "app"];
+
+/** One API route: who may call it, what it does (for the 403's words), and its handler. */
+export interface RouteDef {
+  readonly method: string;
+  readonly pattern: RegExp;
+  readonly roles: readonly Role[];
+  /** "send push tasks": the 403 says "this token may not send push tasks". */
+  readonly does: string;
+  readonly route: (event: HttpEvent, params: string[]) => Promise<HttpResult>;
+}
+
 /** The request body exactly as sent: signatures are computed over these bytes. */
 export function rawBody(event: HttpEvent): Buffer {
   return Buffer.from(event.body ?? "", event.isBase64Encoded ? "base64" : "utf8");
 }
 
+/** Every JSON answer: never cached (it may hold openids or progress), never sniffed as another type. */
+export const JSON_HEADERS = {
+  "content-type": "application/json",
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+} as const;
+
 export function json(statusCode: number, body: unknown): HttpResult {
-  return { statusCode, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+  return { statusCode, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
+}
+
+/** A 4xx for a refused request: the error's words, cut short (they may quote the caller's input). */
+export function refusal(statusCode: number, error: Error): HttpResult {
+  return json(statusCode, { error: capped(error.message, 300) });
 }
 
 /** A 4xx for the domain errors that mean "bad request"; undefined for anything else. */
@@ -21,6 +48,11 @@ export function statusOf(error: unknown): number | undefined {
   if (error instanceof NotFoundError) return 404;
   if (error instanceof ConflictError) return 409;
   return undefined;
+}
+
+/** At most `max` characters of `text`, an ellipsis marking a cut. */
+export function capped(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 /** Parses a JSON body against a schema, turning every problem into one readable ValidationError. */
@@ -33,8 +65,9 @@ export function parseJsonBody<S extends z.ZodType>(event: HttpEvent, schema: S):
   }
   const result = schema.safeParse(parsed);
   if (!result.success) {
+    // Keys and values are the caller's text: each problem is cut short, and only the first few told.
     const problems = result.error.issues.map((i) =>
-      i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message,
+      capped(i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message, 160),
     );
     throw new ValidationError(problems.slice(0, 5).join("; "));
   }
@@ -46,9 +79,27 @@ export function parseJsonBody<S extends z.ZodType>(event: HttpEvent, schema: S):
  * content nor the length of the expected token shows in the timing.
  */
 export function hasBearerToken(event: HttpEvent, expected: string): boolean {
-  const header = event.headers.authorization ?? "";
-  const match = /^Bearer (.+)$/.exec(header);
-  if (!match?.[1]) return false;
+  const given = bearerToken(event);
+  return given !== undefined && sameSecret(given, expected);
+}
+
+/** The role whose token the request carries, each compared in constant time; undefined for none. */
+export function roleOf(event: HttpEvent, tokens: Readonly<Record<Role, string>>): Role | undefined {
+  const given = bearerToken(event);
+  if (given === undefined) return undefined;
+  // Both compared every time, so the timing says nothing about which one matched.
+  const matches = (Object.entries(tokens) as [Role, string][]).map(
+    ([role, token]) => [role, sameSecret(given, token)] as const,
+  );
+  return matches.find(([, same]) => same)?.[0];
+}
+
+function bearerToken(event: HttpEvent): string | undefined {
+  const match = /^Bearer (.+)$/.exec(event.headers.authorization ?? "");
+  return match?.[1];
+}
+
+function sameSecret(given: string, expected: string): boolean {
   const digest = (value: string) => createHash("sha256").update(value).digest();
-  return timingSafeEqual(digest(match[1]), digest(expected));
+  return timingSafeEqual(digest(given), digest(expected));
 }

@@ -26,14 +26,17 @@ const platformCertificates = Object.fromEntries(
     pemText(pemOrFile),
   ]),
 );
-const verify = createNotifyVerifier({
-  apiV3Key: config.WECHATPAY_APIV3_KEY,
-  keys: loadWechatPayKeys({
-    publicKeyId: config.WECHATPAY_PUBLIC_KEY_ID,
-    publicKeyPem: wechatPayPublicKeyPem(config),
-    platformCertificates,
-  }),
+const keys = loadWechatPayKeys({
+  publicKeyId: config.WECHATPAY_PUBLIC_KEY_ID,
+  publicKeyPem: wechatPayPublicKeyPem(config),
+  platformCertificates,
 });
+for (const { serial, reason } of keys.refused)
+  logger.error("WeChat Pay platform certificate refused: notifies signed with it are rejected", {
+    serial,
+    reason,
+  });
+const verify = createNotifyVerifier({ apiV3Key: config.WECHATPAY_APIV3_KEY, keys });
 const merchant = { appId: config.WECHAT_APP_ID, mchId: config.WECHATPAY_MCH_ID };
 const messageSettings = {
   templateId: config.WECHAT_TEMPLATE_ID,

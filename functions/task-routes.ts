@@ -31,15 +31,17 @@ import {
   OPENID_PATTERN,
   type RecipientRow,
 } from "./core/recipient-list.ts";
-import { type HttpEvent, type HttpResult, json, parseJsonBody, rawBody } from "./http.ts";
+import {
+  type HttpEvent,
+  type HttpResult,
+  json,
+  OPERATOR,
+  OPERATOR_AND_APP,
+  parseJsonBody,
+  type RouteDef,
+  rawBody,
+} from "./http.ts";
 import { logger } from "./observability.ts";
-
-type Route = (event: HttpEvent, params: string[]) => Promise<HttpResult>;
-export interface RouteDef {
-  readonly method: string;
-  readonly pattern: RegExp;
-  readonly route: Route;
-}
 
 /**
  * Rows one upload request may carry; larger lists go in several requests (README). Each batch of 99
@@ -218,7 +220,7 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
   const sendQueue = new SqsSendQueue(sqs, config.QUEUE_URL_SEND);
 
   const load = async (id: string | undefined): Promise<PushTask> => {
-    const task = await tasks.get(decodeURIComponent(id ?? ""));
+    const task = await tasks.get(id ?? "");
     if (!task) throw new NotFoundError("no task with this id");
     return task;
   };
@@ -235,6 +237,8 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
     {
       method: "POST",
       pattern: /^\/api\/tasks$/,
+      roles: OPERATOR,
+      does: "create push tasks",
       route: async (event) => {
         const body = parseJsonBody(event, createTask);
         const goods = { ...body.goods, id: String(body.goods.id) };
@@ -257,6 +261,8 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
     {
       method: "GET",
       pattern: /^\/api\/tasks$/,
+      roles: OPERATOR,
+      does: "list push tasks",
       route: async (event) => {
         const query = parseQuery(event, listQuery);
         let cursor: Record<string, unknown> | undefined;
@@ -271,11 +277,15 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
     {
       method: "GET",
       pattern: /^\/api\/tasks\/([^/]+)$/,
+      roles: OPERATOR,
+      does: "read push tasks",
       route: async (_event, [id]) => json(200, await view(await load(id))),
     },
     {
       method: "POST",
       pattern: /^\/api\/tasks\/([^/]+)\/recipients$/,
+      roles: OPERATOR,
+      does: "upload push-task recipients",
       route: async (event, [id]) => {
         const task = await load(id);
         if (task.audience !== "uploaded")
@@ -300,6 +310,8 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
     {
       method: "POST",
       pattern: /^\/api\/tasks\/([^/]+)\/send$/,
+      roles: OPERATOR,
+      does: "send push tasks",
       route: async (_event, [id]) => {
         const task = await load(id);
         const now = Date.now();
@@ -332,6 +344,8 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
     {
       method: "GET",
       pattern: /^\/api\/tasks\/([^/]+)\/deliveries$/,
+      roles: OPERATOR,
+      does: "list push-task deliveries",
       route: async (event, [id]) => {
         const task = await load(id);
         const query = parseQuery(event, deliveriesQuery);
@@ -347,11 +361,15 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
     {
       method: "POST",
       pattern: /^\/api\/tasks\/([^/]+)\/retry$/,
+      roles: OPERATOR,
+      does: "retry push tasks",
       route: async (_event, [id]) => retry(await load(id)),
     },
     {
       method: "POST",
       pattern: /^\/api\/subscriptions$/,
+      roles: OPERATOR_AND_APP,
+      does: "report subscribe credits",
       route: async (event) => {
         const body = parseJsonBody(event, grantCredits);
         const key = idempotencyKey(event);
@@ -362,6 +380,8 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
     {
       method: "GET",
       pattern: /^\/api\/subscriptions$/,
+      roles: OPERATOR_AND_APP,
+      does: "read subscribe credits",
       route: async (event) => {
         const query = parseQuery(event, grantCredits.pick({ openid: true, templateId: true }));
         const count = await credits.credits(query.openid, query.templateId);

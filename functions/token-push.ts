@@ -2,7 +2,15 @@ import { z } from "zod";
 import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoTokenStore } from "./adapters/dynamodb/token-store.ts";
 import { loadConfig, tokenPushSchema } from "./config.ts";
-import { type HttpEvent, type HttpResult, hasBearerToken, json, parseJsonBody, statusOf } from "./http.ts";
+import {
+  type HttpEvent,
+  type HttpResult,
+  hasBearerToken,
+  json,
+  parseJsonBody,
+  refusal,
+  statusOf,
+} from "./http.ts";
 import { logger } from "./observability.ts";
 
 const config = loadConfig(tokenPushSchema);
@@ -46,7 +54,7 @@ export async function handler(event: HttpEvent): Promise<HttpResult> {
     return { statusCode: 204 };
   } catch (error) {
     const status = statusOf(error);
-    if (status) return json(status, { error: (error as Error).message });
+    if (status) return refusal(status, error as Error);
     logger.error("access token push failed", error as Error);
     return json(500, { error: "internal error" });
   }

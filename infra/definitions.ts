@@ -113,31 +113,53 @@ export const tables = {
   },
 } as const satisfies Record<string, TableDef>;
 
+export type TableKey = keyof typeof tables;
+
 export interface FunctionDef {
   /** `file.export` relative to the repository root, as SST's `handler` takes it. */
   readonly handler: string;
   readonly timeoutSeconds: number;
   readonly memoryMb: number;
+  /**
+   * Public HTTP functions: the most invocations they may run at once, reserved so a flood on one URL
+   * is throttled there and never takes the concurrency the senders and the notify need.
+   */
+  readonly reservedConcurrency?: number;
 }
 
 export const functions = {
-  notify: { handler: "functions/notify.handler", timeoutSeconds: 10, memoryMb: 256 },
-  admin: { handler: "functions/admin.handler", timeoutSeconds: 30, memoryMb: 256 },
+  /** WeChat Pay's notifies: one per payment, retried for 24 h; a burst of re-deliveries fits in 20. */
+  notify: { handler: "functions/notify.handler", timeoutSeconds: 10, memoryMb: 256, reservedConcurrency: 20 },
+  /** The operator's console and the business app. */
+  admin: { handler: "functions/admin.handler", timeoutSeconds: 30, memoryMb: 256, reservedConcurrency: 10 },
   fanout: { handler: "functions/fanout.handler", timeoutSeconds: 60, memoryMb: 256 },
   /**
    * Short, so a crashed sender's chunk comes back after 6 × 15 s: the sender starts no WeChat call in
    * its last WECHAT_TIMEOUT_MS + a few seconds, so an invocation never needs longer.
    */
   sender: { handler: "functions/sender.handler", timeoutSeconds: 15, memoryMb: 512 },
-  /** WeChat waits 5 s for an answer to a push, then retries; a slower answer is worthless. */
-  callback: { handler: "functions/callback.handler", timeoutSeconds: 5, memoryMb: 256 },
+  /**
+   * WeChat waits 5 s for an answer to a push, then retries; a slower answer is worthless. Delivery
+   * reports come at the pace of the sends (thousands a second at most, ~25 ms each): 100 at once.
+   */
+  callback: {
+    handler: "functions/callback.handler",
+    timeoutSeconds: 5,
+    memoryMb: 256,
+    reservedConcurrency: 100,
+  },
   /**
    * Refresher mode: the only holder of the AppSecret and the only caller of stable_token, on its
    * schedule and when a sender asks. External mode: watches the pushed token's age.
    */
   tokenRefresher: { handler: "functions/token-refresher.handler", timeoutSeconds: 20, memoryMb: 128 },
   /** External mode: the account's central token server pushes the token here. */
-  tokenPush: { handler: "functions/token-push.handler", timeoutSeconds: 10, memoryMb: 128 },
+  tokenPush: {
+    handler: "functions/token-push.handler",
+    timeoutSeconds: 10,
+    memoryMb: 128,
+    reservedConcurrency: 2,
+  },
 } as const satisfies Record<string, FunctionDef>;
 
 export type FunctionKey = keyof typeof functions;
@@ -190,6 +212,89 @@ export const queues = {
     },
   },
 } as const satisfies Record<string, QueueDef>;
+
+export type QueueKey = keyof typeof queues;
+
+/** The item-level DynamoDB actions a function may be granted (a transaction's items count as theirs). */
+export type DynamoAction =
+  | "GetItem"
+  | "BatchGetItem"
+  | "Query"
+  | "Scan"
+  | "PutItem"
+  | "UpdateItem"
+  | "DeleteItem"
+  | "BatchWriteItem";
+/** The message-level SQS actions a function makes itself; a consumer's receive and delete are added for its queue. */
+export type SqsAction = "SendMessage" | "ChangeMessageVisibility";
+
+export interface FunctionPermissions {
+  readonly tables: Partial<Record<TableKey, readonly DynamoAction[]>>;
+  readonly queues: Partial<Record<QueueKey, readonly SqsAction[]>>;
+}
+
+/**
+ * What each function may do, and on what: least privilege, nothing else (no table-level action, no
+ * `*`). The local stack records every request's action and resource and checks them against this
+ * (test/e2e/harness.ts), so a missing entry fails the tests instead of the first call in AWS.
+ */
+export const permissions = {
+  notify: {
+    tables: { posts: ["GetItem", "UpdateItem"], broadcasts: ["GetItem", "PutItem"] },
+    queues: { fanout: ["SendMessage"] },
+  },
+  admin: {
+    tables: {
+      subscribers: ["UpdateItem"],
+      posts: ["GetItem", "PutItem", "Query"],
+      broadcasts: ["GetItem", "BatchGetItem", "PutItem"],
+      tasks: ["GetItem", "PutItem", "UpdateItem", "Query"],
+      taskRecipients: ["PutItem"],
+      deliveries: ["Query"],
+      credits: ["GetItem", "PutItem", "UpdateItem"],
+    },
+    queues: { fanout: ["SendMessage"], send: ["SendMessage"] },
+  },
+  fanout: {
+    tables: {
+      broadcasts: ["GetItem", "UpdateItem"],
+      subscribers: ["Scan"],
+      taskRecipients: ["Query"],
+      deliveries: ["Query"],
+      inbox: ["BatchGetItem"],
+    },
+    queues: { fanout: ["SendMessage"], send: ["SendMessage"] },
+  },
+  sender: {
+    tables: {
+      broadcasts: ["GetItem", "UpdateItem"],
+      deliveries: ["BatchGetItem", "BatchWriteItem", "PutItem", "Query"],
+      subscribers: ["GetItem", "UpdateItem"],
+      tokens: ["GetItem", "UpdateItem"],
+      credits: ["PutItem", "UpdateItem"],
+    },
+    queues: { send: ["SendMessage", "ChangeMessageVisibility"], tokenRefresh: ["SendMessage"] },
+  },
+  callback: {
+    tables: { inbox: ["PutItem", "DeleteItem"], subscribers: ["UpdateItem"] },
+    queues: {},
+  },
+  tokenRefresher: {
+    tables: { tokens: ["GetItem", "PutItem", "UpdateItem"] },
+    queues: {},
+  },
+  tokenPush: {
+    tables: { tokens: ["PutItem", "UpdateItem"] },
+    queues: {},
+  },
+} as const satisfies Record<FunctionKey, FunctionPermissions>;
+
+/** What Lambda's event source mapping does with the function's role on the queue it consumes. */
+export const CONSUMER_ACTIONS = [
+  "sqs:ReceiveMessage",
+  "sqs:DeleteMessage",
+  "sqs:GetQueueAttributes",
+] as const;
 
 export interface ScheduleDef {
   readonly function: keyof typeof functions;
@@ -249,6 +354,8 @@ export const secrets = {
   WechatEncodingAesKey: "WECHAT_ENCODING_AES_KEY",
   WechatEncodingAesKeyPrevious: "WECHAT_ENCODING_AES_KEY_PREVIOUS",
   AdminToken: "ADMIN_TOKEN",
+  /** The business app's bearer token: posts, subscriber imports and subscribe credits only. */
+  AppToken: "APP_TOKEN",
   /** External token mode: the central token server's bearer secret. */
   WechatTokenPushSecret: "WECHAT_TOKEN_PUSH_SECRET",
 } as const;

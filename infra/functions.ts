@@ -1,11 +1,15 @@
 import { configSchemas } from "../functions/config.ts";
+import type { TableDef, TableKey } from "./definitions.ts";
 import {
+  CONSUMER_ACTIONS,
   type FunctionDef,
   type FunctionKey,
+  type FunctionPermissions,
   functions as functionDefs,
   httpRoutes,
   LOG_RETENTION,
   metrics,
+  permissions as permissionDefs,
   queues as queueDefs,
   type SecretName,
   secrets as secretDefs,
@@ -16,7 +20,6 @@ import { queueUrlEnvName, tableEnvName } from "./env-names.ts";
 import type { Egress } from "./network.ts";
 import type { QueueKey, QueuePair } from "./queues.ts";
 import type { Settings } from "./settings.ts";
-import type { TableKey } from "./storage.ts";
 
 export type { FunctionKey } from "./definitions.ts";
 export type Functions = Partial<Record<FunctionKey, sst.aws.Function>>;
@@ -80,6 +83,9 @@ export function createFunctions(input: FunctionsInput): Functions {
       architecture: "arm64",
       memory: `${def.memoryMb} MB`,
       timeout: `${def.timeoutSeconds} seconds`,
+      ...(def.reservedConcurrency === undefined
+        ? {}
+        : { concurrency: { reserved: def.reservedConcurrency } }),
       logging: { format: "json", retention: LOG_RETENTION },
       environment: {
         ...Object.fromEntries(access.tables.map((t) => [tableEnvName(t), input.tables[t].name])),
@@ -88,11 +94,10 @@ export function createFunctions(input: FunctionsInput): Functions {
         POWERTOOLS_SERVICE_NAME: metrics.service,
         POWERTOOLS_METRICS_NAMESPACE: metrics.namespace,
       },
-      link: [
-        ...access.tables.map((t) => input.tables[t]),
-        ...access.queues.map((q) => input.queues[q].queue),
-        ...linkedSecrets,
-      ],
+      // Tables and queues are not linked (a link grants `dynamodb:*` / `sqs:*`): the names come
+      // through the environment and the grants are the named actions of definitions.ts.
+      link: linkedSecrets,
+      permissions: grants(key, input),
       ...(callsWeChat && input.egress ? { vpc: input.egress.vpc } : {}),
       // Function URLs rather than API Gateway: no per-request charge, and nothing the API would add is
       // needed. Auth "none" at the URL because no caller can sign AWS requests: WeChat Pay's notify
@@ -113,6 +118,37 @@ export function createFunctions(input: FunctionsInput): Functions {
     });
   }
   return fns;
+}
+
+/**
+ * The IAM statements of a function: per table the item-level actions it uses (its indexes too when
+ * it queries them), per queue the message-level ones, and the event source mapping's receive and
+ * delete on the queue it consumes.
+ */
+export function grants(key: FunctionKey, input: Pick<FunctionsInput, "tables" | "queues">) {
+  const declared: FunctionPermissions = permissionDefs[key];
+  const tableGrants = (Object.entries(declared.tables) as [TableKey, readonly string[]][]).map(
+    ([t, actions]) => {
+      const arn = input.tables[t].arn;
+      const indexed = actions.includes("Query") && (tableDefs[t] as TableDef).indexes !== undefined;
+      return {
+        actions: actions.map((a) => `dynamodb:${a}`),
+        resources: indexed ? [arn, $interpolate`${arn}/index/*`] : [arn],
+      };
+    },
+  );
+  const queueKeys = new Set<QueueKey>([
+    ...(Object.keys(declared.queues) as QueueKey[]),
+    ...(Object.keys(queueDefs) as QueueKey[]).filter((q) => queueDefs[q].consumer.function === key),
+  ]);
+  const queueGrants = [...queueKeys].map((q) => ({
+    actions: [
+      ...(declared.queues[q] ?? []).map((a) => `sqs:${a}`),
+      ...(queueDefs[q].consumer.function === key ? CONSUMER_ACTIONS : []),
+    ],
+    resources: [input.queues[q].queue.arn],
+  }));
+  return [...tableGrants, ...queueGrants];
 }
 
 /** A function the stage always deploys. */

@@ -1,6 +1,6 @@
-import { type QueueDef, queues } from "./definitions.ts";
+import { type QueueDef, type QueueKey, queues } from "./definitions.ts";
 
-export type QueueKey = keyof typeof queues;
+export type { QueueKey } from "./definitions.ts";
 export interface QueuePair {
   readonly queue: sst.aws.Queue;
   readonly deadLetter: sst.aws.Queue;
@@ -22,12 +22,19 @@ export function createQueues(): Record<QueueKey, QueuePair> {
         transform: {
           queue: (args: aws.sqs.QueueArgs) => {
             args.messageRetentionSeconds = DEAD_LETTER_RETENTION_SECONDS;
+            args.sqsManagedSseEnabled = true;
           },
         },
       });
       const queue = new sst.aws.Queue(def.name, {
         visibilityTimeout: `${def.visibilityTimeoutSeconds} seconds`,
         dlq: { queue: deadLetter.arn, retry: def.maxReceiveCount },
+        transform: {
+          // Messages (openids, chunk ids) encrypted at rest with SQS-owned keys: free, nothing to manage.
+          queue: (args: aws.sqs.QueueArgs) => {
+            args.sqsManagedSseEnabled = true;
+          },
+        },
       });
       return [key, { queue, deadLetter, def }];
     }),

@@ -1,6 +1,6 @@
-import { type TableDef, tables } from "./definitions.ts";
+import { type TableDef, type TableKey, tables } from "./definitions.ts";
 
-export type TableKey = keyof typeof tables;
+export type { TableKey } from "./definitions.ts";
 
 /**
  * The DynamoDB tables of definitions.ts: on-demand, TTL where records expire, point-in-time recovery
@@ -36,6 +36,8 @@ function createTable(def: TableDef): sst.aws.Dynamo {
     transform: {
       table: (args: aws.dynamodb.TableArgs) => {
         args.pointInTimeRecovery = { enabled: def.critical };
+        // Encrypted at rest with the AWS-managed KMS key (aws/dynamodb), so use shows in CloudTrail.
+        args.serverSideEncryption = { enabled: true };
       },
     },
   });

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { HttpEvent, HttpResult } from "../http.ts";
+import { type HttpEvent, type HttpResult, JSON_HEADERS, json } from "../http.ts";
 import { appCss } from "./app-css.ts";
 import { appJs } from "./app-js.ts";
 import { pageHtml } from "./page-html.ts";
@@ -73,10 +73,13 @@ export function serveConsole(event: HttpEvent): HttpResult | undefined {
   if (!isConsolePath(path)) return undefined;
   const method = event.requestContext.http.method;
   if (method !== "GET" && method !== "HEAD") {
-    return text(405, "Method Not Allowed", { allow: "GET, HEAD" });
+    return {
+      ...json(405, { error: "method not allowed" }),
+      headers: { ...JSON_HEADERS, allow: "GET, HEAD" },
+    };
   }
   const asset = assets[path];
-  if (!asset) return text(404, "Not Found");
+  if (!asset) return json(404, { error: "no such console asset" });
   // An asset requested under its current hash never changes; anything else (the page, or an old
   // or missing ?v= after a deploy) must be revalidated so the console never mixes versions.
   const immutable = asset.version !== undefined && event.queryStringParameters?.v === asset.version;
@@ -88,13 +91,5 @@ export function serveConsole(event: HttpEvent): HttpResult | undefined {
       "cache-control": immutable ? "public, max-age=31536000, immutable" : "no-cache",
     },
     body: method === "HEAD" ? "" : asset.body,
-  };
-}
-
-function text(statusCode: number, body: string, headers: Record<string, string> = {}): HttpResult {
-  return {
-    statusCode,
-    headers: { ...SECURITY_HEADERS, ...headers, "content-type": "text/plain; charset=utf-8" },
-    body,
   };
 }

@@ -40,6 +40,8 @@ export async function acceptPayment(
   if (notice.amountTotal !== post.amount) {
     throw new PaymentMismatchError("amount.total does not match the registered post");
   }
+  // Posts are priced in fen of yuan: 500 in another currency is not the 500 fen that was asked.
+  if (notice.currency !== "CNY") throw new PaymentMismatchError("amount.currency is not CNY");
 
   const broadcastId = postBroadcastId(post.outTradeNo);
   if (post.status === "PENDING") {

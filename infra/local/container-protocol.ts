@@ -25,21 +25,18 @@ export type RunnerMessage = {
   readonly context: InvokeContext;
 };
 
-/**
- * Counts of AWS requests by `Service.Operation` that the handler's modules publish as a
- * `Map<string, number>` under `Symbol.for("wechat-fanout.awsRequestCounts")` (functions/adapters/
- * aws-request-counter.ts); cumulative per container.
- */
+/** Counts of AWS requests by `Service.Operation` (sdk-instrumentation.ts); cumulative per container. */
 export type AwsRequestCounts = Readonly<Record<string, number>>;
 
+/** Where the container keeps those counts: a `Map<string, number>` that test fixtures may add to. */
 export const AWS_REQUEST_COUNTS_KEY = Symbol.for("wechat-fanout.awsRequestCounts");
-/** DynamoDB capacity units, `Map<"read" | "write", number>`, published the same way. */
-export const DYNAMO_CAPACITY_UNITS_KEY = Symbol.for("wechat-fanout.dynamoCapacityUnits");
 
 /** What a container has used so far, cumulative: the runner's stats and the benchmark read it. */
 export interface ContainerUsage {
   readonly peakRssBytes: number;
   readonly awsRequests: AwsRequestCounts;
+  /** `<service>:<IAM action> <table or queue>` each request needed, counted (the permission check). */
+  readonly awsAccess: Readonly<Record<string, number>>;
   readonly dynamoReadUnits: number;
   readonly dynamoWriteUnits: number;
   /** User plus system CPU time of the container process. */

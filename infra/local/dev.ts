@@ -14,6 +14,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 
 const app = await startLocalApp({ port, log: (line) => console.error(line) });
 if (!process.env.ADMIN_TOKEN) console.log(`ADMIN_TOKEN (generated) = ${app.adminToken}`);
+if (!process.env.APP_TOKEN) console.log(`APP_TOKEN (generated, the business app's) = ${app.appToken}`);
 if (app.simulator) console.log(`WeChat simulator at ${app.env.WECHAT_API_BASE} (controls under /__sim/)`);
 if (app.merchant) {
   // Everything a client needs to sign notifies for the generated merchant, kept out of the console.

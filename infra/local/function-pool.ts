@@ -191,11 +191,18 @@ export class FunctionPool {
 
   /** AWS requests made by this function's containers, by `Service.Operation`. */
   awsRequests(): Record<string, number> {
+    return this.sumOver((u) => u.awsRequests);
+  }
+
+  /** What those requests needed, by `<service>:<IAM action> <table or queue>`. */
+  awsAccess(): Record<string, number> {
+    return this.sumOver((u) => u.awsAccess);
+  }
+
+  private sumOver(pick: (usage: ContainerUsage) => Readonly<Record<string, number>>): Record<string, number> {
     const total: Record<string, number> = {};
-    for (const { awsRequests } of this.usageByContainer.values()) {
-      for (const [operation, n] of Object.entries(awsRequests))
-        total[operation] = (total[operation] ?? 0) + n;
-    }
+    for (const usage of this.usageByContainer.values())
+      for (const [key, n] of Object.entries(pick(usage))) total[key] = (total[key] ?? 0) + n;
     return total;
   }
 

@@ -10,14 +10,17 @@ import { pathToFileURL } from "node:url";
 import type { Context } from "aws-lambda";
 import {
   AWS_REQUEST_COUNTS_KEY,
-  type AwsRequestCounts,
   type ContainerMessage,
   type ContainerUsage,
-  DYNAMO_CAPACITY_UNITS_KEY,
   type InvokeContext,
   type LambdaError,
   type RunnerMessage,
 } from "./container-protocol.ts";
+import { instrumentSdkClients } from "./sdk-instrumentation.ts";
+
+// Before the handler's modules create their SDK clients; test fixtures count into the same map.
+const sdk = instrumentSdkClients();
+(globalThis as Record<symbol, unknown>)[AWS_REQUEST_COUNTS_KEY] = sdk.requests;
 
 type Callback = (error?: unknown, result?: unknown) => void;
 type Handler = (event: unknown, context: Context, callback: Callback) => unknown;
@@ -26,20 +29,15 @@ function send(message: ContainerMessage): void {
   process.send?.(message);
 }
 
-function published(key: symbol): Record<string, number> {
-  const counts = (globalThis as Record<symbol, unknown>)[key];
-  return counts instanceof Map ? Object.fromEntries(counts) : {};
-}
-
 function usage(): ContainerUsage {
   const resources = process.resourceUsage();
-  const capacity = published(DYNAMO_CAPACITY_UNITS_KEY);
   return {
     // Peak, not current: Lambda reports "Max Memory Used".
     peakRssBytes: resources.maxRSS * 1024,
-    awsRequests: published(AWS_REQUEST_COUNTS_KEY) as AwsRequestCounts,
-    dynamoReadUnits: capacity.read ?? 0,
-    dynamoWriteUnits: capacity.write ?? 0,
+    awsRequests: Object.fromEntries(sdk.requests),
+    awsAccess: Object.fromEntries(sdk.access),
+    dynamoReadUnits: sdk.capacity.get("read") ?? 0,
+    dynamoWriteUnits: sdk.capacity.get("write") ?? 0,
     cpuMs: (resources.userCPUTime + resources.systemCPUTime) / 1000,
   };
 }

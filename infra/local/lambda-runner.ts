@@ -29,7 +29,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { countAwsRequests } from "../../functions/adapters/aws-request-counter.ts";
 import {
   functions as definedFunctions,
   schedules as definedSchedules,
@@ -48,6 +47,7 @@ import {
 } from "./function-pool.ts";
 import { fromFunctionUrlResult, toFunctionUrlEvent } from "./function-url.ts";
 import { ScheduleSource } from "./schedule-source.ts";
+import { countAwsRequests } from "./sdk-instrumentation.ts";
 import { SqsEventSource } from "./sqs-event-source.ts";
 
 export type { FunctionStats } from "./function-pool.ts";
@@ -103,6 +103,8 @@ export interface RunnerStats {
   readonly awsRequests: Record<string, number>;
   /** The same, per function. */
   readonly awsRequestsByFunction: Record<string, Record<string, number>>;
+  /** What each function's requests needed, by `<service>:<IAM action> <table or queue>`. */
+  readonly awsAccessByFunction: Record<string, Record<string, number>>;
   /**
    * SQS requests of the event source mappings' pollers (receives, deletes) and of idle(): in AWS,
    * Lambda's pollers make the first kind.
@@ -307,7 +309,8 @@ export async function startLambdaRunner(opts: RunnerOptions): Promise<LambdaRunn
       const pool = route && pools.get(route.function);
       if (!pool) {
         req.resume();
-        sendJson(res, 404, { message: "Not Found" });
+        // The shape every function answers a 404 with.
+        sendJson(res, 404, { error: "no such route" });
         return;
       }
       const body = await readBody(req, MAX_PAYLOAD_BYTES);
@@ -415,11 +418,13 @@ export async function startLambdaRunner(opts: RunnerOptions): Promise<LambdaRunn
         functions: {},
         awsRequests: {},
         awsRequestsByFunction: {},
+        awsAccessByFunction: {},
         eventSourceRequests: Object.fromEntries(eventSourceRequests),
       };
       for (const [name, pool] of pools) {
         result.functions[name] = pool.stats();
         result.awsRequestsByFunction[name] = pool.awsRequests();
+        result.awsAccessByFunction[name] = pool.awsAccess();
         for (const [operation, n] of Object.entries(pool.awsRequests())) {
           result.awsRequests[operation] = (result.awsRequests[operation] ?? 0) + n;
         }

@@ -34,6 +34,8 @@ export interface LocalApp {
   /** The settings the functions run with. */
   readonly env: Readonly<Record<string, string>>;
   readonly adminToken: string;
+  /** The business app's token (posts, subscriber imports, subscribe credits). */
+  readonly appToken: string;
   /** The built-in WeChat simulator, when WECHAT_API_BASE was not given. */
   readonly simulator: WeChatSimulator | undefined;
   /** A demo WeChat Pay merchant whose private key can sign notifies, when WECHATPAY_* were not given. */
@@ -57,6 +59,7 @@ export async function startLocalApp(opts: LocalAppOptions = {}): Promise<LocalAp
   env.WECHAT_APP_SECRET ??= randomBytes(16).toString("hex");
   env.WECHAT_TEMPLATE_ID ??= "TPL_SUPPLY_DEMAND_NOTICE";
   env.ADMIN_TOKEN ??= randomBytes(24).toString("base64url");
+  env.APP_TOKEN ??= randomBytes(24).toString("base64url");
   env.WECHAT_CALLBACK_TOKEN ??= randomBytes(16).toString("hex");
 
   let simulator: WeChatSimulator | undefined;
@@ -101,6 +104,7 @@ export async function startLocalApp(opts: LocalAppOptions = {}): Promise<LocalAp
     baseUrl: stack.baseUrl,
     env,
     adminToken: env.ADMIN_TOKEN,
+    appToken: env.APP_TOKEN,
     simulator,
     merchant,
     async stop() {

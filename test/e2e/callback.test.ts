@@ -90,6 +90,23 @@ describe("URL verification", () => {
   });
 });
 
+describe("URL verification, as an attacker would try it", () => {
+  it("answers echostr as plain text a browser will not sniff, and refuses a stale or zero-padded timestamp", async () => {
+    const ok = await fetch(verificationUrl(plain, "<script>x</script>"));
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(ok.headers.get("content-type")).toMatch(/^text\/plain/);
+    const stale = String(Math.floor(Date.now() / 1000) - 3600);
+    const old = await fetch(verificationUrl(plain, "5837397390431", { timestamp: stale }));
+    expect(old.status).toBe(401);
+    expect(await old.text()).not.toContain("5837397390431");
+    const padded = await fetch(
+      verificationUrl(plain, "5837397390431", { timestamp: `0${Math.floor(Date.now() / 1000)}` }),
+    );
+    expect(padded.status).toBe(401);
+  });
+});
+
 describe("refused pushes change nothing", () => {
   it("refuses unsigned, badly signed, stale, oversized, DTD-laden and malformed pushes", async () => {
     const before = await subscriber(forged);
@@ -113,6 +130,12 @@ describe("refused pushes change nothing", () => {
       "<MsgType>text</MsgType><Content>&z;&e;</Content><MsgId>1</MsgId></xml>";
     expect((await pushToCallback(plain, laden)).status).toBe(400);
     expect((await pushToCallback(plain, "<xml><Content>0</xml>")).status).toBe(400);
+    // Refusals before the signature is checked say nothing of what was sent.
+    const nested = await pushToCallback(plain, "<xml><Evil_Name_123><x>1</x></Evil_Name_123></xml>");
+    expect(nested.status).toBe(400);
+    expect(nested.body).not.toContain("Evil_Name_123");
+    const padded = await pushToCallback(plain, optOut, { timestamp: `0${Math.floor(Date.now() / 1000)}` });
+    expect(padded.status).toBe(401);
     expect((await pushToCallback(plain, "<xml><Content>0</Content></xml>")).status).toBe(400);
     expect((await postRaw(plain.url, optOut)).status).toBe(401);
 
@@ -150,6 +173,38 @@ describe("subscribers steer themselves", () => {
     const second = await broadcast();
     expect(second.got(rejoiner)).toBe(1);
     expect(second.got(quitter)).toBe(0);
+  });
+
+  it("an import's optedIn: true never undoes a user's own 0, but an operator's own opt-out it may", async () => {
+    const [user, operated] = openids("CbConsent", 2) as [string, string];
+    await t.seed([user, operated].map((openid) => ({ openid })));
+    await pushToCallback(plain, textMessageXml({ from: user, content: "0" }));
+    const optOut = await t.client.api<{ imported: number; keptOptedOut: number }>(
+      "POST",
+      "/api/subscribers",
+      {
+        subscribers: [{ openid: operated, optedIn: false }],
+      },
+    );
+    expect(optOut).toEqual({ imported: 1, keptOptedOut: 0 });
+    const expires = "2099-01-01T00:00:00+08:00";
+    const back = await t.client.api<{ imported: number; keptOptedOut: number }>("POST", "/api/subscribers", {
+      subscribers: [
+        { openid: user, optedIn: true, membershipExpiresAt: expires },
+        { openid: operated, optedIn: true },
+      ],
+    });
+    expect(back).toEqual({ imported: 2, keptOptedOut: 1 });
+    expect(await subscriber(user)).toMatchObject({ optedIn: false, optedInBy: "user" });
+    // The rest of the row is still imported.
+    expect((await subscriber(user))?.membershipExpiresAt).toBe(Date.parse(expires));
+    expect(await subscriber(operated)).toMatchObject({ optedIn: true, optedInBy: "operator" });
+    const next = await broadcast();
+    expect(next.got(user)).toBe(0);
+    expect(next.got(operated)).toBe(1);
+    // The user's own 1 brings them back.
+    await pushToCallback(plain, textMessageXml({ from: user, content: "1" }));
+    expect((await broadcast()).got(user)).toBe(1);
   });
 
   it("unfollow leaves them out; a new follower is included, an earlier 0 survives re-following", async () => {

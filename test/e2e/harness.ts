@@ -9,6 +9,7 @@ import {
   signNotify,
   type WechatPayTestMerchant,
 } from "../../infra/local/wechatpay-signer.ts";
+import { accessBeyondPermissions } from "./permissions.ts";
 
 export interface TestApp {
   readonly app: LocalApp;
@@ -90,7 +91,12 @@ export async function startTestApp(opts: Omit<LocalAppOptions, "settings"> = {})
     },
     stop: async () => {
       db.destroy();
+      const beyond = accessBeyondPermissions(app.stack.runner.stats().awsAccessByFunction);
       await app.stop();
+      if (beyond.length > 0)
+        throw new Error(
+          `requests infra/definitions.ts \`permissions\` does not grant:\n${beyond.join("\n")}`,
+        );
     },
   };
 }

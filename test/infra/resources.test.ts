@@ -11,18 +11,23 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { configSchemas, loadConfig } from "../../functions/config.ts";
 import {
   alarmThresholds,
+  CONSUMER_ACTIONS,
   type FunctionKey,
   functions as functionDefs,
   httpRoutes,
   metrics,
+  permissions,
+  type QueueKey,
   queues as queueDefs,
   SECRET_UNSET,
   type SecretName,
   schedules,
   secrets as secretDefs,
+  type TableKey,
   tables as tableDefs,
   WECHAT_CALLERS,
 } from "../../infra/definitions.ts";
+import { queueUrlEnvName, tableEnvName } from "../../infra/env-names.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const ALARM_EMAIL = "ops@example.com";
@@ -38,6 +43,7 @@ const secretValues: Record<SecretName, string> = {
   WechatEncodingAesKey: "sentinelAesKeyCurrent".padEnd(43, "0"),
   WechatEncodingAesKeyPrevious: "sentinelAesKeyPrevious".padEnd(43, "0"),
   AdminToken: "sentinel-admin-token-0123456789",
+  AppToken: "sentinel-app-token-0123456789ab",
   WechatTokenPushSecret: "sentinel-push-secret-0123456789",
 };
 
@@ -99,6 +105,7 @@ async function buildGraph(stage: Stage): Promise<Graph> {
     "WechatPayPublicKey",
     "WechatCallbackToken",
     "AdminToken",
+    "AppToken",
   ];
   const env = {
     ...process.env,
@@ -166,6 +173,8 @@ describe("queues and their consumers", () => {
         maxReceiveCount: def.maxReceiveCount,
       });
       expect(queueOf(def.deadLetterName).inputs.messageRetentionSeconds).toBe(14 * 24 * 3600);
+      expect(queue.inputs.sqsManagedSseEnabled).toBe(true);
+      expect(queueOf(def.deadLetterName).inputs.sqsManagedSseEnabled).toBe(true);
     });
 
     it(`${def.name}: event source mapping with partial batch responses and bounded concurrency`, () => {
@@ -179,9 +188,6 @@ describe("queues and their consumers", () => {
       expect(mapping.inputs.batchSize).toBe(def.consumer.batchSize);
       expect(mapping.inputs.maximumBatchingWindowInSeconds).toBe(def.consumer.maximumBatchingWindowSeconds);
       expect(mapping.inputs.scalingConfig).toEqual({ maximumConcurrency: def.consumer.maximumConcurrency });
-      // The consumer may receive from its queue (through its link).
-      const role = one("aws:iam/role:Role", `${capitalized(def.consumer.function)}FunctionRole`);
-      expect(JSON.stringify(role.inputs.inlinePolicies)).toContain(arnOf(queueOf(def.name)));
       void key;
     });
   }
@@ -234,22 +240,84 @@ describe("functions", () => {
     },
   );
 
-  it("links each function only the tables it uses", () => {
-    const tableArn = (key: keyof typeof tableDefs) =>
-      arnOf(one("aws:dynamodb/table:Table", `${tableDefs[key].name}Table`));
-    const policy = (key: string) =>
-      JSON.stringify(one("aws:iam/role:Role", `${capitalized(key)}FunctionRole`).inputs.inlinePolicies);
-    expect(policy("sender")).toContain(tableArn("tokens"));
-    expect(policy("notify")).not.toContain(tableArn("tokens"));
-    expect(policy("notify")).not.toContain(tableArn("subscribers"));
-    expect(policy("admin")).not.toContain(tableArn("tokens"));
-    expect(policy("fanout")).not.toContain(tableArn("posts"));
-    // Push tasks: uploaded lists for the fan-out, subscribe credits for the senders only.
-    expect(policy("fanout")).toContain(tableArn("taskRecipients"));
-    expect(policy("fanout")).not.toContain(tableArn("credits"));
-    expect(policy("sender")).toContain(tableArn("credits"));
-    expect(policy("sender")).not.toContain(tableArn("taskRecipients"));
-    expect(policy("notify")).not.toContain(tableArn("tasks"));
+  it.each(Object.keys(stages) as Stage[])(
+    "%s stage: each role allows exactly the named actions on the named tables and queues",
+    (stage) => {
+      const f = finders(stage);
+      for (const key of f.deployed()) {
+        const role = f.one("aws:iam/role:Role", `${capitalized(key)}FunctionRole`).inputs;
+        const statements = (role.inlinePolicies as { policy: string }[]).flatMap(
+          (p) =>
+            (JSON.parse(p.policy) as { Statement: { actions: string[]; resources: string[] }[] }).Statement,
+        );
+        const tableArn = (t: string) =>
+          arnOf(f.one("aws:dynamodb/table:Table", `${tableDefs[t as TableKey].name}Table`));
+        const queueArn = (q: string) =>
+          arnOf(f.one("aws:sqs/queue:Queue", `${queueDefs[q as QueueKey].name}Queue`));
+        const expected = [
+          ...(Object.entries(permissions[key].tables) as [string, readonly string[]][]).map(
+            ([t, actions]) => ({
+              actions: actions.map((a) => `dynamodb:${a}`),
+              resources:
+                actions.includes("Query") && "indexes" in tableDefs[t as TableKey]
+                  ? [tableArn(t), `${tableArn(t)}/index/*`]
+                  : [tableArn(t)],
+            }),
+          ),
+          ...(Object.keys(queueDefs) as QueueKey[])
+            .filter((q) => q in permissions[key].queues || queueDefs[q].consumer.function === key)
+            .map((q) => ({
+              actions: [
+                ...((permissions[key].queues as Record<string, readonly string[]>)[q] ?? []).map(
+                  (a) => `sqs:${a}`,
+                ),
+                ...(queueDefs[q].consumer.function === key ? CONSUMER_ACTIONS : []),
+              ],
+              resources: [queueArn(q)],
+            })),
+        ];
+        expect(
+          statements.map(({ actions, resources }) => ({ actions, resources })),
+          `${stage}/${key}`,
+        ).toEqual(expected);
+        for (const { actions } of statements) for (const action of actions) expect(action).not.toMatch(/\*/);
+        expect(role.managedPolicyArns, key).toEqual([
+          "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+          ...(f.lambdaOf(key).inputs.vpcConfig
+            ? ["arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"]
+            : []),
+        ]);
+      }
+    },
+  );
+
+  it("grants each function exactly the tables and queues its config names", () => {
+    for (const key of Object.keys(functionDefs) as FunctionKey[]) {
+      const names = Object.keys(configSchemas[key].shape);
+      const tablesRead = (Object.keys(tableDefs) as TableKey[]).filter((t) =>
+        names.includes(tableEnvName(t)),
+      );
+      expect(Object.keys(permissions[key].tables).sort(), key).toEqual(tablesRead.sort());
+      const queuesNamed = (Object.keys(queueDefs) as QueueKey[]).filter((q) =>
+        names.includes(queueUrlEnvName(q)),
+      );
+      expect(Object.keys(permissions[key].queues).sort(), key).toEqual(queuesNamed.sort());
+    }
+  });
+
+  it("reserves concurrency for each public HTTP function, and only for them", () => {
+    for (const key of deployed()) {
+      const reserved = lambdaOf(key).inputs.reservedConcurrentExecutions;
+      const http = httpRoutes.some((r) => r.function === key);
+      if (http)
+        expect(reserved, key).toBe(
+          (functionDefs[key] as { reservedConcurrency?: number }).reservedConcurrency,
+        );
+      else expect(reserved, key).toBeUndefined();
+    }
+    expect(finders("external").lambdaOf("tokenPush").inputs.reservedConcurrentExecutions).toBe(
+      functionDefs.tokenPush.reservedConcurrency,
+    );
   });
 
   it("gives notify and admin a Function URL without IAM auth or CORS, and nothing else a URL", () => {
@@ -271,16 +339,20 @@ describe("functions", () => {
 });
 
 describe("tables", () => {
-  it.each(Object.values(tableDefs))("$name: keys, TTL, point-in-time recovery when critical", (def) => {
-    const table = one("aws:dynamodb/table:Table", `${def.name}Table`);
-    expect(table.inputs.billingMode).toBe("PAY_PER_REQUEST");
-    expect(table.inputs.hashKey).toBe(def.hashKey.name);
-    expect(table.inputs.rangeKey).toBe("rangeKey" in def ? def.rangeKey.name : undefined);
-    expect(table.inputs.pointInTimeRecovery).toEqual({ enabled: def.critical });
-    if ("ttlAttribute" in def)
-      expect(table.inputs.ttl).toEqual({ attributeName: def.ttlAttribute, enabled: true });
-    else expect(table.inputs.ttl).toBeUndefined();
-  });
+  it.each(Object.values(tableDefs))(
+    "$name: keys, TTL, point-in-time recovery when critical, encrypted",
+    (def) => {
+      const table = one("aws:dynamodb/table:Table", `${def.name}Table`);
+      expect(table.inputs.serverSideEncryption).toEqual({ enabled: true });
+      expect(table.inputs.billingMode).toBe("PAY_PER_REQUEST");
+      expect(table.inputs.hashKey).toBe(def.hashKey.name);
+      expect(table.inputs.rangeKey).toBe("rangeKey" in def ? def.rangeKey.name : undefined);
+      expect(table.inputs.pointInTimeRecovery).toEqual({ enabled: def.critical });
+      if ("ttlAttribute" in def)
+        expect(table.inputs.ttl).toEqual({ attributeName: def.ttlAttribute, enabled: true });
+      else expect(table.inputs.ttl).toBeUndefined();
+    },
+  );
 });
 
 describe("alarms", () => {
@@ -494,6 +566,7 @@ describe("where the access token comes from", () => {
     expect(linking("external", "WechatAppSecret")).toEqual([]);
     expect(linking("external", "WechatTokenPushSecret")).toEqual(["tokenPush"]);
     expect(linking("external", "AdminToken")).toEqual(["admin"]);
+    expect(linking("external", "AppToken")).toEqual(["admin"]);
     expect(f.lambdaOf("tokenRefresher").inputs.vpcConfig).toBeUndefined();
     expect(graphs.external.outputs.accessTokenPushUrl).toMatch(/^https:\/\/.*\/api\/access-token$/);
     expect(f.one("aws:cloudwatch/metricAlarm:MetricAlarm", "TokenStale").inputs).toMatchObject({

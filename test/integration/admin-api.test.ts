@@ -117,3 +117,101 @@ describe("admin API", () => {
     expect((await raw("DELETE", "/api/posts")).status).toBe(405);
   });
 });
+
+describe("tokens by role", () => {
+  /** A path the route's pattern matches: its parameters filled with a sample id. */
+  const samplePath = (pattern: RegExp) =>
+    pattern.source
+      .replace(/^\^/, "")
+      .replace(/\$$/, "")
+      .replaceAll("\\/", "/")
+      .replaceAll("([^/]+)", "SAMPLE0001");
+
+  it("walks every route with each token: the operator's opens all, the app's only its own, none or a wrong one nothing", async () => {
+    // The route table itself, loaded as the admin function loads it (in this process, against the same emulators).
+    Object.assign(process.env, t.app.stack.env);
+    const { routes } = await import("../../functions/admin.ts");
+    expect(routes.length).toBeGreaterThan(10);
+    const appRoutes: string[] = [];
+    for (const route of routes) {
+      const path = samplePath(route.pattern);
+      expect(route.pattern.test(path), path).toBe(true);
+      const call = (token: string | null) =>
+        raw(route.method, path, route.method === "POST" ? "{}" : undefined, token);
+      expect((await call(null)).status, `${route.method} ${path}`).toBe(401);
+      expect((await call(`${t.app.appToken}x`)).status, `${route.method} ${path}`).toBe(401);
+      const operator = await call(t.app.adminToken);
+      expect([401, 403], `${route.method} ${path}`).not.toContain(operator.status);
+      const app = await call(t.app.appToken);
+      if (route.roles.includes("app")) {
+        appRoutes.push(`${route.method} ${route.pattern.source}`);
+        expect([401, 403], `${route.method} ${path}`).not.toContain(app.status);
+      } else {
+        expect(app, `${route.method} ${path}`).toEqual({
+          status: 403,
+          body: { error: `this token may not ${route.does}` },
+        });
+      }
+    }
+    expect(appRoutes.sort()).toEqual(
+      [
+        "POST ^\\/api\\/subscribers$",
+        "POST ^\\/api\\/posts$",
+        "GET ^\\/api\\/posts\\/([^/]+)$",
+        "POST ^\\/api\\/subscriptions$",
+        "GET ^\\/api\\/subscriptions$",
+      ].sort(),
+    );
+  });
+
+  it("lets the app register a post and read it, never list posts or see tasks", async () => {
+    const app = t.app.appToken;
+    const body = JSON.stringify({ outTradeNo: "APP0000001", amount: 100, content: "求购：钢板" });
+    expect((await raw("POST", "/api/posts", body, app)).status).toBe(201);
+    expect(await raw("GET", "/api/posts/APP0000001", undefined, app)).toMatchObject({
+      status: 200,
+      body: { outTradeNo: "APP0000001", payment: "PENDING" },
+    });
+    expect((await raw("GET", "/api/posts", undefined, app)).status).toBe(403);
+    expect((await raw("GET", "/api/tasks", undefined, app)).status).toBe(403);
+  });
+});
+
+describe("answers, as an attacker would try them", () => {
+  it("marks every JSON answer never to be cached or sniffed, errors included", async () => {
+    for (const [method, path, token] of [
+      ["GET", "/api/posts", t.app.adminToken],
+      ["GET", "/api/nothing-here", t.app.adminToken],
+      ["GET", "/api/posts", null],
+    ] as const) {
+      const res = await fetch(`${t.app.baseUrl}${path}`, {
+        method,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      });
+      expect(res.headers.get("cache-control"), path).toBe("no-store");
+      expect(res.headers.get("x-content-type-options"), path).toBe("nosniff");
+    }
+  });
+
+  it("answers a malformed percent-encoding with 400, and a 404 in one shape that echoes nothing", async () => {
+    expect(await raw("GET", "/api/posts/%E0")).toEqual({
+      status: 400,
+      body: { error: "the path has a malformed percent-encoding" },
+    });
+    const missing = await raw("GET", "/api/<script>alert(1)</script>");
+    expect(missing).toEqual({ status: 404, body: { error: "no such route" } });
+    const outside = await raw("GET", "/nothing/<b>here</b>");
+    expect(outside).toEqual({ status: 404, body: { error: "no such route" } });
+  });
+
+  it("cuts short an error that quotes the caller's input", async () => {
+    const key = "k".repeat(5000);
+    const res = await raw(
+      "POST",
+      "/api/posts",
+      JSON.stringify({ outTradeNo: "ADM0000099", amount: 1, content: "x", [key]: 1 }),
+    );
+    expect(res.status).toBe(400);
+    expect(res.body.error?.length).toBeLessThanOrEqual(300);
+  });
+});

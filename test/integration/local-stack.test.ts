@@ -545,7 +545,7 @@ describe("HTTP like a Function URL", () => {
 
     const unknown = await rawRequest(`${stack.baseUrl}/nowhere`);
     expect(unknown.status).toBe(404);
-    expect(JSON.parse(unknown.body.toString())).toEqual({ message: "Not Found" });
+    expect(JSON.parse(unknown.body.toString())).toEqual({ error: "no such route" });
 
     const tooBig = await rawRequest(`${stack.baseUrl}/api/x`, {
       method: "POST",

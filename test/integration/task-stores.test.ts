@@ -5,6 +5,7 @@ import { createDocumentClient } from "../../functions/adapters/dynamodb/client.t
 import { DynamoCreditStore } from "../../functions/adapters/dynamodb/credit-store.ts";
 import { DynamoDeliveryStore } from "../../functions/adapters/dynamodb/delivery-store.ts";
 import {
+  DynamoTaskRecipientReader,
   DynamoTaskStore,
   decodeTaskCursor,
   RECIPIENT_BATCH,
@@ -111,7 +112,10 @@ describe("DynamoTaskStore", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const page = await tasks.readTaskPage("T-big", cursor, 500);
+      const page = await new DynamoTaskRecipientReader(
+        db,
+        emulators.awsEnv.TABLE_TASK_RECIPIENTS as string,
+      ).readTaskPage("T-big", cursor, 500);
       seen.push(...page.openids);
       cursor = page.next;
       pages += 1;

@@ -151,9 +151,10 @@ describe("refused before decryption (401)", () => {
     expectRejected(tamper.shiftTimestamp(genuine(), m, 86_400), 401, "stale");
   });
 
-  it("refuses a timestamp that is not an integer", () => {
+  it("refuses a timestamp that is not ten digits of epoch seconds, leading zeros included", () => {
     expectRejected(tamper.replaceTimestamp(genuine(), `${NOW_S}.5`), 401, "bad_timestamp");
     expectRejected(tamper.replaceTimestamp(genuine(), "-1"), 401, "bad_timestamp");
+    expectRejected(tamper.replaceTimestamp(genuine(), `0${NOW_S}`), 401, "bad_timestamp");
   });
 
   it("refuses an unknown serial", () => {
@@ -288,6 +289,24 @@ describe("configuration", () => {
         platformCertificates: { "0ABC": cert.certificatePem },
       }),
     ).toThrow(WechatPayKeyConfigError);
+  });
+
+  it("refuses a platform certificate outside its validity, and says why, while the public key still works", () => {
+    const day = 86_400_000;
+    for (const [now, reason] of [
+      [Date.now() + 2 * day, /^expired on /],
+      [Date.now() - day, /^not valid before /],
+    ] as const) {
+      const keys = loadWechatPayKeys({
+        publicKeyId: m.publicKeyId,
+        publicKeyPem: m.publicKeyPem,
+        platformCertificates: { [cert.serial]: cert.certificatePem },
+        now,
+      });
+      expect(keys.bySerial.has(cert.serial)).toBe(false);
+      expect(keys.bySerial.has(m.publicKeyId.toUpperCase())).toBe(true);
+      expect(keys.refused).toEqual([{ serial: cert.serial, reason: expect.stringMatching(reason) }]);
+    }
   });
 
   it("accepts a bare public key PEM under a hex serial", () => {

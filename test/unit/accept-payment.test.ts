@@ -64,6 +64,7 @@ describe("acceptPayment", () => {
     ["mchid", { mchId: "1900000002" }, /mchid/],
     ["trade_state", { tradeState: "NOTPAY" }, /NOTPAY/],
     ["amount", { amountTotal: 499 }, /amount/],
+    ["currency", { currency: "USD" }, /currency is not CNY/],
   ])("refuses a notify whose %s does not match, changing nothing", async (_name, change, message) => {
     await expect(acceptPayment({ ...notice, ...change }, merchant, deps())).rejects.toThrow(message);
     await expect(acceptPayment({ ...notice, ...change }, merchant, deps())).rejects.toBeInstanceOf(

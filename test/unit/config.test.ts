@@ -54,6 +54,20 @@ describe("loadConfig", () => {
     expect(notify.WECHAT_TEMPLATE_FIELDS).toEqual({ thing1: "content", time2: "paidAt" });
   });
 
+  it("calls WeChat over https only, plain http only to the local loopback simulator", () => {
+    const sender = (base: string) =>
+      loadConfig(senderSchema, { ...resources, ...wechat, WECHAT_API_BASE: base });
+    expect(sender("https://hk.api.weixin.qq.com").WECHAT_API_BASE).toBe("https://hk.api.weixin.qq.com");
+    expect(sender("http://127.0.0.1:8900").WECHAT_API_BASE).toBe("http://127.0.0.1:8900");
+    expect(sender("http://localhost:8900/wx").WECHAT_API_BASE).toBe("http://localhost:8900/wx");
+    expect(() => sender("http://api.weixin.qq.com")).toThrow(/WECHAT_API_BASE must be https/);
+    expect(() => sender("http://10.0.0.5:8080")).toThrow(/WECHAT_API_BASE must be https/);
+    expect(() => sender("ftp://127.0.0.1")).toThrow(/WECHAT_API_BASE/);
+    expect(() =>
+      loadConfig(senderSchema, { ...resources, ...wechat, WECHAT_API_FALLBACK_BASE: "http://b.example.com" }),
+    ).toThrow(/WECHAT_API_FALLBACK_BASE must be https/);
+  });
+
   it("falls back to api2 only from WeChat's own domain, unless a fallback is set", () => {
     expect(fallbackBaseUrl({ WECHAT_API_BASE: "https://api.weixin.qq.com" })).toBe(
       "https://api2.weixin.qq.com",

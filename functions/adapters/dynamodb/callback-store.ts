@@ -73,8 +73,10 @@ export class DynamoCallbackStore implements CallbackStore {
       ":remaining": a.window.remaining,
     };
     if (a.optedIn !== undefined) {
-      sets.push("optedIn = :optedIn", "optedInChangedAt = :now");
+      // The user's own choice: only their own next reply changes it (an import never re-subscribes).
+      sets.push("optedIn = :optedIn", "optedInBy = :user", "optedInChangedAt = :now");
       values[":optedIn"] = a.optedIn;
+      values[":user"] = "user";
     }
     await this.db.send(
       new UpdateCommand({

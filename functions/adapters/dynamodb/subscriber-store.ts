@@ -5,6 +5,9 @@ import { ignoreConditionFailure, isConditionFailure } from "./transactions.ts";
 
 /** How many subscriber upserts run at once within one import request. */
 const UPSERT_CONCURRENCY = 32;
+/** `optedInBy`: whose choice the stored `optedIn` is. Only the user's own reply undoes the user's 0. */
+const OPERATOR_OUT = { ":no": false, ":operator": "operator" };
+const OPERATOR_IN = { ":no": false, ":operator": "operator", ":user": "user" };
 
 export class DynamoSubscriberStore implements AudienceReader, SubscriberStatusStore {
   constructor(
@@ -41,11 +44,14 @@ export class DynamoSubscriberStore implements AudienceReader, SubscriberStatusSt
   }
 
   /**
-   * Inserts or updates subscribers. A field the caller leaves out keeps its stored value, so an
-   * import never re-subscribes someone who replied 0; new subscribers start opted in and following.
+   * Inserts or updates subscribers. A field the caller leaves out keeps its stored value; new
+   * subscribers start opted in and following. An operator may always opt someone out, but never back
+   * in over the user's own 0 (nor over a 0 from before `optedInBy` was kept): those keep their choice,
+   * the rest of their row is still updated, and they are counted.
    */
-  async upsert(subscribers: readonly Subscriber[], now: number): Promise<void> {
+  async upsert(subscribers: readonly Subscriber[], now: number): Promise<{ keptOptedOut: number }> {
     let next = 0;
+    let keptOptedOut = 0;
     const worker = async () => {
       for (let i = next++; i < subscribers.length; i = next++) {
         const s = subscribers[i] as Subscriber;
@@ -53,25 +59,42 @@ export class DynamoSubscriberStore implements AudienceReader, SubscriberStatusSt
           "updatedAt = :now",
           "createdAt = if_not_exists(createdAt, :now)",
           "followed = if_not_exists(followed, :yes)",
-          s.optedIn === undefined ? "optedIn = if_not_exists(optedIn, :yes)" : "optedIn = :optedIn",
         ];
         const values: Record<string, unknown> = { ":now": now, ":yes": true };
-        if (s.optedIn !== undefined) values[":optedIn"] = s.optedIn;
         if (s.membershipExpiresAt !== undefined) {
           sets.push("membershipExpiresAt = :expires");
           values[":expires"] = s.membershipExpiresAt;
         }
-        await this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: { openid: s.openid },
-            UpdateExpression: `SET ${sets.join(", ")}`,
-            ExpressionAttributeValues: values,
-          }),
-        );
+        const update = (optedIn: string[], extra: Record<string, unknown>, condition?: string) =>
+          this.db.send(
+            new UpdateCommand({
+              TableName: this.table,
+              Key: { openid: s.openid },
+              UpdateExpression: `SET ${[...sets, ...optedIn].join(", ")}`,
+              ExpressionAttributeValues: { ...values, ...extra },
+              ...(condition ? { ConditionExpression: condition } : {}),
+            }),
+          );
+        if (s.optedIn === undefined) await update(["optedIn = if_not_exists(optedIn, :yes)"], {});
+        else if (!s.optedIn)
+          await update(["optedIn = :no", "optedInBy = :operator", "optedInChangedAt = :now"], OPERATOR_OUT);
+        else {
+          try {
+            await update(
+              ["optedIn = :yes", "optedInBy = :operator"],
+              OPERATOR_IN,
+              "NOT (optedIn = :no AND (optedInBy = :user OR attribute_not_exists(optedInBy)))",
+            );
+          } catch (error) {
+            if (!isConditionFailure(error)) throw error;
+            keptOptedOut += 1;
+            await update([], {});
+          }
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(UPSERT_CONCURRENCY, subscribers.length) }, worker));
+    return { keptOptedOut };
   }
 
   /**

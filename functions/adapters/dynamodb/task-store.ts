@@ -54,8 +54,35 @@ export function decodeTaskCursor(cursor: string): Record<string, unknown> | unde
   }
 }
 
+/** A push task's uploaded recipients as the fan-out reads them: that table only. */
+export class DynamoTaskRecipientReader implements TaskRecipientReader {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly recipients: string,
+  ) {}
+
+  async readTaskPage(taskId: string, cursor: string | null, limit: number): Promise<AudiencePage> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.recipients,
+        KeyConditionExpression: "taskId = :t",
+        ExpressionAttributeValues: { ":t": taskId },
+        ProjectionExpression: "openid",
+        Limit: limit,
+        ...(cursor ? { ExclusiveStartKey: { taskId, openid: cursor } } : {}),
+      }),
+    );
+    const next = out.LastEvaluatedKey?.openid;
+    return {
+      openids: (out.Items ?? []).map((item) => item.openid as string),
+      windowed: [],
+      next: typeof next === "string" ? next : null,
+    };
+  }
+}
+
 /** Push tasks and their uploaded recipients; a sent task's broadcast is created with its send. */
-export class DynamoTaskStore implements TaskRecipientReader {
+export class DynamoTaskStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: {
@@ -143,25 +170,6 @@ export class DynamoTaskStore implements TaskRecipientReader {
       todo = todo.filter((openid) => !stored.has(openid));
     }
     return { added: 0, duplicates };
-  }
-
-  async readTaskPage(taskId: string, cursor: string | null, limit: number): Promise<AudiencePage> {
-    const out = await this.db.send(
-      new QueryCommand({
-        TableName: this.tables.recipients,
-        KeyConditionExpression: "taskId = :t",
-        ExpressionAttributeValues: { ":t": taskId },
-        ProjectionExpression: "openid",
-        Limit: limit,
-        ...(cursor ? { ExclusiveStartKey: { taskId, openid: cursor } } : {}),
-      }),
-    );
-    const next = out.LastEvaluatedKey?.openid;
-    return {
-      openids: (out.Items ?? []).map((item) => item.openid as string),
-      windowed: [],
-      next: typeof next === "string" ? next : null,
-    };
   }
 
   /**

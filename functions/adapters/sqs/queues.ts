@@ -2,14 +2,12 @@ import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from "@aws-sdk
 import type { ChunkMessage, FanoutMessage } from "../../core/model.ts";
 import type { FanoutQueue, SendQueue, TokenRefreshRequester } from "../../core/ports.ts";
 import type { TallyMessage } from "../../core/tally-reports.ts";
-import { countAwsRequests } from "../aws-request-counter.ts";
 import { groupsOf } from "../groups.ts";
+import { withHostInstrumentation } from "../sdk-hook.ts";
 
 /** One SQS client per container; the endpoint comes from the environment (AWS_ENDPOINT_URL_SQS). */
 export function createSqsClient(): SQSClient {
-  const client = new SQSClient({});
-  client.middlewareStack.use(countAwsRequests());
-  return client;
+  return withHostInstrumentation(new SQSClient({}), "sqs");
 }
 
 const MAX_BATCH_ROUNDS = 5;

@@ -40,7 +40,9 @@ export function parseCallbackXml(text: string): Record<string, string> {
     throw new CallbackXmlError("the root element must be <xml> with child elements");
   const fields: Record<string, string> = {};
   for (const [name, value] of Object.entries(root as Record<string, unknown>)) {
-    if (typeof value !== "string") throw new CallbackXmlError(`element ${name} must be a single text value`);
+    // A fixed message: the element's name is the sender's text, and this runs before any signature check.
+    if (typeof value !== "string")
+      throw new CallbackXmlError("each child of <xml> must be a single text value");
     fields[name] = value;
   }
   return fields;

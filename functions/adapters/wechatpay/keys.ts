@@ -7,6 +7,8 @@ export interface WechatPayKeys {
    * serials. Serials are stored upper-cased; the verifier also tries the upper-cased header value.
    */
   readonly bySerial: ReadonlyMap<string, KeyObject>;
+  /** Platform certificates left out because they are not valid now: the caller logs them at start-up. */
+  readonly refused: readonly { readonly serial: string; readonly reason: string }[];
 }
 
 /** Raised at configuration time (cold start), never per request: the process should refuse to start. */
@@ -31,8 +33,12 @@ export function loadWechatPayKeys(input: {
   publicKeyId: string;
   publicKeyPem: string;
   platformCertificates?: Record<string, string>;
+  /** Epoch ms; certificates outside their validity at this time are refused. Default now. */
+  now?: number;
 }): WechatPayKeys {
   const bySerial = new Map<string, KeyObject>();
+  const refused: { serial: string; reason: string }[] = [];
+  const now = input.now ?? Date.now();
 
   // A typo here would make every notify fail as "unknown serial", which looks like an attack, not a misconfiguration.
   if (!PUBLIC_KEY_ID.test(input.publicKeyId)) {
@@ -49,12 +55,26 @@ export function loadWechatPayKeys(input: {
       throw new WechatPayKeyConfigError(`duplicate WeChat Pay key serial ${serial}`);
     }
     if (pem.includes("BEGIN CERTIFICATE")) {
-      assertCertificateSerial(pem, serial);
+      const certificate = certificateFiledUnder(pem, serial);
+      const reason = outsideValidity(certificate, now);
+      if (reason) {
+        refused.push({ serial, reason });
+        continue;
+      }
     }
     bySerial.set(key, parsePublicKey(pem, serial));
   }
 
-  return { bySerial };
+  return { bySerial, refused };
+}
+
+/** Why a certificate is not valid at `now` (WeChat Pay's platform certificates last five years), if it is not. */
+function outsideValidity(certificate: X509Certificate, now: number): string | undefined {
+  if (Date.parse(certificate.validTo) < now)
+    return `expired on ${new Date(certificate.validTo).toISOString()}`;
+  if (Date.parse(certificate.validFrom) > now)
+    return `not valid before ${new Date(certificate.validFrom).toISOString()}`;
+  return undefined;
 }
 
 function parsePublicKey(pem: string, label: string): KeyObject {
@@ -75,17 +95,19 @@ function parsePublicKey(pem: string, label: string): KeyObject {
   return key;
 }
 
-function assertCertificateSerial(pem: string, serial: string): void {
-  let certSerial: string;
+function certificateFiledUnder(pem: string, serial: string): X509Certificate {
+  let certificate: X509Certificate;
   try {
-    certSerial = new X509Certificate(pem).serialNumber;
+    certificate = new X509Certificate(pem);
   } catch {
     throw new WechatPayKeyConfigError(`certificate for ${serial} is not a valid X.509 PEM`);
   }
   // Filing a certificate under the wrong serial would silently reject every notify signed with it.
+  const certSerial = certificate.serialNumber;
   if (stripLeadingZeros(normalizeSerial(certSerial)) !== stripLeadingZeros(normalizeSerial(serial))) {
     throw new WechatPayKeyConfigError(`certificate configured under ${serial} has serial ${certSerial}`);
   }
+  return certificate;
 }
 
 function stripLeadingZeros(hex: string): string {

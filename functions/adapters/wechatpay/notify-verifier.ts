@@ -73,7 +73,8 @@ const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]
 // Header lines are joined with "\n" in the signed message, so a value containing whitespace could shift the
 // boundary between nonce and body; WeChat Pay only ever sends short alphanumerics here.
 const NONCE = /^[\x21-\x7e]{1,128}$/;
-const TIMESTAMP = /^[0-9]{1,12}$/;
+/** Ten digits, no leading zero: "0171…" and "171…" would otherwise be the same time in two messages. */
+const TIMESTAMP = /^[1-9][0-9]{9}$/;
 
 const envelopeSchema = z.object({
   id: z.string().optional(),
@@ -138,7 +139,11 @@ export function createNotifyVerifier(opts: NotifyVerifierOptions): (request: Not
       throw new NotifyRejectedError(401, "bad_signature_type", "unsupported Wechatpay-Signature-Type");
     }
     if (!TIMESTAMP.test(timestamp)) {
-      throw new NotifyRejectedError(401, "bad_timestamp", "Wechatpay-Timestamp is not an integer");
+      throw new NotifyRejectedError(
+        401,
+        "bad_timestamp",
+        "Wechatpay-Timestamp is not ten digits of epoch seconds",
+      );
     }
     if (Math.abs(now() / 1000 - Number(timestamp)) > maxSkew) {
       throw new NotifyRejectedError(

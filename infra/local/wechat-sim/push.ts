@@ -177,9 +177,9 @@ export async function postRaw(url: string, body: string | Buffer): Promise<PushR
 export function verificationUrl(
   target: CallbackTarget,
   echostr: string,
-  opts: { signature?: string } = {},
+  opts: { signature?: string; timestamp?: string } = {},
 ): string {
-  const timestamp = String(nowSeconds());
+  const timestamp = opts.timestamp ?? String(nowSeconds());
   const nonce = String(randomInt(100_000_000, 999_999_999));
   const url = new URL(target.url);
   url.searchParams.set("signature", opts.signature ?? plainSignature(target.token, timestamp, nonce));
