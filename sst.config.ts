@@ -1,7 +1,7 @@
 /// <reference path="./.sst/platform/config.d.ts" />
 
 /**
- * The SST app. Thin on purpose: infra/ builds every resource from infra/definitions.ts, the same data
+ * The SST app. Thin on purpose: infra/ builds every resource from common/definitions.ts, the same data
  * the local stack (infra/local/) uses.
  */
 export default $config({

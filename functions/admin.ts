@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { z } from "zod";
 import { DynamoBroadcastStore } from "./adapters/dynamodb/broadcast-store.ts";
 import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoPostStore } from "./adapters/dynamodb/post-store.ts";
@@ -7,6 +6,16 @@ import { DynamoSubscriberStore } from "./adapters/dynamodb/subscriber-store.ts";
 import { createSqsClient, SqsFanoutQueue } from "./adapters/sqs/queues.ts";
 import { adminSchema, loadConfig } from "./config.ts";
 import { serveConsole } from "./console/serve.ts";
+import {
+  type ImportSubscribersAnswer,
+  importSubscribersBody,
+  listQuery,
+  type PostList,
+  type PostView,
+  type RegisterPostAnswer,
+  registerPostBody,
+  type TallyAnswer,
+} from "./contracts/api.ts";
 import { ConflictError, NotFoundError, ValidationError } from "./core/errors.ts";
 import { broadcastProgress, type Post, postBroadcastId } from "./core/model.ts";
 import { tallyNow } from "./core/tally-reports.ts";
@@ -17,6 +26,7 @@ import {
   OPERATOR,
   OPERATOR_AND_APP,
   parseJsonBody,
+  parseQuery,
   type RouteDef,
   refusal,
   roleOf,
@@ -32,50 +42,13 @@ const posts = new DynamoPostStore(db, config.TABLE_POSTS, config.TABLE_BROADCAST
 const broadcasts = new DynamoBroadcastStore(db, config.TABLE_BROADCASTS);
 const fanoutQueue = new SqsFanoutQueue(createSqsClient(), config.QUEUE_URL_FANOUT);
 
-const openid = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{6,64}$/, "must be a WeChat openid (6–64 letters, digits, _ or -)");
-const outTradeNo = z
-  .string()
-  .regex(/^[A-Za-z0-9_\-|*@]{6,32}$/, "must be 6–32 letters, digits or _-|*@ (WeChat Pay's rule)");
-
-const importSubscribers = z.object({
-  subscribers: z
-    .array(
-      z.strictObject({
-        openid,
-        membershipExpiresAt: z
-          .union([z.iso.datetime({ offset: true }), z.number().int().positive()])
-          .optional(),
-        optedIn: z.boolean().optional(),
-      }),
-    )
-    .min(1, "must list at least one subscriber")
-    .max(10_000, "at most 10,000 subscribers per request"),
-});
-
-const registerPost = z.strictObject({
-  outTradeNo,
-  amount: z.number().int("must be whole fen").positive("must be positive (fen)"),
-  content: z.string().trim().min(1, "must not be empty").max(2000, "at most 2,000 characters"),
-  contactPhone: z
-    .string()
-    .regex(/^[0-9+\-() ]{5,20}$/, "must be a phone number")
-    .optional(),
-});
-
-const listQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().min(1).max(1000).optional(),
-});
-
 /** A post, its payment state and its broadcast's progress, as the post routes answer. */
-async function postView(post: Post) {
+async function postView(post: Post): Promise<PostView> {
   const broadcast = await broadcasts.get(postBroadcastId(post.outTradeNo));
   const progress = broadcast
     ? broadcastProgress(broadcast)
     : {
-        status: "awaiting_payment",
+        status: "awaiting_payment" as const,
         total: 0,
         sent: 0,
         failed: 0,
@@ -109,7 +82,7 @@ export const routes: RouteDef[] = [
     roles: OPERATOR_AND_APP,
     does: "import subscribers",
     route: async (event) => {
-      const body = parseJsonBody(event, importSubscribers);
+      const body = parseJsonBody(event, importSubscribersBody);
       const unique = new Map(body.subscribers.map((s) => [s.openid, s]));
       const { keptOptedOut } = await subscribers.upsert(
         [...unique.values()].map((s) => ({
@@ -121,7 +94,7 @@ export const routes: RouteDef[] = [
         })),
         Date.now(),
       );
-      return json(200, { imported: unique.size, keptOptedOut });
+      return json(200, { imported: unique.size, keptOptedOut } satisfies ImportSubscribersAnswer);
     },
   },
   {
@@ -130,7 +103,7 @@ export const routes: RouteDef[] = [
     roles: OPERATOR_AND_APP,
     does: "register posts",
     route: async (event) => {
-      const body = parseJsonBody(event, registerPost);
+      const body = parseJsonBody(event, registerPostBody);
       const post: Post = {
         postId: randomUUID(),
         outTradeNo: body.outTradeNo,
@@ -142,7 +115,7 @@ export const routes: RouteDef[] = [
       };
       if (!(await posts.create(post)))
         throw new ConflictError(`post ${body.outTradeNo} is already registered`);
-      return json(201, { postId: post.postId, outTradeNo: post.outTradeNo });
+      return json(201, { postId: post.postId, outTradeNo: post.outTradeNo } satisfies RegisterPostAnswer);
     },
   },
   {
@@ -168,7 +141,7 @@ export const routes: RouteDef[] = [
       if (post.status !== "PAID") throw new ConflictError("the post is not paid, so it has no broadcast yet");
       const broadcastId = postBroadcastId(post.outTradeNo);
       await fanoutQueue.sendTally(tallyNow(broadcastId, Date.now()), 0);
-      return json(202, { broadcastId });
+      return json(202, { broadcastId } satisfies TallyAnswer);
     },
   },
   // The console's broadcast list: paid posts newest first, each with its broadcast's progress.
@@ -178,14 +151,10 @@ export const routes: RouteDef[] = [
     roles: OPERATOR,
     does: "list posts",
     route: async (event) => {
-      const query = listQuery.safeParse(event.queryStringParameters ?? {});
-      if (!query.success) {
-        throw new ValidationError(
-          query.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
-        );
-      }
-      const page = await posts.listNewest(query.data.limit, query.data.cursor ?? null);
-      return json(200, { items: await Promise.all(page.items.map(postView)), next: page.next });
+      const query = parseQuery(event, listQuery);
+      const page = await posts.listNewest(query.limit, query.cursor ?? null);
+      const answer: PostList = { items: await Promise.all(page.items.map(postView)), next: page.next };
+      return json(200, answer);
     },
   },
   // Push tasks and subscribe-message credits (functions/task-routes.ts).

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Resource } from "sst/resource";
 import { z } from "zod";
-import { AUDIENCE_PAGE_SIZE, SECRET_UNSET, secrets } from "../infra/definitions.ts";
+import { AUDIENCE_PAGE_SIZE, SECRET_UNSET, secrets } from "../common/definitions.ts";
 import { DEFAULT_TALLY_DELAY_SECONDS } from "./core/tally-reports.ts";
 import { parseTemplateFieldMapping } from "./core/template-data.ts";
 
@@ -229,7 +229,7 @@ export const callbackSchema = z.object({
 });
 
 /**
- * Each function's settings, by its key in infra/definitions.ts `functions`: the one list of what a
+ * Each function's settings, by its key in common/definitions.ts `functions`: the one list of what a
  * function reads. The deploy derives every function's environment, links and secrets from it.
  */
 export const configSchemas = {
@@ -245,7 +245,7 @@ export const configSchemas = {
 /**
  * In AWS, secrets are linked `sst.Secret`s (read with `Resource.<Name>.value`), never environment
  * variables; locally they are environment variables. This puts the linked ones under their variable
- * names (infra/definitions.ts `secrets`); an optional secret left at its placeholder stays unset.
+ * names (common/definitions.ts `secrets`); an optional secret left at its placeholder stays unset.
  */
 export function withLinkedSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const linked: Record<string, string> = {};

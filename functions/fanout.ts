@@ -1,7 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { z } from "zod";
-import { CHUNK_SIZE } from "../infra/definitions.ts";
+import { CHUNK_SIZE } from "../common/definitions.ts";
 import { DynamoBroadcastStore } from "./adapters/dynamodb/broadcast-store.ts";
 import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoDeliveryStore } from "./adapters/dynamodb/delivery-store.ts";
@@ -11,6 +10,7 @@ import { DynamoTaskRecipientReader } from "./adapters/dynamodb/task-store.ts";
 import { createSqsClient, SqsFanoutQueue, SqsSendQueue } from "./adapters/sqs/queues.ts";
 import { systemClock } from "./clock.ts";
 import { fanoutSchema, loadConfig } from "./config.ts";
+import { fanoutQueueMessage } from "./contracts/messages.ts";
 import { fanOutPage } from "./core/fan-out.ts";
 import { type TallyMessage, tallyReports } from "./core/tally-reports.ts";
 import { logger } from "./observability.ts";
@@ -35,26 +35,8 @@ const tallyDeps = {
 };
 const processor = new BatchProcessor(EventType.SQS);
 
-const count = z.number().int().nonnegative();
-const fanoutMessage = z.union([
-  z.object({
-    kind: z.literal("tallyReports"),
-    broadcastId: z.string().min(1),
-    pass: count,
-    notBefore: count,
-    cursor: z.string().nullable(),
-    confirmed: count,
-    rejected: count,
-  }),
-  z.object({
-    broadcastId: z.string().min(1),
-    page: count,
-    cursor: z.string().nullable(),
-  }),
-]);
-
 async function handleRecord(record: SQSRecord): Promise<void> {
-  const message = fanoutMessage.parse(JSON.parse(record.body));
+  const message = fanoutQueueMessage.parse(JSON.parse(record.body));
   if ("kind" in message) {
     const result = await tallyReports(message satisfies TallyMessage, tallyDeps, {
       delaySeconds: config.REPORT_TALLY_DELAY_SECONDS,

@@ -74,6 +74,18 @@ export function parseJsonBody<S extends z.ZodType>(event: HttpEvent, schema: S):
   return result.data;
 }
 
+/** Parses the query string against a schema, every problem in one readable ValidationError. */
+export function parseQuery<S extends z.ZodType>(event: HttpEvent, schema: S): z.output<S> {
+  const result = schema.safeParse(event.queryStringParameters ?? {});
+  if (!result.success) {
+    const problems = result.error.issues.map((i) =>
+      capped(`${i.path.join(".") || "query"}: ${i.message}`, 160),
+    );
+    throw new ValidationError(problems.slice(0, 5).join("; "));
+  }
+  return result.data;
+}
+
 /**
  * Checks `Authorization: Bearer <token>` in constant time: the digests are compared, so neither the
  * content nor the length of the expected token shows in the timing.

@@ -1,5 +1,5 @@
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { metrics as defs } from "../infra/definitions.ts";
+import { metrics as defs } from "../common/definitions.ts";
 import type { SendChunkResult } from "./core/send-chunk.ts";
 
 /**

@@ -1,8 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { ChangeMessageVisibilityCommand } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { z } from "zod";
-import { CHUNK_SIZE, queues } from "../infra/definitions.ts";
+import { queues } from "../common/definitions.ts";
 import { DynamoBroadcastStore } from "./adapters/dynamodb/broadcast-store.ts";
 import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoCreditStore } from "./adapters/dynamodb/credit-store.ts";
@@ -13,6 +12,7 @@ import { createSqsClient, SqsSendQueue, SqsTokenRefreshRequester } from "./adapt
 import { WeChatApiClient } from "./adapters/wechat/api-client.ts";
 import { systemClock } from "./clock.ts";
 import { fallbackBaseUrl, loadConfig, senderSchema } from "./config.ts";
+import { chunkMessage } from "./contracts/messages.ts";
 import { SharedToken } from "./core/access-token.ts";
 import { InFlightLimit } from "./core/in-flight-limit.ts";
 import type { Broadcast } from "./core/model.ts";
@@ -79,22 +79,6 @@ const deps = {
   },
 };
 const processor = new BatchProcessor(EventType.SQS);
-
-const openids = z.array(z.string().min(1)).max(CHUNK_SIZE);
-const chunkMessage = z.object({
-  broadcastId: z.string().min(1),
-  chunkId: z.string().min(1),
-  openids: openids.min(1),
-  windowed: openids.optional(),
-  retryOf: z
-    .record(
-      z.string().min(1),
-      z.object({ outcome: z.enum(["failed", "unknown"]), errcode: z.number().int() }),
-    )
-    .optional(),
-  retryAt: z.number().int().positive().optional(),
-  tokenWaits: z.number().int().nonnegative().optional(),
-});
 
 /** Raised for a chunk with recipients still pending, so the batch reports it as failed. */
 export class ChunkPendingError extends Error {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
-import { CHUNK_SIZE } from "../infra/definitions.ts";
+import { CHUNK_SIZE } from "../common/definitions.ts";
 import { DynamoBroadcastStore } from "./adapters/dynamodb/broadcast-store.ts";
 import { DynamoCreditStore } from "./adapters/dynamodb/credit-store.ts";
 import { DynamoDeliveryStore } from "./adapters/dynamodb/delivery-store.ts";
@@ -38,6 +38,7 @@ import {
   OPERATOR,
   OPERATOR_AND_APP,
   parseJsonBody,
+  parseQuery,
   type RouteDef,
   rawBody,
 } from "./http.ts";
@@ -104,16 +105,6 @@ const deliveriesQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.string().min(1).max(200).optional(),
 });
-
-function parseQuery<S extends z.ZodType>(event: HttpEvent, schema: S): z.output<S> {
-  const result = schema.safeParse(event.queryStringParameters ?? {});
-  if (!result.success) {
-    throw new ValidationError(
-      result.error.issues.map((i) => `${i.path.join(".") || "query"}: ${i.message}`).join("; "),
-    );
-  }
-  return result.data;
-}
 
 /** Task ids sort by creation time and are hard to guess. */
 function newTaskId(now: number): string {

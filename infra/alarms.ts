@@ -1,4 +1,4 @@
-import { metrics, alarmThresholds as t } from "./definitions.ts";
+import { metrics, alarmThresholds as t } from "../common/definitions.ts";
 import type { FunctionKey, Functions } from "./functions.ts";
 import type { QueueKey, QueuePair } from "./queues.ts";
 

@@ -1,5 +1,5 @@
+import { metrics, alarmThresholds as t } from "../common/definitions.ts";
 import { functionName } from "./alarms.ts";
-import { metrics, alarmThresholds as t } from "./definitions.ts";
 import type { FunctionKey, Functions } from "./functions.ts";
 import type { QueueKey, QueuePair } from "./queues.ts";
 

@@ -1,5 +1,4 @@
-import { configSchemas } from "../functions/config.ts";
-import type { TableDef, TableKey } from "./definitions.ts";
+import type { TableDef, TableKey } from "../common/definitions.ts";
 import {
   CONSUMER_ACTIONS,
   type FunctionDef,
@@ -15,13 +14,14 @@ import {
   secrets as secretDefs,
   tables as tableDefs,
   WECHAT_CALLERS,
-} from "./definitions.ts";
-import { queueUrlEnvName, tableEnvName } from "./env-names.ts";
+} from "../common/definitions.ts";
+import { queueUrlEnvName, tableEnvName } from "../common/env-names.ts";
+import { configSchemas } from "../functions/config.ts";
 import type { Egress } from "./network.ts";
 import type { QueueKey, QueuePair } from "./queues.ts";
 import type { Settings } from "./settings.ts";
 
-export type { FunctionKey } from "./definitions.ts";
+export type { FunctionKey } from "../common/definitions.ts";
 export type Functions = Partial<Record<FunctionKey, sst.aws.Function>>;
 
 export interface FunctionsInput {

@@ -1,6 +1,6 @@
-import { type QueueDef, type QueueKey, queues } from "./definitions.ts";
+import { type QueueDef, type QueueKey, queues } from "../common/definitions.ts";
 
-export type { QueueKey } from "./definitions.ts";
+export type { QueueKey } from "../common/definitions.ts";
 export interface QueuePair {
   readonly queue: sst.aws.Queue;
   readonly deadLetter: sst.aws.Queue;

@@ -1,4 +1,4 @@
-import { schedules } from "./definitions.ts";
+import { schedules } from "../common/definitions.ts";
 import { type Functions, required } from "./functions.ts";
 
 /** The EventBridge schedules of definitions.ts (UTC rates), each invoking its function with its event. */

@@ -1,4 +1,4 @@
-import { type FunctionKey, OPTIONAL_SECRETS, SECRET_UNSET, type SecretName } from "./definitions.ts";
+import { type FunctionKey, OPTIONAL_SECRETS, SECRET_UNSET, type SecretName } from "../common/definitions.ts";
 import { accessOf } from "./functions.ts";
 import type { Settings } from "./settings.ts";
 

@@ -6,10 +6,16 @@
  * stops the deploy, with its name, before anything changes.
  */
 import { z } from "zod";
+import {
+  type FunctionKey,
+  functions as functionDefs,
+  queues,
+  secrets,
+  tables,
+} from "../common/definitions.ts";
+import { queueUrlEnvName, tableEnvName } from "../common/env-names.ts";
 import { configSchemas, DEFAULT_WECHAT_TIMEOUT_MS } from "../functions/config.ts";
 import { lastCallStart } from "../functions/core/send-chunk.ts";
-import { type FunctionKey, functions as functionDefs, queues, secrets, tables } from "./definitions.ts";
-import { queueUrlEnvName, tableEnvName } from "./env-names.ts";
 
 /** Settings only the deploy reads: where alarms go, and how WeChat calls leave AWS. */
 const deploySchema = z.object({

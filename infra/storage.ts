@@ -1,6 +1,6 @@
-import { type TableDef, type TableKey, tables } from "./definitions.ts";
+import { type TableDef, type TableKey, tables } from "../common/definitions.ts";
 
-export type { TableKey } from "./definitions.ts";
+export type { TableKey } from "../common/definitions.ts";
 
 /**
  * The DynamoDB tables of definitions.ts: on-demand, TTL where records expire, point-in-time recovery

@@ -117,36 +117,8 @@ export interface Subscriber {
   readonly membershipExpiresAt?: number;
 }
 
-/** A send-queue message: one chunk of one broadcast's recipients. */
-export interface ChunkMessage {
-  readonly broadcastId: string;
-  /** Deterministic (`<page>-<index>`), so a re-emitted chunk is recognised. */
-  readonly chunkId: string;
-  readonly openids: readonly string[];
-  /** Recipients with a customer-service window open when the audience was read. */
-  readonly windowed?: readonly string[];
-  /**
-   * An operator's retry of transient failures: each recipient's failure when it was re-queued. Their
-   * records older than `retryAt` (epoch ms) are re-done and the old failures taken off the counters.
-   */
-  readonly retryOf?: Readonly<Record<string, RetriedFailure>>;
-  readonly retryAt?: number;
-  /** Times this chunk was put back to wait for an access token: each wait doubles. */
-  readonly tokenWaits?: number;
-}
-
-/** The record an operator's retry re-does, as it was counted. */
-export interface RetriedFailure {
-  readonly outcome: "failed" | "unknown";
-  readonly errcode: number;
-}
-
-/** A fan-out-queue message: continue the audience scan of a broadcast from `cursor`. */
-export interface FanoutMessage {
-  readonly broadcastId: string;
-  readonly page: number;
-  readonly cursor: string | null;
-}
+// The queue messages are contracts (functions/contracts/messages.ts); the core uses their types.
+export type { ChunkMessage, FanoutMessage, RetriedFailure } from "../contracts/messages.ts";
 
 /** Derived view of a broadcast's progress, as the status API reports it. */
 export interface BroadcastProgress extends DeliveryCounts {

@@ -5,22 +5,13 @@
  * page by page. A write per report on the broadcast would cost more than all of a recipient's reads
  * and turn the broadcast's item into a hot spot at thousands of reports a second.
  */
+
+import type { TallyMessage } from "../contracts/messages.ts";
 import { reportOutcome } from "./callback.ts";
 import { broadcastProgress } from "./model.ts";
 import type { BroadcastStore, Clock } from "./ports.ts";
 
-export interface TallyMessage {
-  readonly kind: "tallyReports";
-  readonly broadcastId: string;
-  /** Index into TALLY_PASSES. */
-  readonly pass: number;
-  /** Epoch ms before which the pass does not start: SQS delays a message by at most 15 minutes. */
-  readonly notBefore: number;
-  /** Where this pass continues; null at its start. */
-  readonly cursor: string | null;
-  readonly confirmed: number;
-  readonly rejected: number;
-}
+export type { TallyMessage } from "../contracts/messages.ts";
 
 /**
  * When the passes run after the broadcast has settled, in multiples of the configured delay: most

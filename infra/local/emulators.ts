@@ -1,5 +1,5 @@
 /**
- * DynamoDB Local and fauxqs on loopback, with every table and queue of infra/definitions.ts created
+ * DynamoDB Local and fauxqs on loopback, with every table and queue of common/definitions.ts created
  * through the ordinary AWS SDK calls (the same requests would build them in AWS). Each call starts
  * fresh emulators on ephemeral ports, so parallel test files get separate stacks.
  */
@@ -21,20 +21,20 @@ import {
   SetQueueAttributesCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import { type KeyDef, type QueueDef, queues, type TableDef, tables } from "../definitions.ts";
-import { queueUrlEnvName, tableEnvName } from "../env-names.ts";
+import { type KeyDef, type QueueDef, queues, type TableDef, tables } from "../../common/definitions.ts";
+import { queueUrlEnvName, tableEnvName } from "../../common/env-names.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
 import { killOnExit } from "./process-cleanup.ts";
 
 import { startRequestCountProxy } from "./request-count-proxy.ts";
 
-export { queueUrlEnvName, tableEnvName } from "../env-names.ts";
+export { queueUrlEnvName, tableEnvName } from "../../common/env-names.ts";
 
 export type QueueKey = keyof typeof queues;
 
 /**
  * Test-only knobs: crash-recovery tests cannot wait for a 6-minute visibility timeout. Production
- * values come only from infra/definitions.ts; the demo and dev stacks pass no overrides.
+ * values come only from common/definitions.ts; the demo and dev stacks pass no overrides.
  */
 export interface QueueOverride {
   readonly visibilityTimeoutSeconds?: number;

@@ -18,7 +18,7 @@ import type {
 import { killOnExit } from "./process-cleanup.ts";
 
 export interface FunctionConfig {
-  /** Key in `functions` of infra/definitions.ts; also the local function name. */
+  /** Key in `functions` of common/definitions.ts; also the local function name. */
   readonly name: string;
   /** `path/to/file.export` relative to the repository root. */
   readonly handler: string;

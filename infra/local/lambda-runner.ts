@@ -1,5 +1,5 @@
 /**
- * Runs the functions of infra/definitions.ts the way Lambda does: warm containers (child processes)
+ * Runs the functions of common/definitions.ts the way Lambda does: warm containers (child processes)
  * per function, Function URL payloads behind one loopback HTTP server, and SQS event source mappings
  * with ReportBatchItemFailures.
  *
@@ -36,7 +36,7 @@ import {
   type HttpRouteDef,
   httpRoutes,
   type ScheduleDef,
-} from "../definitions.ts";
+} from "../../common/definitions.ts";
 import { bundleEntry } from "./bundle.ts";
 import {
   type FunctionConfig,
@@ -80,11 +80,11 @@ export interface RunnerOptions {
    */
   readonly env: Readonly<Record<string, string>>;
   readonly queues: readonly EventSourceQueue[];
-  /** Defaults to `functions` of infra/definitions.ts. */
+  /** Defaults to `functions` of common/definitions.ts. */
   readonly functions?: Readonly<Record<string, FunctionDef>>;
-  /** Defaults to `httpRoutes` of infra/definitions.ts. */
+  /** Defaults to `httpRoutes` of common/definitions.ts. */
   readonly routes?: readonly HttpRouteDef[];
-  /** Defaults to `schedules` of infra/definitions.ts. */
+  /** Defaults to `schedules` of common/definitions.ts. */
   readonly schedules?: Readonly<Record<string, ScheduleDef>>;
   /** Tests only: fire every schedule this often instead of its `everyMinutes`. */
   readonly scheduleEveryMs?: number;

@@ -3,7 +3,7 @@
  * loads (functions/adapters/sdk-hook.ts) and used by the runner's own SQS client: requests by
  * `Service.Operation`, DynamoDB capacity units, and which IAM action each request needs on which
  * table or queue. The benchmark and the demo report the first two; the permission check compares
- * the third with infra/definitions.ts `permissions`. Never part of a deployed function.
+ * the third with common/definitions.ts `permissions`. Never part of a deployed function.
  */
 import type { Pluggable } from "@smithy/types";
 import { SDK_HOOK_KEY, type SdkHook, type SdkService } from "../../functions/adapters/sdk-hook.ts";

@@ -3,8 +3,8 @@
  * with every function behind HTTP routes and queue event sources.
  */
 
-import type { FunctionDef } from "../definitions.ts";
-import { functions as definedFunctions } from "../definitions.ts";
+import type { FunctionDef } from "../../common/definitions.ts";
+import { functions as definedFunctions } from "../../common/definitions.ts";
 import { type EmulatorOptions, startEmulators } from "./emulators.ts";
 import { type LambdaRunner, startLambdaRunner } from "./lambda-runner.ts";
 
@@ -15,9 +15,9 @@ export interface LocalStackOptions {
   readonly port?: number;
   /** Maximum concurrent invocations per function name (queue consumers default to maximumConcurrency). */
   readonly concurrency?: Readonly<Partial<Record<string, number>>>;
-  /** Tests only: shorter visibility timeouts etc. Production values come from infra/definitions.ts. */
+  /** Tests only: shorter visibility timeouts etc. Production values come from common/definitions.ts. */
   readonly queueOverrides?: EmulatorOptions["queueOverrides"];
-  /** Tests only: other handlers or timeouts for the functions of infra/definitions.ts. */
+  /** Tests only: other handlers or timeouts for the functions of common/definitions.ts. */
   readonly functionOverrides?: Readonly<Partial<Record<string, Partial<FunctionDef>>>>;
   /** Tests only: fire every schedule this often instead of its rate. */
   readonly scheduleEveryMs?: number;
@@ -53,7 +53,7 @@ function applyOverrides(
   const merged: Record<string, FunctionDef> = { ...definedFunctions };
   for (const [name, override] of Object.entries(overrides)) {
     const base = merged[name];
-    if (!base) throw new Error(`functionOverrides: no function ${name} in infra/definitions.ts`);
+    if (!base) throw new Error(`functionOverrides: no function ${name} in common/definitions.ts`);
     merged[name] = { ...base, ...override };
   }
   return merged;

@@ -32,7 +32,7 @@ export interface TestApp {
 /**
  * A whole local stack for one test file, hermetic (no settings from the caller's environment), with
  * short queue timeouts so crash-recovery paths finish in seconds. Production values stay in
- * infra/definitions.ts.
+ * common/definitions.ts.
  */
 export async function startTestApp(opts: Omit<LocalAppOptions, "settings"> = {}): Promise<TestApp> {
   const app = await startLocalApp({
@@ -95,7 +95,7 @@ export async function startTestApp(opts: Omit<LocalAppOptions, "settings"> = {})
       await app.stop();
       if (beyond.length > 0)
         throw new Error(
-          `requests infra/definitions.ts \`permissions\` does not grant:\n${beyond.join("\n")}`,
+          `requests common/definitions.ts \`permissions\` does not grant:\n${beyond.join("\n")}`,
         );
     },
   };

@@ -1,6 +1,6 @@
 /**
  * The least-privilege check of the local stack: every request a function made needed an action, on
- * a table or queue, that infra/definitions.ts `permissions` grants it (the same list the deployed
+ * a table or queue, that common/definitions.ts `permissions` grants it (the same list the deployed
  * roles are built from). A request the list forgot would be refused in AWS; here it fails the tests.
  */
 import {
@@ -10,7 +10,7 @@ import {
   queues,
   type TableKey,
   tables,
-} from "../../infra/definitions.ts";
+} from "../../common/definitions.ts";
 
 const tableByName = new Map(
   Object.entries(tables).map(([key, def]) => [def.name as string, key as TableKey]),

@@ -1,6 +1,6 @@
 /**
  * The AWS resource graph of `sst deploy`, built offline by the real SST components under Pulumi's mocks
- * (graph.ts), checked against infra/definitions.ts: the settings that keep messages from being lost or
+ * (graph.ts), checked against common/definitions.ts: the settings that keep messages from being lost or
  * sent twice, the alarms, and that secrets never become plain environment variables.
  */
 import { execFile } from "node:child_process";
@@ -8,7 +8,6 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
-import { configSchemas, loadConfig } from "../../functions/config.ts";
 import {
   alarmThresholds,
   CONSUMER_ACTIONS,
@@ -26,8 +25,9 @@ import {
   type TableKey,
   tables as tableDefs,
   WECHAT_CALLERS,
-} from "../../infra/definitions.ts";
-import { queueUrlEnvName, tableEnvName } from "../../infra/env-names.ts";
+} from "../../common/definitions.ts";
+import { queueUrlEnvName, tableEnvName } from "../../common/env-names.ts";
+import { configSchemas, loadConfig } from "../../functions/config.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const ALARM_EMAIL = "ops@example.com";

@@ -16,8 +16,8 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEventV2, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type QueueDef, queues, type TableDef, tables } from "../../infra/definitions.ts";
-import { queueUrlEnvName, tableEnvName } from "../../infra/env-names.ts";
+import { type QueueDef, queues, type TableDef, tables } from "../../common/definitions.ts";
+import { queueUrlEnvName, tableEnvName } from "../../common/env-names.ts";
 import { DEFAULT_HTTP_CONCURRENCY } from "../../infra/local/lambda-runner.ts";
 import { type LocalStack, startLocalStack } from "../../infra/local/stack.ts";
 import type { FlakyCommand } from "../fixtures/flaky-queue.ts";

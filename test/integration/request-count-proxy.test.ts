@@ -1,7 +1,7 @@
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tables } from "../../infra/definitions.ts";
+import { tables } from "../../common/definitions.ts";
 import { type Emulators, startEmulators } from "../../infra/local/emulators.ts";
 import { operationOf } from "../../infra/local/request-count-proxy.ts";
 

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:resilience`: three failure scenarios on the whole local stack, each on a fresh stack
  * with the built-in WeChat simulator and demo merchant, and the production function timeouts and
- * queue visibility of infra/definitions.ts (no overrides: the figures are what production settings
+ * queue visibility of common/definitions.ts (no overrides: the figures are what production settings
  * give, a crashed chunk coming back only after the send queue's visibility timeout).
  *
  * - revocation: the access token is revoked mid-run; the calls wasted on the dead token, the token
@@ -19,9 +19,9 @@ import { parseArgs } from "node:util";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput } from "@aws-sdk/lib-dynamodb";
+import { functions, queues, tables } from "../../../common/definitions.ts";
+import { queueUrlEnvName, tableEnvName } from "../../../common/env-names.ts";
 import { postBroadcastId } from "../../../functions/core/model.ts";
-import { functions, queues, tables } from "../../definitions.ts";
-import { queueUrlEnvName, tableEnvName } from "../../env-names.ts";
 import { FanoutClient, type PostStatus } from "../fanout-client.ts";
 import { type LocalApp, startLocalApp } from "../local-app.ts";
 import type { SimStats, WeChatSimulator } from "../wechat-sim/simulator.ts";

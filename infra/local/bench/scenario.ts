@@ -6,9 +6,9 @@
  */
 import { readFileSync } from "node:fs";
 import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { functions as definedFunctions, queues, tables } from "../../../common/definitions.ts";
 import { RECORD_RETENTION_SECONDS } from "../../../functions/adapters/dynamodb/delivery-store.ts";
 import { DEFAULT_MAX_IN_FLIGHT } from "../../../functions/config.ts";
-import { functions as definedFunctions, queues, tables } from "../../definitions.ts";
 import { FanoutClient, type PostStatus } from "../fanout-client.ts";
 import type { RunnerStats } from "../lambda-runner.ts";
 import { type LocalApp, startLocalApp } from "../local-app.ts";

@@ -1,6 +1,6 @@
 /**
  * Environment variable names under which the functions find their resources. The local stack and the
- * SST infrastructure both derive them from the keys of `tables` and `queues` in infra/definitions.ts,
+ * SST infrastructure both derive them from the keys of `tables` and `queues` in common/definitions.ts,
  * so adding a table or queue there adds its variable everywhere (infra/functions.ts, infra/local/emulators.ts). Dependency-free on purpose: handler
  * config may import it without pulling in the emulators.
  */

@@ -1,0 +1,245 @@
+/**
+ * The HTTP API's bodies and answers, as schemas: the routes validate requests with them and shape
+ * answers to their types; the console, the demo and benchmark clients and the tests read answers
+ * through them. A field is defined here once, wherever it is written or read.
+ */
+import { z } from "zod";
+import { OPENID_PATTERN } from "../core/recipient-list.ts";
+
+// ——— Pieces
+
+export const openid = z
+  .string()
+  .regex(OPENID_PATTERN, "must be a WeChat openid (6–64 letters, digits, _ or -)");
+export const outTradeNo = z
+  .string()
+  .regex(/^[A-Za-z0-9_\-|*@]{6,32}$/, "must be 6–32 letters, digits or _-|*@ (WeChat Pay's rule)");
+export const templateId = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "must be a WeChat template id");
+/** ISO 8601 with an offset, as every answer gives times; null where there is none. */
+const isoTime = z.string();
+const counts = z.record(z.string(), z.number());
+
+/** `?limit=&cursor=` of every list. */
+export const listQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().min(1).max(2000).optional(),
+});
+
+/** A page of a list: pass `next` as `cursor` for the following one; null after the last. */
+const page = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), next: z.string().nullable() });
+
+/** Every refusal: 4xx and 5xx answers carry only this. */
+export const errorAnswer = z.object({ error: z.string() });
+export type ErrorAnswer = z.infer<typeof errorAnswer>;
+
+/** Where a broadcast (of a post or a task) stands. `unknown`: delivery not known, not re-sent. */
+export const deliveryCounts = z.object({
+  sent: z.number(),
+  failed: z.number(),
+  unknown: z.number(),
+  skipped: z.number(),
+  byChannel: counts,
+  byErrcode: counts,
+});
+
+export const broadcastProgress = deliveryCounts.extend({
+  status: z.enum(["awaiting_payment", "fanning_out", "sending", "paused", "done"]),
+  total: z.number(),
+  pending: z.number(),
+  /** Delivery reports WeChat pushed, as of the last tally (`reportsCountedAt`, epoch ms). */
+  confirmed: z.number(),
+  rejected: z.number(),
+  reportsCountedAt: z.number().optional(),
+});
+export type BroadcastProgressView = z.infer<typeof broadcastProgress>;
+
+// ——— Subscribers
+
+export const importSubscribersBody = z.object({
+  subscribers: z
+    .array(
+      z.strictObject({
+        openid,
+        membershipExpiresAt: z
+          .union([z.iso.datetime({ offset: true }), z.number().int().positive()])
+          .optional(),
+        optedIn: z.boolean().optional(),
+      }),
+    )
+    .min(1, "must list at least one subscriber")
+    .max(10_000, "at most 10,000 subscribers per request"),
+});
+export type SubscriberImport = z.input<typeof importSubscribersBody>["subscribers"][number];
+
+/** `keptOptedOut`: subscribers whose own `0` an `"optedIn": true` did not undo. */
+export const importSubscribersAnswer = z.object({ imported: z.number(), keptOptedOut: z.number() });
+export type ImportSubscribersAnswer = z.infer<typeof importSubscribersAnswer>;
+
+// ——— Posts
+
+export const registerPostBody = z.strictObject({
+  outTradeNo,
+  amount: z.number().int("must be whole fen").positive("must be positive (fen)"),
+  content: z.string().trim().min(1, "must not be empty").max(2000, "at most 2,000 characters"),
+  contactPhone: z
+    .string()
+    .regex(/^[0-9+\-() ]{5,20}$/, "must be a phone number")
+    .optional(),
+});
+export const registerPostAnswer = z.object({ postId: z.string(), outTradeNo: z.string() });
+export type RegisterPostAnswer = z.infer<typeof registerPostAnswer>;
+
+/** A post, its payment and its broadcast's progress (`awaiting_payment` before it is paid). */
+export const postView = broadcastProgress.extend({
+  postId: z.string(),
+  outTradeNo: z.string(),
+  amount: z.number(),
+  content: z.string(),
+  contactPhone: z.string().optional(),
+  payment: z.enum(["PENDING", "PAID"]),
+  createdAt: isoTime,
+  paidAt: isoTime.nullable(),
+  broadcastId: z.string().nullable(),
+});
+export type PostView = z.infer<typeof postView>;
+export const postList = page(postView);
+export type PostList = z.infer<typeof postList>;
+
+export const tallyAnswer = z.object({ broadcastId: z.string() });
+export type TallyAnswer = z.infer<typeof tallyAnswer>;
+
+// ——— Push tasks
+
+export const createTaskBody = z.strictObject({
+  name: z.string(),
+  channel: z.enum(["template", "subscribe"], "must be template or subscribe"),
+  templateId,
+  templateName: z.string(),
+  topic: z.string(),
+  caption: z.string(),
+  tips: z.string().default(""),
+  data: z.record(z.string(), z.string(), "must map template keys to text"),
+  page: z.string().optional(),
+  url: z.string().optional(),
+  goods: z.strictObject({
+    id: z.union([z.string().trim().min(1, "must not be empty").max(64), z.number().int().nonnegative()]),
+    title: z.string(),
+    price: z.number("must be a number (yuan)"),
+    onShelf: z.boolean("must be true or false"),
+  }),
+  audience: z.enum(["uploaded", "all"], "must be uploaded or all").default("uploaded"),
+});
+export type CreateTaskBody = z.input<typeof createTaskBody>;
+export const createTaskAnswer = z.object({ taskId: z.string(), status: z.literal("draft") });
+export type CreateTaskAnswer = z.infer<typeof createTaskAnswer>;
+
+const taskMessage = z.object({
+  channel: z.enum(["template", "subscribe"]),
+  templateId: z.string(),
+  data: z.record(z.string(), z.object({ value: z.string() })),
+  page: z.string().optional(),
+  url: z.string().optional(),
+});
+
+/** A task: what the operator entered, its rendered message, and its progress. */
+export const taskView = deliveryCounts.extend({
+  taskId: z.string(),
+  name: z.string(),
+  channel: z.enum(["template", "subscribe"]),
+  templateId: z.string(),
+  templateName: z.string(),
+  topic: z.string(),
+  caption: z.string(),
+  tips: z.string(),
+  data: z.record(z.string(), z.string()),
+  page: z.string().nullable(),
+  url: z.string().nullable(),
+  goods: z.object({ id: z.string(), title: z.string(), price: z.number(), onShelf: z.boolean() }),
+  audience: z.enum(["uploaded", "all"]),
+  message: taskMessage,
+  recipients: z.number(),
+  createdAt: isoTime,
+  sentAt: isoTime.nullable(),
+  /** The last operator retry: round, chunks (-1 while queueing), recipients re-queued, started (epoch ms). */
+  retry: z.object({ round: z.number(), chunks: z.number(), requeued: z.number(), at: z.number() }).nullable(),
+  status: z.enum(["draft", "sending", "paused", "done"]),
+  total: z.number(),
+  pending: z.number(),
+});
+export type TaskView = z.infer<typeof taskView>;
+export const taskList = page(taskView);
+export type TaskList = z.infer<typeof taskList>;
+
+/** An upload's report: duplicates within it and of stored recipients are dropped and counted. */
+export const uploadAnswer = z.object({
+  added: z.number(),
+  duplicates: z.number(),
+  /** The first invalid rows (1-based line of the upload, why); `invalidCount` counts them all. */
+  invalid: z.array(z.object({ line: z.number(), reason: z.string() })),
+  invalidCount: z.number(),
+});
+export type UploadAnswer = z.infer<typeof uploadAnswer>;
+
+export const sendTaskAnswer = z.object({ taskId: z.string(), status: z.literal("sending") });
+export type SendTaskAnswer = z.infer<typeof sendTaskAnswer>;
+
+export const deliveriesQuery = z.object({
+  status: z
+    .enum(["sent", "failed", "unknown", "skipped"], "must be sent, failed, unknown or skipped")
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().min(1).max(200).optional(),
+});
+
+export const deliveryItem = z.object({
+  openid: z.string(),
+  status: z.enum(["sent", "failed", "unknown", "skipped"]),
+  channel: z.enum(["custom", "template", "subscribe"]).nullable(),
+  errcode: z.number().nullable(),
+  errmsg: z.string().nullable(),
+  at: isoTime.nullable(),
+  /** A failure the retry route would send again. */
+  retryable: z.boolean(),
+});
+export type DeliveryItem = z.infer<typeof deliveryItem>;
+export const deliveriesPage = page(deliveryItem);
+export type DeliveriesPage = z.infer<typeof deliveriesPage>;
+
+export const retryAnswer = z.object({ taskId: z.string(), round: z.number(), requeued: z.number() });
+export type RetryAnswer = z.infer<typeof retryAnswer>;
+
+// ——— Subscribe credits (the mini program's backend)
+
+export const grantCreditsBody = z.strictObject({
+  openid,
+  templateId,
+  count: z.number().int("must be a whole number").min(1).max(100).default(1),
+});
+export const grantCreditsAnswer = z.object({
+  openid: z.string(),
+  templateId: z.string(),
+  credits: z.number(),
+  /** The same Idempotency-Key was granted before: nothing was added. */
+  replayed: z.boolean(),
+});
+export type GrantCreditsAnswer = z.infer<typeof grantCreditsAnswer>;
+export const creditsQuery = z.object({ openid, templateId });
+export const creditsAnswer = z.object({ openid: z.string(), templateId: z.string(), credits: z.number() });
+export type CreditsAnswer = z.infer<typeof creditsAnswer>;
+
+// ——— The central token server's push
+
+export const accessTokenPush = z.strictObject({
+  accessToken: z
+    .string()
+    .regex(
+      /^[\x21-\x7e]{16,2048}$/,
+      "must be the access token WeChat issued (16–2,048 visible ASCII characters)",
+    ),
+  expiresIn: z
+    .number()
+    .int("must be whole seconds")
+    .min(60, "must be at least 60 seconds")
+    .max(7200, "must be at most 7,200 seconds (WeChat's longest)"),
+});
