@@ -20,6 +20,7 @@ import { ConflictError, NotFoundError, ValidationError } from "./core/errors.ts"
 import { broadcastProgress, type Post, postBroadcastId } from "./core/model.ts";
 import { tallyNow } from "./core/tally-reports.ts";
 import {
+  answerError,
   type HttpEvent,
   type HttpResult,
   json,
@@ -28,9 +29,7 @@ import {
   parseJsonBody,
   parseQuery,
   type RouteDef,
-  refusal,
   roleOf,
-  statusOf,
 } from "./http.ts";
 import { logger } from "./observability.ts";
 import { taskRoutes } from "./task-routes.ts";
@@ -181,10 +180,7 @@ export async function handler(event: HttpEvent): Promise<HttpResult> {
     const params = (match.pattern.exec(path)?.slice(1) ?? []).map(decodePathParam);
     return await match.route(event, params);
   } catch (error) {
-    const status = statusOf(error);
-    if (status) return refusal(status, error as Error);
-    logger.error("admin request failed", error as Error);
-    return json(500, { error: "internal error" });
+    return answerError(error, (message, cause) => logger.error(`admin ${message}`, cause));
   }
 }
 

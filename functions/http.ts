@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import type { z } from "zod";
-import { ConflictError, NotFoundError, PaymentMismatchError, ValidationError } from "./core/errors.ts";
+import { RefusedError, ValidationError } from "./core/errors.ts";
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -42,12 +42,19 @@ export function refusal(statusCode: number, error: Error): HttpResult {
   return json(statusCode, { error: capped(error.message, 300) });
 }
 
-/** A 4xx for the domain errors that mean "bad request"; undefined for anything else. */
+/** The status a refusal is answered with; undefined for anything else (a fault: 500). */
 export function statusOf(error: unknown): number | undefined {
-  if (error instanceof ValidationError || error instanceof PaymentMismatchError) return 400;
-  if (error instanceof NotFoundError) return 404;
-  if (error instanceof ConflictError) return 409;
-  return undefined;
+  return error instanceof RefusedError ? error.status : undefined;
+}
+
+/**
+ * The JSON API's answer to whatever a route threw: a refusal's status and words (cut short: they
+ * may quote the input), or a fixed 500 whose cause is logged, never shown.
+ */
+export function answerError(error: unknown, log: (message: string, error: Error) => void): HttpResult {
+  if (error instanceof RefusedError) return refusal(error.status, error);
+  log("request failed", error as Error);
+  return json(500, { error: "internal error" });
 }
 
 /** At most `max` characters of `text`, an ellipsis marking a cut. */

@@ -2,15 +2,7 @@ import { z } from "zod";
 import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoTokenStore } from "./adapters/dynamodb/token-store.ts";
 import { loadConfig, tokenPushSchema } from "./config.ts";
-import {
-  type HttpEvent,
-  type HttpResult,
-  hasBearerToken,
-  json,
-  parseJsonBody,
-  refusal,
-  statusOf,
-} from "./http.ts";
+import { answerError, type HttpEvent, type HttpResult, hasBearerToken, json, parseJsonBody } from "./http.ts";
 import { logger } from "./observability.ts";
 
 const config = loadConfig(tokenPushSchema);
@@ -53,9 +45,6 @@ export async function handler(event: HttpEvent): Promise<HttpResult> {
     logger.info("access token pushed", { expiresInSeconds: body.expiresIn });
     return { statusCode: 204 };
   } catch (error) {
-    const status = statusOf(error);
-    if (status) return refusal(status, error as Error);
-    logger.error("access token push failed", error as Error);
-    return json(500, { error: "internal error" });
+    return answerError(error, (message, cause) => logger.error(`access token push ${message}`, cause));
   }
 }

@@ -176,7 +176,7 @@ export const uploadAnswer = z.object({
   added: z.number(),
   duplicates: z.number(),
   /** The first invalid rows (1-based line of the upload, why); `invalidCount` counts them all. */
-  invalid: z.array(z.object({ line: z.number(), reason: z.string() })),
+  invalid: z.array(z.object({ line: z.number(), reason: z.string() }).readonly()).readonly(),
   invalidCount: z.number(),
 });
 export type UploadAnswer = z.infer<typeof uploadAnswer>;

@@ -1,19 +1,36 @@
+/**
+ * Why a request is refused, as one hierarchy: each refusal carries the HTTP status it is answered
+ * with, and what caused it (`cause`, for the logs), so a single mapper (functions/http.ts) turns any
+ * of them into an answer. Anything else that escapes is a fault of ours: a 500 with a fixed message.
+ */
+export abstract class RefusedError extends Error {
+  abstract readonly status: 400 | 404 | 409;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 /** Bad input from a caller: answered with 400 and nothing changed. */
-export class ValidationError extends Error {
+export class ValidationError extends RefusedError {
   override readonly name = "ValidationError";
-}
-
-/** The thing a request names does not exist: 404. */
-export class NotFoundError extends Error {
-  override readonly name = "NotFoundError";
-}
-
-/** The request conflicts with the current state (already registered, already sent): 409. */
-export class ConflictError extends Error {
-  override readonly name = "ConflictError";
+  readonly status = 400;
 }
 
 /** A payment notify that is genuine but does not match the registered post: never broadcast. */
-export class PaymentMismatchError extends Error {
+export class PaymentMismatchError extends RefusedError {
   override readonly name = "PaymentMismatchError";
+  readonly status = 400;
+}
+
+/** The thing a request names does not exist: 404. */
+export class NotFoundError extends RefusedError {
+  override readonly name = "NotFoundError";
+  readonly status = 404;
+}
+
+/** The request conflicts with the current state (already registered, already sent): 409. */
+export class ConflictError extends RefusedError {
+  override readonly name = "ConflictError";
+  readonly status = 409;
 }

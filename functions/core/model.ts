@@ -1,5 +1,3 @@
-import type { TaskDispatch } from "./push-task.ts";
-
 /**
  * Final outcome of one recipient; `pending` recipients have no delivery record yet. `unknown`: a
  * customer-service or subscribe call was on the wire when it got no answer (or its invocation
@@ -164,4 +162,52 @@ export function broadcastProgress(b: Broadcast): BroadcastProgress {
 /** The broadcast id of a paid post: deterministic, so one post can only ever have one broadcast. */
 export function postBroadcastId(outTradeNo: string): string {
   return `post-${outTradeNo}`;
+}
+
+// ——— Push tasks: what an operator fills in, and the one message it renders to.
+
+/** `template`: Official Account template message; `subscribe`: mini-program subscribe message. */
+export type TaskChannel = "template" | "subscribe";
+/** `uploaded`: the task's own recipient list; `all`: every active subscriber. */
+export type TaskAudience = "uploaded" | "all";
+
+export interface Goods {
+  readonly id: string;
+  readonly title: string;
+  /** Yuan, at most two decimals (the old back office's unit). */
+  readonly price: number;
+  readonly onShelf: boolean;
+}
+
+/** What an operator fills in; `data` and `page` may hold `{{…}}` placeholders. */
+export interface TaskDraft {
+  readonly name: string;
+  readonly channel: TaskChannel;
+  readonly templateId: string;
+  readonly templateName: string;
+  readonly topic: string;
+  readonly caption: string;
+  readonly tips: string;
+  readonly data: Readonly<Record<string, string>>;
+  readonly page?: string;
+  /** Template messages only: the link when no mini-program page is configured. */
+  readonly url?: string;
+  readonly goods: Goods;
+  readonly audience: TaskAudience;
+}
+
+/** The one message every recipient of a task receives, rendered and checked when the task is made. */
+export interface TaskMessage {
+  readonly channel: TaskChannel;
+  readonly templateId: string;
+  readonly data: Readonly<Record<string, { readonly value: string }>>;
+  readonly page?: string;
+  readonly url?: string;
+}
+
+/** What a task's broadcast carries for the fan-out (its audience) and the senders (its message). */
+export interface TaskDispatch {
+  readonly taskId: string;
+  readonly audience: TaskAudience;
+  readonly message: TaskMessage;
 }

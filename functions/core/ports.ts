@@ -1,3 +1,4 @@
+import type { TallyMessage } from "../contracts/messages.ts";
 import type {
   Broadcast,
   BroadcastMessage,
@@ -5,11 +6,14 @@ import type {
   ChunkTally,
   DeliveryRecord,
   FanoutMessage,
+  Outcome,
   Post,
+  TaskDispatch,
 } from "./model.ts";
 import type { PaymentNotice } from "./payment.ts";
-import type { TaskRequest } from "./push-task.ts";
-import type { TallyQueue } from "./tally-reports.ts";
+import type { PushTask, RetryRound } from "./push-task.ts";
+import type { BatchResult } from "./recipient-list.ts";
+import type { TaskRequest } from "./task-request.ts";
 
 export interface PostStore {
   get(outTradeNo: string): Promise<Post | undefined>;
@@ -96,6 +100,20 @@ export interface DeliveryStore {
 export interface SendQueue {
   /** Enqueues chunks, delivered after `delaySeconds` (≤ 900) when given. */
   sendChunks(chunks: readonly ChunkMessage[], delaySeconds?: number): Promise<void>;
+}
+
+export interface TallyQueue {
+  sendTally(message: TallyMessage, delaySeconds: number): Promise<void>;
+}
+
+export interface ReportedMsgids {
+  /** One page of the msgids of the broadcast's delivered template messages. */
+  readMsgids(broadcastId: string, cursor: string | null): Promise<{ msgids: number[]; next: string | null }>;
+}
+
+export interface ReportReader {
+  /** WeChat's report status per msgid, for those of `msgids` that have been reported. */
+  statuses(msgids: readonly number[]): Promise<Map<number, string>>;
 }
 
 export interface FanoutQueue extends TallyQueue {
@@ -233,4 +251,51 @@ export interface SubscriptionCreditStore {
 export interface TaskMessenger {
   /** Sends a rendered push-task message (template or subscribe). */
   sendTaskMessage(accessToken: string, request: TaskRequest): Promise<WeChatResult>;
+}
+
+/** Why a send was refused, read after its conditional write failed. */
+export type SendRefusal = "missing" | "not_draft" | "no_recipients" | "off_shelf";
+
+/** Raised when recipients are added to a task that is missing or no longer a draft. */
+export class TaskNotDraftError extends Error {
+  override readonly name = "TaskNotDraftError";
+  constructor(readonly missing: boolean) {
+    super(missing ? "no such task" : "task is no longer a draft");
+  }
+}
+
+/** Push tasks and their uploaded recipients. */
+export interface TaskStore {
+  /** Stores a new draft (its id is new). */
+  create(task: PushTask): Promise<void>;
+  get(taskId: string): Promise<PushTask | undefined>;
+  /** Newest first; `cursor` is a `next` this store handed out (ValidationError otherwise). */
+  list(
+    limit: number,
+    cursor: string | null,
+  ): Promise<{ readonly items: readonly PushTask[]; readonly next: string | null }>;
+  /**
+   * Stores one batch of distinct openids and adds the new ones to the task's count, only while the
+   * task is a draft (TaskNotDraftError otherwise): the count always equals the stored recipients.
+   */
+  addRecipients(taskId: string, openids: readonly string[]): Promise<BatchResult>;
+  /**
+   * Moves a draft with recipients (or the all-subscribers audience) and goods on the shelf to
+   * sending and creates its broadcast, atomically; otherwise changes nothing and says why.
+   */
+  startSend(task: PushTask, dispatch: TaskDispatch, now: number): Promise<true | SendRefusal>;
+  /** Starts retry round `round` (after `round - 1`); false when another retry got there first. */
+  beginRetry(taskId: string, round: number, now: number): Promise<boolean>;
+  /** Records how many chunks and recipients a retry round queued, once they are all queued. */
+  finishRetry(taskId: string, retry: RetryRound): Promise<void>;
+  /** Whether every one of `chunkIds` of the broadcast is settled. */
+  chunksDone(broadcastId: string, chunkIds: readonly string[]): Promise<boolean>;
+}
+
+/** A push task's delivery records, one per recipient, in openid order. */
+export interface TaskDeliveryReader {
+  listPage(
+    broadcastId: string,
+    opts: { readonly limit: number; readonly after?: string; readonly outcome?: Outcome },
+  ): Promise<{ readonly items: readonly DeliveryRecord[]; readonly next: string | null }>;
 }

@@ -1,53 +1,14 @@
 import { classifyErrcode } from "./errcodes.ts";
 import { ValidationError } from "./errors.ts";
-import { type Broadcast, broadcastProgress, type DeliveryRecord } from "./model.ts";
+import {
+  type Broadcast,
+  broadcastProgress,
+  type DeliveryRecord,
+  type TaskDraft,
+  type TaskMessage,
+} from "./model.ts";
+
 import { templateKeyType, templateValueProblem } from "./template-data.ts";
-
-/** `template`: Official Account template message; `subscribe`: mini-program subscribe message. */
-export type TaskChannel = "template" | "subscribe";
-/** `uploaded`: the task's own recipient list; `all`: every active subscriber. */
-export type TaskAudience = "uploaded" | "all";
-
-export interface Goods {
-  readonly id: string;
-  readonly title: string;
-  /** Yuan, at most two decimals (the old back office's unit). */
-  readonly price: number;
-  readonly onShelf: boolean;
-}
-
-/** What an operator fills in; `data` and `page` may hold `{{…}}` placeholders. */
-export interface TaskDraft {
-  readonly name: string;
-  readonly channel: TaskChannel;
-  readonly templateId: string;
-  readonly templateName: string;
-  readonly topic: string;
-  readonly caption: string;
-  readonly tips: string;
-  readonly data: Readonly<Record<string, string>>;
-  readonly page?: string;
-  /** Template messages only: the link when no mini-program page is configured. */
-  readonly url?: string;
-  readonly goods: Goods;
-  readonly audience: TaskAudience;
-}
-
-/** The one message every recipient of a task receives, rendered and checked when the task is made. */
-export interface TaskMessage {
-  readonly channel: TaskChannel;
-  readonly templateId: string;
-  readonly data: Readonly<Record<string, { readonly value: string }>>;
-  readonly page?: string;
-  readonly url?: string;
-}
-
-/** What a task's broadcast carries for the fan-out (its audience) and the senders (its message). */
-export interface TaskDispatch {
-  readonly taskId: string;
-  readonly audience: TaskAudience;
-  readonly message: TaskMessage;
-}
 
 export type TaskState = "draft" | "sending";
 
@@ -232,60 +193,6 @@ export function prepareTaskMessage(draft: TaskDraft): TaskMessage {
     data,
     ...(page === undefined ? {} : { page }),
     ...(url === undefined ? {} : { url }),
-  };
-}
-
-/** How task messages reach WeChat, from configuration. */
-export interface TaskSendSettings {
-  /** The mini program linked to the OA: template messages then open `page` in it. */
-  readonly miniProgramAppId?: string;
-  /** Subscribe messages open this version of the mini program. */
-  readonly miniProgramState: "developer" | "trial" | "formal";
-}
-
-export interface TaskRequest {
-  readonly api: TaskChannel;
-  readonly body: Readonly<Record<string, unknown>>;
-}
-
-/**
- * The WeChat request for one recipient: a template message (with `client_msg_id`, so a retry within
- * WeChat's 10-minute window is not delivered twice, and the page as `miniprogram.pagepath` when a
- * mini program is configured), or a subscribe message (`page`, `miniprogram_state`).
- */
-export function taskRequest(
-  message: TaskMessage,
-  openid: string,
-  settings: TaskSendSettings,
-  clientMsgId: string,
-): TaskRequest {
-  if (message.channel === "subscribe") {
-    return {
-      api: "subscribe",
-      body: {
-        touser: openid,
-        template_id: message.templateId,
-        ...(message.page ? { page: message.page } : {}),
-        miniprogram_state: settings.miniProgramState,
-        lang: "zh_CN",
-        data: message.data,
-      },
-    };
-  }
-  const miniprogram =
-    settings.miniProgramAppId && message.page
-      ? { miniprogram: { appid: settings.miniProgramAppId, pagepath: message.page } }
-      : {};
-  return {
-    api: "template",
-    body: {
-      touser: openid,
-      template_id: message.templateId,
-      ...(message.url ? { url: message.url } : {}),
-      ...miniprogram,
-      client_msg_id: clientMsgId,
-      data: message.data,
-    },
   };
 }
 

@@ -9,7 +9,7 @@
 import type { TallyMessage } from "../contracts/messages.ts";
 import { reportOutcome } from "./callback.ts";
 import { broadcastProgress } from "./model.ts";
-import type { BroadcastStore, Clock } from "./ports.ts";
+import type { BroadcastStore, Clock, ReportedMsgids, ReportReader, TallyQueue } from "./ports.ts";
 
 export type { TallyMessage } from "../contracts/messages.ts";
 
@@ -22,20 +22,6 @@ export const TALLY_PASSES = [1, 10, 60] as const;
 export const DEFAULT_TALLY_DELAY_SECONDS = 60;
 /** SQS's longest message delay. */
 export const MAX_DELAY_SECONDS = 900;
-
-export interface ReportedMsgids {
-  /** One page of the msgids of the broadcast's delivered template messages. */
-  readMsgids(broadcastId: string, cursor: string | null): Promise<{ msgids: number[]; next: string | null }>;
-}
-
-export interface ReportReader {
-  /** WeChat's report status per msgid, for those of `msgids` that have been reported. */
-  statuses(msgids: readonly number[]): Promise<Map<number, string>>;
-}
-
-export interface TallyQueue {
-  sendTally(message: TallyMessage, delaySeconds: number): Promise<void>;
-}
 
 export interface TallyDeps {
   readonly broadcasts: Pick<BroadcastStore, "get" | "setReportCounts">;

@@ -1,3 +1,4 @@
+import type { TaskDispatch } from "../../functions/core/model.ts";
 import {
   type Broadcast,
   type BroadcastMessage,
@@ -5,24 +6,31 @@ import {
   type ChunkTally,
   type DeliveryRecord,
   type FanoutMessage,
+  type Outcome,
   type Post,
   startingBroadcast,
 } from "../../functions/core/model.ts";
 import type { PaymentNotice } from "../../functions/core/payment.ts";
-import type {
-  AudiencePage,
-  AudienceReader,
-  BroadcastStore,
-  ChunkClaim,
-  ChunkRef,
-  Clock,
-  DeliveryStore,
-  FanoutQueue,
-  PostStore,
-  SendQueue,
-  StoredToken,
-  TokenStore,
+import {
+  type AudiencePage,
+  type AudienceReader,
+  type BroadcastStore,
+  type ChunkClaim,
+  type ChunkRef,
+  type Clock,
+  type DeliveryStore,
+  type FanoutQueue,
+  type PostStore,
+  type SendQueue,
+  type SendRefusal,
+  type StoredToken,
+  type TaskDeliveryReader,
+  TaskNotDraftError,
+  type TaskStore,
+  type TokenStore,
 } from "../../functions/core/ports.ts";
+import { type PushTask, type RetryRound, taskBroadcastId } from "../../functions/core/push-task.ts";
+import type { BatchResult } from "../../functions/core/recipient-list.ts";
 import type { TallyMessage } from "../../functions/core/tally-reports.ts";
 
 /** A clock whose sleeps return at once but advance time, so backoff is tested without waiting. */
@@ -106,8 +114,17 @@ function addCounts(a: Readonly<Record<string, number>>, b: Readonly<Record<strin
   return out;
 }
 
-export class MemoryDeliveryStore implements DeliveryStore {
+export class MemoryDeliveryStore implements DeliveryStore, TaskDeliveryReader {
   readonly records = new Map<string, DeliveryRecord>();
+  /** A page of one broadcast's records in openid order, only those with `outcome` when given. */
+  async listPage(broadcastId: string, opts: { limit: number; after?: string; outcome?: Outcome }) {
+    const all = [...this.records.values()]
+      .filter((r) => r.broadcastId === broadcastId && (!opts.outcome || r.outcome === opts.outcome))
+      .filter((r) => opts.after === undefined || r.openid > opts.after)
+      .sort((a, b) => (a.openid < b.openid ? -1 : 1));
+    const items = all.slice(0, opts.limit);
+    return { items, next: all.length > opts.limit ? (items.at(-1)?.openid ?? null) : null };
+  }
   writes = 0;
   async getSettled(chunk: ChunkRef, openids: readonly string[]) {
     const found = new Map<string, DeliveryRecord>();
@@ -224,5 +241,70 @@ export class MemoryTokenStore implements TokenStore {
       return "superseded" as const;
     this.token = { ...token, rejected: false };
     return "stored" as const;
+  }
+}
+
+/** Push tasks as the DynamoDB adapter keeps them: a draft's count follows its stored recipients. */
+export class MemoryTaskStore implements TaskStore {
+  readonly tasks = new Map<string, Mutable<PushTask>>();
+  readonly recipients = new Map<string, Set<string>>();
+  readonly doneChunks = new Set<string>();
+  constructor(private readonly broadcasts: MemoryBroadcastStore) {}
+
+  async create(task: PushTask) {
+    this.tasks.set(task.taskId, structuredClone(task) as Mutable<PushTask>);
+  }
+  async get(taskId: string) {
+    const task = this.tasks.get(taskId);
+    return task ? (structuredClone(task) as PushTask) : undefined;
+  }
+  async list(limit: number, cursor: string | null) {
+    const all = [...this.tasks.values()].sort((a, b) => b.createdAt - a.createdAt);
+    const start = cursor === null ? 0 : all.findIndex((t) => t.taskId === cursor) + 1;
+    const items = all.slice(start, start + limit) as PushTask[];
+    return { items, next: start + limit < all.length ? (items.at(-1)?.taskId ?? null) : null };
+  }
+  async addRecipients(taskId: string, openids: readonly string[]): Promise<BatchResult> {
+    const task = this.tasks.get(taskId);
+    if (task?.status !== "draft") throw new TaskNotDraftError(!task);
+    const stored = this.recipients.get(taskId) ?? new Set<string>();
+    this.recipients.set(taskId, stored);
+    const fresh = openids.filter((o) => !stored.has(o));
+    for (const o of fresh) stored.add(o);
+    task.recipients += fresh.length;
+    return { added: fresh.length, duplicates: openids.length - fresh.length };
+  }
+  async startSend(task: PushTask, dispatch: TaskDispatch, now: number): Promise<true | SendRefusal> {
+    const stored = this.tasks.get(task.taskId);
+    if (!stored) return "missing";
+    if (stored.status !== "draft") return "not_draft";
+    if (!stored.goods.onShelf) return "off_shelf";
+    if (stored.audience === "uploaded" && stored.recipients === 0) return "no_recipients";
+    stored.status = "sending";
+    stored.sentAt = now;
+    const broadcastId = taskBroadcastId(task.taskId);
+    this.broadcasts.items.set(
+      broadcastId,
+      newBroadcast(broadcastId, {
+        outTradeNo: undefined,
+        message: undefined,
+        task: dispatch,
+        createdAt: now,
+      }),
+    );
+    return true;
+  }
+  async beginRetry(taskId: string, round: number, now: number) {
+    const task = this.tasks.get(taskId);
+    if (!task || (task.retry?.round ?? 0) !== round - 1) return false;
+    task.retry = { round, chunks: -1, requeued: 0, at: now };
+    return true;
+  }
+  async finishRetry(taskId: string, retry: RetryRound) {
+    const task = this.tasks.get(taskId);
+    if (task) task.retry = retry;
+  }
+  async chunksDone(broadcastId: string, chunkIds: readonly string[]) {
+    return chunkIds.every((id) => this.doneChunks.has(`${broadcastId}/${id}`));
   }
 }

@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../functions/core/errors.ts";
+import type { TaskDraft } from "../../functions/core/model.ts";
 import {
   isRetryableFailure,
   type PushTask,
   prepareTaskMessage,
   renderPlaceholders,
-  type TaskDraft,
   taskProgress,
-  taskRequest,
 } from "../../functions/core/push-task.ts";
+import { taskRequest } from "../../functions/core/task-request.ts";
 import { templateValueProblem } from "../../functions/core/template-data.ts";
 import { newBroadcast } from "./fakes.ts";
 

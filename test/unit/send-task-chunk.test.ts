@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { fanOutPage } from "../../functions/core/fan-out.ts";
-import type { ChunkMessage, DeliveryRecord } from "../../functions/core/model.ts";
+import type { ChunkMessage, DeliveryRecord, TaskDraft } from "../../functions/core/model.ts";
 import type {
   CreditReservation,
   SubscriptionCreditStore,
@@ -8,14 +8,9 @@ import type {
   WeChatResult,
 } from "../../functions/core/ports.ts";
 import { WeChatTransportError } from "../../functions/core/ports.ts";
-import {
-  NO_CREDIT,
-  prepareTaskMessage,
-  type TaskDraft,
-  type TaskRequest,
-  taskBroadcastId,
-} from "../../functions/core/push-task.ts";
+import { NO_CREDIT, prepareTaskMessage, taskBroadcastId } from "../../functions/core/push-task.ts";
 import { OUTCOME_UNKNOWN, type SendChunkDeps, sendChunk } from "../../functions/core/send-chunk.ts";
+import type { TaskRequest } from "../../functions/core/task-request.ts";
 import {
   ArrayAudience,
   FakeClock,

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { ReportedMsgids, ReportReader } from "../../functions/core/ports.ts";
 import {
   firstTally,
-  type ReportedMsgids,
-  type ReportReader,
   TALLY_PASSES,
   type TallyMessage,
   tallyReports,

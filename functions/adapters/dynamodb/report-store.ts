@@ -4,7 +4,7 @@ import {
   type DynamoDBDocumentClient,
 } from "@aws-sdk/lib-dynamodb";
 import { reportKey } from "../../core/callback.ts";
-import type { ReportReader } from "../../core/tally-reports.ts";
+import type { ReportReader } from "../../core/ports.ts";
 import { groupsOf } from "../groups.ts";
 import { pause } from "./unprocessed.ts";
 

@@ -8,9 +8,17 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { ValidationError } from "../../core/errors.ts";
+import type { TaskDispatch } from "../../core/model.ts";
 import { startingBroadcast } from "../../core/model.ts";
-import type { AudiencePage, TaskRecipientReader } from "../../core/ports.ts";
-import { type PushTask, type TaskDispatch, taskBroadcastId } from "../../core/push-task.ts";
+import {
+  type AudiencePage,
+  type SendRefusal,
+  TaskNotDraftError,
+  type TaskRecipientReader,
+  type TaskStore,
+} from "../../core/ports.ts";
+import { type PushTask, type RetryRound, taskBroadcastId } from "../../core/push-task.ts";
 import type { BatchResult } from "../../core/recipient-list.ts";
 import { putStartingBroadcast } from "./broadcast-store.ts";
 import { isConditionFailure, transactFailedItems, transactWithRetry } from "./transactions.ts";
@@ -21,37 +29,25 @@ export const RECIPIENT_BATCH = 99;
 /** The sparse index's constant partition: only task items carry `kind`. */
 const KIND = "task";
 
-/** Why a send was refused, read after its conditional write failed. */
-export type SendRefusal = "missing" | "not_draft" | "no_recipients" | "off_shelf";
-
-/** Raised when recipients are uploaded to a task that is missing or no longer a draft. */
-export class TaskNotDraftError extends Error {
-  override readonly name = "TaskNotDraftError";
-  constructor(readonly missing: boolean) {
-    super(missing ? "no such task" : "task is no longer a draft");
-  }
-}
-
-export interface TaskPage {
-  readonly items: PushTask[];
-  readonly next: string | null;
-}
-
 function encodeCursor(key: Record<string, unknown> | undefined): string | null {
   return key ? Buffer.from(JSON.stringify(key)).toString("base64url") : null;
 }
 
-/** A cursor from a previous page; undefined when it is not one (the caller answers 400). */
-export function decodeTaskCursor(cursor: string): Record<string, unknown> | undefined {
+/** The key a cursor from a previous page holds; a ValidationError when it is not one. */
+function decodeCursor(cursor: string): Record<string, unknown> {
+  let key: unknown;
   try {
-    const key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
-    if (typeof key !== "object" || key === null) return undefined;
-    const { taskId, kind, createdAt } = key as Record<string, unknown>;
-    if (typeof taskId !== "string" || kind !== KIND || typeof createdAt !== "number") return undefined;
-    return { taskId, kind, createdAt };
+    key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
   } catch {
-    return undefined;
+    key = undefined;
   }
+  const { taskId, kind, createdAt } = (typeof key === "object" && key !== null ? key : {}) as Record<
+    string,
+    unknown
+  >;
+  if (typeof taskId !== "string" || kind !== KIND || typeof createdAt !== "number")
+    throw new ValidationError("cursor: not a cursor this API returned");
+  return { taskId, kind, createdAt };
 }
 
 /** A push task's uploaded recipients as the fan-out reads them: that table only. */
@@ -82,7 +78,7 @@ export class DynamoTaskRecipientReader implements TaskRecipientReader {
 }
 
 /** Push tasks and their uploaded recipients; a sent task's broadcast is created with its send. */
-export class DynamoTaskStore {
+export class DynamoTaskStore implements TaskStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: {
@@ -112,7 +108,7 @@ export class DynamoTaskStore {
   }
 
   /** Newest first, `limit` per page. */
-  async list(limit: number, cursor?: Record<string, unknown>): Promise<TaskPage> {
+  async list(limit: number, cursor: string | null): Promise<{ items: PushTask[]; next: string | null }> {
     const out = await this.db.send(
       new QueryCommand({
         TableName: this.tables.tasks,
@@ -122,7 +118,7 @@ export class DynamoTaskStore {
         ExpressionAttributeValues: { ":kind": KIND },
         ScanIndexForward: false,
         Limit: limit,
-        ...(cursor ? { ExclusiveStartKey: cursor } : {}),
+        ...(cursor ? { ExclusiveStartKey: decodeCursor(cursor) } : {}),
       }),
     );
     const items = (out.Items ?? []).map(({ kind: _kind, ...task }) => task as PushTask);
@@ -242,10 +238,7 @@ export class DynamoTaskStore {
   }
 
   /** Records how many chunks and recipients a retry round queued, once they are all queued. */
-  async finishRetry(
-    taskId: string,
-    retry: { round: number; chunks: number; requeued: number; at: number },
-  ): Promise<void> {
+  async finishRetry(taskId: string, retry: RetryRound): Promise<void> {
     await this.db.send(
       new UpdateCommand({
         TableName: this.tables.tasks,

@@ -8,7 +8,7 @@ import {
   type WeChatResult,
   WeChatTransportError,
 } from "../../core/ports.ts";
-import type { TaskRequest } from "../../core/push-task.ts";
+import type { TaskRequest } from "../../core/task-request.ts";
 
 export interface WeChatApiOptions {
   /** e.g. https://api.weixin.qq.com, or a simulator's URL (a path prefix is kept). */
