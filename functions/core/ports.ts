@@ -1,3 +1,8 @@
+/**
+ * The ports: every interface the core's use cases take, which the adapters implement. It is long
+ * (over 300 lines) because it is the core's whole boundary in one file, each interface short and
+ * documented: what the core depends on is read here, in one place.
+ */
 import type { TallyMessage } from "../contracts/messages.ts";
 import type {
   Broadcast,
