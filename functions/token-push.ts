@@ -1,26 +1,12 @@
-import { z } from "zod";
 import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoTokenStore } from "./adapters/dynamodb/token-store.ts";
 import { loadConfig, tokenPushSchema } from "./config.ts";
+import { accessTokenPush } from "./contracts/api.ts";
 import { answerError, type HttpEvent, type HttpResult, hasBearerToken, json, parseJsonBody } from "./http.ts";
 import { logger } from "./observability.ts";
 
 const config = loadConfig(tokenPushSchema);
 const store = new DynamoTokenStore(createDocumentClient(), config.TABLE_TOKENS, config.WECHAT_APP_ID);
-
-const pushedToken = z.strictObject({
-  accessToken: z
-    .string()
-    .regex(
-      /^[\x21-\x7e]{16,2048}$/,
-      "must be the access token WeChat issued (16–2,048 visible ASCII characters)",
-    ),
-  expiresIn: z
-    .number()
-    .int("must be whole seconds")
-    .min(60, "must be at least 60 seconds")
-    .max(7200, "must be at most 7,200 seconds (WeChat's longest)"),
-});
 
 /**
  * PUT /api/access-token: the account's central token server (中控服务器) pushes the token it holds,
@@ -35,7 +21,7 @@ export async function handler(event: HttpEvent): Promise<HttpResult> {
       error: "missing or wrong bearer token (Authorization: Bearer <WECHAT_TOKEN_PUSH_SECRET>)",
     });
   try {
-    const body = parseJsonBody(event, pushedToken);
+    const body = parseJsonBody(event, accessTokenPush);
     const now = Date.now();
     const expiresAt = now + body.expiresIn * 1000;
     if ((await store.accept({ accessToken: body.accessToken, expiresAt }, now)) === "superseded")

@@ -3,6 +3,7 @@ import { ValidationError } from "./errors.ts";
 import {
   type Broadcast,
   broadcastProgress,
+  type DeliveryCounts,
   type DeliveryRecord,
   type TaskDraft,
   type TaskMessage,
@@ -206,16 +207,10 @@ export function isRetryableFailure(record: Pick<DeliveryRecord, "outcome" | "err
 
 export type TaskStatus = "draft" | "sending" | "paused" | "done";
 
-export interface TaskProgress {
+export interface TaskProgress extends DeliveryCounts {
   readonly status: TaskStatus;
   readonly total: number;
-  readonly sent: number;
-  readonly failed: number;
-  readonly unknown: number;
-  readonly skipped: number;
   readonly pending: number;
-  readonly byChannel: Readonly<Record<string, number>>;
-  readonly byErrcode: Readonly<Record<string, number>>;
 }
 
 /** A task's progress: its broadcast's counters once sent; before that its recipients are all pending. */

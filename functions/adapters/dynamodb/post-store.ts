@@ -2,14 +2,13 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { ValidationError } from "../../core/errors.ts";
 import { type BroadcastMessage, type Post, startingBroadcast } from "../../core/model.ts";
 import type { PaymentNotice } from "../../core/payment.ts";
 import type { PostStore } from "../../core/ports.ts";
 import { putStartingBroadcast } from "./broadcast-store.ts";
+import { newestFirst } from "./newest-first.ts";
 import { isConditionFailure, transactWithRetry } from "./transactions.ts";
 
 /** Partition of the sparse `byCreatedAt` index that lists posts newest first. */
@@ -55,23 +54,13 @@ export class DynamoPostStore implements PostStore {
    * Posts newest first, `limit` per page. The index has one partition: posts are paid by people, a
    * few per second at most, far below what one index partition takes.
    */
-  async listNewest(limit: number, cursor: string | null): Promise<PostPage> {
-    const { Items, LastEvaluatedKey } = await this.db.send(
-      new QueryCommand({
-        TableName: this.postsTable,
-        IndexName: "byCreatedAt",
-        KeyConditionExpression: "#kind = :kind",
-        ExpressionAttributeNames: { "#kind": "kind" },
-        ExpressionAttributeValues: { ":kind": POST_KIND },
-        ScanIndexForward: false,
-        Limit: limit,
-        ...(cursor ? { ExclusiveStartKey: decodeCursor(cursor) } : {}),
-      }),
+  listNewest(limit: number, cursor: string | null): Promise<PostPage> {
+    return newestFirst<Post>(
+      this.db,
+      { table: this.postsTable, key: "outTradeNo", kind: POST_KIND },
+      limit,
+      cursor,
     );
-    return {
-      items: (Items ?? []).map(({ kind: _kind, ...post }) => post as Post),
-      next: LastEvaluatedKey ? Buffer.from(JSON.stringify(LastEvaluatedKey)).toString("base64url") : null,
-    };
   }
 
   async markPaidAndCreateBroadcast(
@@ -116,18 +105,3 @@ export class DynamoPostStore implements PostStore {
 }
 
 /** A cursor is the index key of the last post of a page; anything else is the caller's mistake. */
-function decodeCursor(cursor: string): Record<string, unknown> {
-  try {
-    const key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as Record<string, unknown>;
-    if (
-      key.kind === POST_KIND &&
-      typeof key.outTradeNo === "string" &&
-      typeof key.createdAt === "number" &&
-      Object.keys(key).length === 3
-    )
-      return key;
-  } catch {
-    // Falls through to the error below.
-  }
-  throw new ValidationError("cursor: not a cursor this API returned");
-}

@@ -8,7 +8,6 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { ValidationError } from "../../core/errors.ts";
 import type { TaskDispatch } from "../../core/model.ts";
 import { startingBroadcast } from "../../core/model.ts";
 import {
@@ -21,6 +20,7 @@ import {
 import { type PushTask, type RetryRound, taskBroadcastId } from "../../core/push-task.ts";
 import type { BatchResult } from "../../core/recipient-list.ts";
 import { putStartingBroadcast } from "./broadcast-store.ts";
+import { newestFirst } from "./newest-first.ts";
 import { isConditionFailure, transactFailedItems, transactWithRetry } from "./transactions.ts";
 import { pause } from "./unprocessed.ts";
 
@@ -28,27 +28,6 @@ import { pause } from "./unprocessed.ts";
 export const RECIPIENT_BATCH = 99;
 /** The sparse index's constant partition: only task items carry `kind`. */
 const KIND = "task";
-
-function encodeCursor(key: Record<string, unknown> | undefined): string | null {
-  return key ? Buffer.from(JSON.stringify(key)).toString("base64url") : null;
-}
-
-/** The key a cursor from a previous page holds; a ValidationError when it is not one. */
-function decodeCursor(cursor: string): Record<string, unknown> {
-  let key: unknown;
-  try {
-    key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-  } catch {
-    key = undefined;
-  }
-  const { taskId, kind, createdAt } = (typeof key === "object" && key !== null ? key : {}) as Record<
-    string,
-    unknown
-  >;
-  if (typeof taskId !== "string" || kind !== KIND || typeof createdAt !== "number")
-    throw new ValidationError("cursor: not a cursor this API returned");
-  return { taskId, kind, createdAt };
-}
 
 /** A push task's uploaded recipients as the fan-out reads them: that table only. */
 export class DynamoTaskRecipientReader implements TaskRecipientReader {
@@ -108,21 +87,13 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   /** Newest first, `limit` per page. */
-  async list(limit: number, cursor: string | null): Promise<{ items: PushTask[]; next: string | null }> {
-    const out = await this.db.send(
-      new QueryCommand({
-        TableName: this.tables.tasks,
-        IndexName: "byCreatedAt",
-        KeyConditionExpression: "#kind = :kind",
-        ExpressionAttributeNames: { "#kind": "kind" },
-        ExpressionAttributeValues: { ":kind": KIND },
-        ScanIndexForward: false,
-        Limit: limit,
-        ...(cursor ? { ExclusiveStartKey: decodeCursor(cursor) } : {}),
-      }),
+  list(limit: number, cursor: string | null): Promise<{ items: PushTask[]; next: string | null }> {
+    return newestFirst<PushTask>(
+      this.db,
+      { table: this.tables.tasks, key: "taskId", kind: KIND },
+      limit,
+      cursor,
     );
-    const items = (out.Items ?? []).map(({ kind: _kind, ...task }) => task as PushTask);
-    return { items, next: encodeCursor(out.LastEvaluatedKey) };
   }
 
   /**

@@ -1,4 +1,5 @@
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { TokenRefreshRequest } from "../../contracts/messages.ts";
 import type { ChunkMessage, FanoutMessage } from "../../core/model.ts";
 import type { FanoutQueue, SendQueue, TokenRefreshRequester } from "../../core/ports.ts";
 import type { TallyMessage } from "../../core/tally-reports.ts";
@@ -73,7 +74,10 @@ export class SqsTokenRefreshRequester implements TokenRefreshRequester {
 
   async request(): Promise<void> {
     await this.sqs.send(
-      new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify({ refresh: true }) }),
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: JSON.stringify({ refresh: true } satisfies TokenRefreshRequest),
+      }),
     );
   }
 }
