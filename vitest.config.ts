@@ -1,6 +1,9 @@
 import { defineConfig } from "vitest/config";
+import { consoleAssetsVite } from "./infra/console-plugin.mjs";
 
 export default defineConfig({
+  // serve.ts imports the console's assets as `?bundle` strings, built as the admin function's bundle has them.
+  plugins: [consoleAssetsVite()],
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 60_000,

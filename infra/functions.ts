@@ -22,6 +22,13 @@ import type { QueueKey, QueuePair } from "./queues.ts";
 import type { Settings } from "./settings.ts";
 
 export type { FunctionKey } from "../common/definitions.ts";
+
+/**
+ * The esbuild plugins SST loads for a function (a path from sst.config.ts): the admin function serves
+ * the console, whose script, stylesheet and page it imports as `?bundle` strings.
+ */
+export const CONSOLE_PLUGINS = "infra/console-plugin.mjs";
+const pluginsOf: Partial<Record<FunctionKey, string>> = { admin: CONSOLE_PLUGINS };
 export type Functions = Partial<Record<FunctionKey, sst.aws.Function>>;
 
 export interface FunctionsInput {
@@ -79,6 +86,7 @@ export function createFunctions(input: FunctionsInput): Functions {
     const http = httpRoutes.some((route) => route.function === key);
     fns[key] = new sst.aws.Function(componentName(key), {
       handler: def.handler,
+      ...(pluginsOf[key] ? { nodejs: { plugins: pluginsOf[key] } } : {}),
       runtime: "nodejs22.x",
       architecture: "arm64",
       memory: `${def.memoryMb} MB`,

@@ -1,14 +1,15 @@
 import { createHash } from "node:crypto";
 import { type HttpEvent, type HttpResult, JSON_HEADERS, json } from "../http.ts";
-import { appCss } from "./app-css.ts";
-import { appJs } from "./app-js.ts";
-import { pageHtml } from "./page-html.ts";
+import appCss from "./app.css?bundle";
+import pageHtml from "./page.html?bundle";
+import appJs from "./src/main.ts?bundle";
 
 /**
- * The operator console: one page, one script, one stylesheet, all plain text compiled into the admin
- * function (TypeScript string modules, so esbuild bundles them the same way locally and under SST
- * with no loader or copy step). The page holds no secret: it asks for the admin token and sends it as
- * a bearer token on every API call, so these files are served without one.
+ * The operator console: one page, one script, one stylesheet, built into the admin function's bundle
+ * as strings by infra/console-plugin.mjs (the script from the TypeScript in src/, bundled and minified
+ * for the browser), the same way locally and under SST, with no copy step. The page holds no secret:
+ * it asks for the admin token and sends it as a bearer token on every API call, so these files are
+ * served without one.
  */
 
 export const CONSOLE_PATH = "/admin";

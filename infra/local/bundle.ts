@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
+import { consoleAssets } from "../console-plugin.mjs";
 
 // Bundled ESM still meets CommonJS dependencies that call require() (the AWS SDK among them).
 const REQUIRE_SHIM =
@@ -23,6 +24,8 @@ export async function bundleEntry(entry: string, outDir: string, name: string): 
     target: "node22",
     sourcemap: true,
     banner: { js: REQUIRE_SHIM },
+    // The admin function's console assets, as SST builds them (infra/functions.ts: nodejs.plugins).
+    plugins: [consoleAssets()],
     logLevel: "silent",
   });
   return outfile;

@@ -1,5 +1,6 @@
 import type { Browser, BrowserContext, Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatTime } from "../../functions/console/src/format.ts";
 import { openids, startTestApp, type TestApp } from "../e2e/harness.ts";
 import { launchChromium, screenshots } from "./browser.ts";
 
@@ -16,7 +17,8 @@ const shot = screenshots("console");
 
 beforeAll(async () => {
   [t, browser] = await Promise.all([startTestApp(), launchChromium()]);
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // A fixed zone: the console shows Asia/Shanghai times when the browser's zone is UTC.
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "UTC" });
   page = await context.newPage();
 }, 120_000);
 afterAll(async () => {
@@ -29,8 +31,8 @@ async function signIn(p: Page, token = t.app.adminToken): Promise<void> {
   // Start from the prompt even if this tab already holds a token.
   await p.evaluate(() => sessionStorage.clear());
   await p.reload();
-  await p.getByLabel(/^Token/).fill(token);
-  await p.getByRole("button", { name: "Open console" }).click();
+  await p.getByLabel(/^令牌/).fill(token);
+  await p.getByRole("button", { name: "进入控制台" }).click();
 }
 
 /** Requests the page makes to the API, for asserting what it did (or did not) send. */
@@ -65,24 +67,24 @@ describe("the console page", () => {
 
   it("asks for the token, refuses a wrong one, and keeps the right one for this tab only", async () => {
     await page.goto(`${t.app.baseUrl}/admin`);
-    await page.getByLabel(/^Token/).waitFor();
+    await page.getByLabel(/^令牌/).waitFor();
     await shot(page, "token-prompt");
 
     await signIn(page, "not-the-admin-token-at-all");
-    await page.getByText("The token was refused").waitFor();
+    await page.getByText("令牌被拒绝").waitFor();
     expect(await page.locator("#app").isHidden()).toBe(true);
     await shot(page, "token-refused");
 
     await signIn(page);
-    await page.getByRole("heading", { name: "Push tasks" }).waitFor();
+    await page.getByRole("heading", { name: "推送任务", exact: true }).waitFor();
     expect(await page.evaluate(() => sessionStorage.getItem("fanout.adminToken"))).toBe(t.app.adminToken);
     expect(await page.evaluate(() => localStorage.length)).toBe(0);
     // A reload keeps the session; another tab does not share it.
     await page.reload();
-    await page.getByRole("heading", { name: "Push tasks" }).waitFor();
+    await page.getByRole("heading", { name: "推送任务", exact: true }).waitFor();
     const other = await context.newPage();
     await other.goto(`${t.app.baseUrl}/admin`);
-    await other.getByLabel(/^Token/).waitFor();
+    await other.getByLabel(/^令牌/).waitFor();
     await other.close();
   });
 });
@@ -91,28 +93,28 @@ describe("the create form", () => {
   it("shows the limit messages inline and refuses to submit", async () => {
     await signIn(page);
     const calls = recordApiCalls(page);
-    await page.getByLabel("Topic (at most 10 characters)").fill("十一个字的活动主题名称");
-    await page.getByLabel("Caption (at most 30 characters)").fill("c".repeat(31));
-    await page.getByLabel("Tips (optional, at most 30 characters)").fill("温馨提示".repeat(8));
-    expect(await page.locator("#f-topic-msg").textContent()).toBe("At most 10 characters (now 11).");
-    expect(await page.locator("#f-caption-msg").textContent()).toBe("At most 30 characters (now 31).");
-    expect(await page.locator("#f-tips-msg").textContent()).toBe("At most 30 characters (now 32).");
-    expect(await page.getByLabel("Topic (at most 10 characters)").getAttribute("aria-invalid")).toBe("true");
+    await page.getByLabel("主题（最多 10 个字）").fill("十一个字的活动主题名称");
+    await page.getByLabel("说明（最多 30 个字）").fill("c".repeat(31));
+    await page.getByLabel("提示（选填，最多 30 个字）").fill("温馨提示".repeat(8));
+    expect(await page.locator("#f-topic-msg").textContent()).toBe("最多 10 个字（当前 11 个）。");
+    expect(await page.locator("#f-caption-msg").textContent()).toBe("最多 30 个字（当前 31 个）。");
+    expect(await page.locator("#f-tips-msg").textContent()).toBe("最多 30 个字（当前 32 个）。");
+    expect(await page.getByLabel("主题（最多 10 个字）").getAttribute("aria-invalid")).toBe("true");
 
-    await page.getByRole("button", { name: "Create task" }).click();
-    expect(await page.locator("#form-msg").textContent()).toMatch(/^Not created: fix the \d+ fields/);
+    await page.getByRole("button", { name: "创建任务" }).click();
+    expect(await page.locator("#form-msg").textContent()).toMatch(/^未创建：请修改上面标出的 \d+ 个字段。$/);
     // Required fields left empty are named too, and the first bad field has the focus.
-    expect(await page.locator("#f-name-msg").textContent()).toBe("Required.");
-    expect(await page.locator("#f-goodsPrice-msg").textContent()).toBe("Required.");
+    expect(await page.locator("#f-name-msg").textContent()).toBe("必填。");
+    expect(await page.locator("#f-goodsPrice-msg").textContent()).toBe("必填。");
     expect(await page.evaluate("document.activeElement.id")).toBe("f-name");
     expect(calls.filter((r) => r.method() === "POST")).toHaveLength(0);
     await shot(page, "form-limits");
 
     // Back within the limits, the messages go.
-    await page.getByLabel("Topic (at most 10 characters)").fill("春季上新");
+    await page.getByLabel("主题（最多 10 个字）").fill("春季上新");
     expect(await page.locator("#f-topic-msg").textContent()).toBe("");
-    await page.getByLabel("Goods price (yuan, e.g. 12.50)").fill("12.345");
-    expect(await page.locator("#f-goodsPrice-msg").textContent()).toMatch(/two decimals/);
+    await page.getByLabel("商品价格（元，如 12.50）").fill("12.345");
+    expect(await page.locator("#f-goodsPrice-msg").textContent()).toMatch(/最多两位小数/);
   });
 });
 
@@ -120,22 +122,20 @@ describe("the create form, answered by the API", () => {
   it("shows the API's 400 under the field it names and creates nothing", async () => {
     await signIn(page);
     const calls = recordApiCalls(page);
-    await page.getByLabel("Name", { exact: true }).fill("太长的说明");
-    await page.getByLabel("Template id").fill(t.app.env.WECHAT_TEMPLATE_ID ?? "");
-    await page.getByLabel("Template name").fill("上新通知");
-    await page.getByLabel("Topic (at most 10 characters)").fill("春季上新");
+    await page.getByLabel("名称", { exact: true }).fill("太长的说明");
+    await page.getByLabel("模板 ID").fill(t.app.env.WECHAT_TEMPLATE_ID ?? "");
+    await page.getByLabel("模板名称").fill("上新通知");
+    await page.getByLabel("主题（最多 10 个字）").fill("春季上新");
     // Within the caption's 30 characters, but `thing2={{caption}}` renders past a thing's 20.
-    await page
-      .getByLabel("Caption (at most 30 characters)")
-      .fill("这是一段二十五个字的说明文字用来测试模板字段长度");
-    await page.getByLabel("Goods code").fill("G-2001");
-    await page.getByLabel("Goods title").fill("保温杯");
-    await page.getByLabel("Goods price (yuan, e.g. 12.50)").fill("10");
-    await page.getByRole("button", { name: "Create task" }).click();
+    await page.getByLabel("说明（最多 30 个字）").fill("这是一段二十五个字的说明文字用来测试模板字段长度");
+    await page.getByLabel("商品编码").fill("G-2001");
+    await page.getByLabel("商品名称").fill("保温杯");
+    await page.getByLabel("商品价格（元，如 12.50）").fill("10");
+    await page.getByRole("button", { name: "创建任务" }).click();
     await expect
       .poll(() => page.locator("#f-data-msg").textContent())
       .toMatch(/^thing2: .*at most 20 characters/);
-    expect(await page.locator("#form-msg").textContent()).toMatch(/^Not created/);
+    expect(await page.locator("#form-msg").textContent()).toMatch(/^未创建：/);
     expect(calls.filter((r) => r.method() === "POST" && r.url().endsWith("/api/tasks"))).toHaveLength(1);
     expect(await page.locator("#tasks tbody tr").count()).toBe(0);
     await shot(page, "form-server-400");
@@ -155,12 +155,21 @@ describe("paid-post broadcasts", () => {
     await rows.first().waitFor();
     expect(await rows.count()).toBe(2);
     expect(await rows.nth(0).getAttribute("data-out-trade-no")).toBe("CONSOLE0002");
-    expect(await rows.nth(0).textContent()).toContain("awaiting_payment");
+    expect(await rows.nth(0).locator("[data-status]").textContent()).toBe("待支付");
+    expect(await rows.nth(0).locator("[data-payment]").textContent()).toBe("待支付");
+    expect(await rows.nth(0).locator("td.num").textContent()).toBe("¥8.00");
     const paid = page.locator('#posts tr[data-out-trade-no="CONSOLE0001"]');
-    expect(await paid.textContent()).toContain("done");
+    expect(await paid.locator("[data-status]").textContent()).toBe("已完成");
+    expect(await paid.locator("[data-payment]").textContent()).toBe("已支付");
     expect(await paid.getByRole("progressbar").getAttribute("aria-valuetext")).toBe(
-      "sent 30 · failed 0 · skipped 0 · pending 0 / 30",
+      "已发送 30 · 失败 0 · 投递未知 0 · 跳过 0 · 待发送 0 / 共 30",
     );
+    // Created times in Asia/Shanghai (the browser is at UTC), labelled as such.
+    const created = paid.locator("td").nth(1);
+    expect(await created.textContent()).toBe(
+      formatTime((await created.getAttribute("title")) ?? "", "Asia/Shanghai"),
+    );
+    expect(await page.locator("#zone-note").textContent()).toBe("时间均为北京时间（Asia/Shanghai）");
     await shot(page, "broadcasts");
   });
 
@@ -195,26 +204,25 @@ describe("a push task, end to end", () => {
     await signIn(page);
     const calls = recordApiCalls(page);
 
-    await page.getByLabel("Name", { exact: true }).fill("春季上新推送");
-    await page.getByLabel("Template id").fill(t.app.env.WECHAT_TEMPLATE_ID ?? "");
-    await page.getByLabel("Template name").fill("上新通知");
-    await page.getByLabel("Topic (at most 10 characters)").fill("春季上新");
-    await page.getByLabel("Caption (at most 30 characters)").fill("新品到货，欢迎选购");
-    await page.getByLabel("Tips (optional, at most 30 characters)").fill("点击查看详情");
-    await page.getByLabel("Goods code").fill("G-1001");
-    await page.getByLabel("Goods title").fill("不锈钢保温杯");
-    await page.getByLabel("Goods price (yuan, e.g. 12.50)").fill("39.90");
-    await page.getByRole("button", { name: "Create task" }).click();
-    await page.getByText(/^Task .+ created\./).waitFor();
+    await page.getByLabel("名称", { exact: true }).fill("春季上新推送");
+    await page.getByLabel("模板 ID").fill(t.app.env.WECHAT_TEMPLATE_ID ?? "");
+    await page.getByLabel("模板名称").fill("上新通知");
+    await page.getByLabel("主题（最多 10 个字）").fill("春季上新");
+    await page.getByLabel("说明（最多 30 个字）").fill("新品到货，欢迎选购");
+    await page.getByLabel("提示（选填，最多 30 个字）").fill("点击查看详情");
+    await page.getByLabel("商品编码").fill("G-1001");
+    await page.getByLabel("商品名称").fill("不锈钢保温杯");
+    await page.getByLabel("商品价格（元，如 12.50）").fill("39.90");
+    await page.getByRole("button", { name: "创建任务" }).click();
+    await page.getByText(/^任务 .+ 已创建。/).waitFor();
     // The new task opens below the list.
     await page.locator("#detail-title", { hasText: "春季上新推送" }).waitFor();
-    const title = await page.locator("#detail-title").textContent();
-    const taskId = /\(([^)]+)\)$/.exec(title ?? "")?.[1] ?? "";
+    const taskId = (await page.locator("#task-detail").getAttribute("data-task-id")) ?? "";
     expect(taskId).not.toBe("");
     const row = page.locator(`#tasks tr[data-task-id="${taskId}"]`);
     expect(await row.textContent()).toContain("上新通知");
-    expect(await row.textContent()).toContain("G-1001");
-    expect(await row.textContent()).toContain("draft");
+    expect(await row.textContent()).toContain("G-1001 · ¥39.90 · 已上架");
+    expect(await row.locator("[data-status]").textContent()).toBe("草稿");
     await shot(page, "task-created");
 
     // A header, 11 distinct openids, 2 repeats, a blank line and 2 lines that are not openids.
@@ -233,15 +241,15 @@ describe("a push task, end to end", () => {
       mimeType: "text/csv",
       buffer: Buffer.from(csv.join("\n")),
     });
-    await page.getByRole("button", { name: "Upload" }).click();
+    await page.getByRole("button", { name: "上传" }).click();
     await page.locator("#upload-summary").waitFor();
-    expect(await page.locator("#upload-summary").textContent()).toBe(
-      "Added 11 · duplicates 2 · invalid lines 2",
-    );
-    const invalidLines = page.getByRole("table", { name: "Invalid lines" }).locator("tbody tr");
+    expect(await page.locator("#upload-summary").textContent()).toBe("新增 11 · 重复 2 · 无效行 2");
+    const invalidLines = page.getByRole("table", { name: "无效行" }).locator("tbody tr");
     expect(await invalidLines.count()).toBe(2);
     expect(await invalidLines.nth(0).locator("td").first().textContent()).toBe("11");
     expect(await invalidLines.nth(1).locator("td").first().textContent()).toBe("17");
+    // The API's reason, in the operator's language.
+    expect(await invalidLines.nth(0).locator("td").nth(1).textContent()).toMatch(/^不是微信 openid/);
     // The task's recipients column follows the upload.
     await expect.poll(() => row.locator("td").nth(4).textContent()).toBe("11");
     await shot(page, "csv-report");
@@ -255,7 +263,7 @@ describe("a push task, end to end", () => {
     await shot(page, "sending");
 
     const summary = page.locator("#detail-summary");
-    await summary.getByText("done", { exact: true }).waitFor({ timeout: 45_000 });
+    await summary.getByText("已完成", { exact: true }).waitFor({ timeout: 45_000 });
     t.sim.clearFaults();
     const polls = calls.filter(
       (r) => r.method() === "GET" && new URL(r.url()).pathname === `/api/tasks/${taskId}`,
@@ -263,24 +271,31 @@ describe("a push task, end to end", () => {
     expect(polls.length).toBeGreaterThan(1);
     expect(
       await page.locator("#detail-progress").getByRole("progressbar").getAttribute("aria-valuetext"),
-    ).toBe("sent 8 · failed 3 · skipped 0 · pending 0 / 11");
+    ).toBe("已发送 8 · 失败 3 · 投递未知 0 · 跳过 0 · 待发送 0 / 共 11");
     expect(await send.isDisabled()).toBe(true);
-    expect(await row.getByRole("button", { name: `Send task ${taskId}` }).isDisabled()).toBe(true);
+    expect(await row.getByRole("button", { name: `发送任务 ${taskId}` }).isDisabled()).toBe(true);
+    // 43004 is permanent: the retry route would re-send nobody, so Retry is not offered.
+    expect(await page.locator("#retry-button").isDisabled()).toBe(true);
+    expect(await row.getByRole("button", { name: `重试任务 ${taskId} 的失败投递` }).isDisabled()).toBe(true);
+    expect(await page.locator('#detail-errcodes li[data-errcode="43004"]').textContent()).toBe(
+      "43004 用户未关注公众号 × 3",
+    );
     expect(calls.filter((r) => r.method() === "POST" && r.url().endsWith("/send"))).toHaveLength(1);
     await shot(page, "done");
 
-    // Per-user records: everyone, then the failures only, with WeChat's errcode and errmsg.
+    // Per-user records: everyone, then the failures only, with WeChat's errcode explained and its errmsg.
     const records = page.locator("#records tbody tr");
     await expect.poll(() => records.count()).toBe(11);
-    await page.getByLabel("Failed only").check();
+    await page.getByLabel("状态筛选").selectOption({ label: "失败" });
     await expect.poll(() => records.count()).toBe(3);
     const shown: string[] = [];
     for (let i = 0; i < 3; i += 1) {
       const cells = records.nth(i).locator("td");
       shown.push((await cells.nth(0).textContent()) ?? "");
-      expect(await cells.nth(1).textContent()).toBe("failed");
+      expect(await cells.nth(1).textContent()).toBe("失败");
       expect(await cells.nth(2).textContent()).toBe("43004");
-      expect(await cells.nth(3).textContent()).not.toBe("");
+      expect(await cells.nth(3).textContent()).toBe("用户未关注公众号");
+      expect(await cells.nth(4).textContent()).not.toBe("");
     }
     expect(shown.sort()).toEqual([...unfollowed].sort());
     await shot(page, "failed-only");

@@ -38,8 +38,11 @@ interface Registered {
   id?: string;
 }
 const resources: Registered[] = [];
-/** Each function's build as the CLI receives it: its SST name and what it links, with their properties. */
-const builds: { functionID: string; links: Record<string, unknown> }[] = [];
+/**
+ * Each function's build as the CLI receives it: its SST name, what it links (with their properties)
+ * and the esbuild plugins file it names.
+ */
+const builds: { functionID: string; links: Record<string, unknown>; plugins: string | null }[] = [];
 const calls: { token: string; inputs: Record<string, unknown> }[] = [];
 
 async function bundleProgram(): Promise<string> {
@@ -133,11 +136,24 @@ function startRpcStub(): Promise<{ url: string; close: () => void }> {
   );
 }
 
+/**
+ * The plugins a function's `nodejs.plugins` names, loaded as the CLI does: the file (relative to
+ * sst.config.ts) default-exports a list of esbuild plugins.
+ */
+async function pluginsOf(file: string | null): Promise<esbuild.Plugin[]> {
+  if (file === null) return [];
+  const mod = (await import(pathToFileURL(join(root, file)).href)) as { default: esbuild.Plugin[] };
+  return mod.default;
+}
+
 /** Bundles a handler like SST does, so a wrong handler path or a broken import fails the graph. */
 async function buildHandler(input: Record<string, unknown>) {
+  const properties = (input.properties ?? {}) as { plugins?: unknown };
+  const plugins = typeof properties.plugins === "string" ? properties.plugins : null;
   builds.push({
     functionID: String(input.functionID),
     links: (input.links ?? {}) as Record<string, unknown>,
+    plugins,
   });
   const handler = String(input.handler);
   const file = handler.slice(0, handler.lastIndexOf("."));
@@ -154,6 +170,8 @@ async function buildHandler(input: Record<string, unknown>) {
     outfile: join(out, `${file}.mjs`),
     logLevel: "silent",
     banner: { js: `import { createRequire as __cr } from "module"; const require = __cr(import.meta.url);` },
+    // Without its plugins the admin function does not build: its console assets are `?bundle` imports.
+    plugins: await pluginsOf(plugins),
   });
   return { handler, out, errors: result.errors.map((e) => e.text), sourcemaps: [] };
 }

@@ -57,7 +57,7 @@ interface Resource {
 interface Graph {
   resources: Resource[];
   outputs: Record<string, unknown>;
-  builds: { functionID: string; links: Record<string, unknown> }[];
+  builds: { functionID: string; links: Record<string, unknown>; plugins: string | null }[];
 }
 
 /** Pulumi marks secret values as `{<sig>: <secret sig>, value}`; the test wants the plain value. */
@@ -335,6 +335,14 @@ describe("functions", () => {
     expect(outputs.notifyUrl).toMatch(/^https:\/\/.*\/wechatpay\/notify$/);
     expect(outputs.adminApiUrl).toMatch(/^https:\/\/.*\/api\/$/);
     expect(outputs.adminConsoleUrl).toMatch(/^https:\/\/.*\/admin$/);
+  });
+
+  it("bundles the admin function, and only it, with the console's esbuild plugin", () => {
+    // The graph's build stub loads the plugins as SST does; without them admin.ts would not bundle.
+    const withPlugins = graphs.refresher.builds.filter((b) => b.plugins !== null);
+    expect([...new Set(withPlugins.map((b) => `${b.functionID} ${b.plugins}`))]).toEqual([
+      "AdminFunction infra/console-plugin.mjs",
+    ]);
   });
 });
 

@@ -1,6 +1,5 @@
 import { Script } from "node:vm";
 import { describe, expect, it } from "vitest";
-import { appJs } from "../../functions/console/app-js.ts";
 import { CONTENT_SECURITY_POLICY, serveConsole } from "../../functions/console/serve.ts";
 import type { HttpEvent } from "../../functions/http.ts";
 
@@ -54,9 +53,21 @@ describe("the console's static files", () => {
     expect(serveConsole(get("/admin/../api/tasks"))).toMatchObject({ statusCode: 404 });
   });
 
-  it("ships a script that parses, and that puts no API value into innerHTML", () => {
+  it("ships one minified browser script that parses, and that puts no API value into innerHTML", () => {
+    const appJs = String(serveConsole(get("/admin/app.js"))?.body);
     expect(() => new Script(appJs)).not.toThrow();
+    // Bundled for the browser: no module syntax left, nothing it would have to fetch.
+    expect(appJs).not.toMatch(/^\s*(import|export)\s/m);
     expect(appJs).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(/);
-    expect(appJs).not.toMatch(/localStorage/);
+    // Chinese stays UTF-8 (served as such), not \uXXXX escapes at twice the bytes.
+    expect(appJs).toContain("草稿");
+    expect(appJs).not.toContain("\\u8349");
+  });
+
+  it("serves the stylesheet minified and the page in Chinese", () => {
+    const css = String(serveConsole(get("/admin/app.css"))?.body);
+    expect(css).toContain(".progress .unknown{");
+    expect(css).not.toContain("/*");
+    expect(String(serveConsole(get("/admin"))?.body)).toContain('<html lang="zh-CN">');
   });
 });

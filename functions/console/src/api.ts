@@ -1,0 +1,102 @@
+import type {
+  CreateTaskAnswer,
+  CreateTaskBody,
+  DeliveriesPage,
+  DeliveryItem,
+  ErrorAnswer,
+  PostList,
+  PostView,
+  RetryAnswer,
+  SendTaskAnswer,
+  TaskList,
+  TaskView,
+  UploadAnswer,
+} from "../../contracts/api.ts";
+
+/**
+ * The admin API as the console calls it, answers typed by the API's own contract. The token lives in
+ * sessionStorage only: gone with the tab, never in a cookie or localStorage.
+ */
+
+const TOKEN_KEY = "fanout.adminToken";
+const PAGE_SIZE = 20;
+const RECORDS_PAGE_SIZE = 50;
+
+export const token = {
+  get: (): string | null => sessionStorage.getItem(TOKEN_KEY),
+  set: (value: string): void => sessionStorage.setItem(TOKEN_KEY, value),
+  clear: (): void => sessionStorage.removeItem(TOKEN_KEY),
+};
+
+/** A refused call: its HTTP status (0 when the server did not answer) and the API's `error`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let onUnauthorized: () => void = () => {};
+
+/** What to do when the API refuses the token (a 401): the app signs out. */
+export function whenUnauthorized(handler: () => void): void {
+  onUnauthorized = handler;
+}
+
+async function call<T>(method: "GET" | "POST", path: string, body?: { json: unknown } | { csv: string }) {
+  const headers: Record<string, string> = { authorization: `Bearer ${token.get() ?? ""}` };
+  const init: RequestInit = { method, headers };
+  if (body && "json" in body) {
+    headers["content-type"] = "application/json";
+    init.body = JSON.stringify(body.json);
+  } else if (body) {
+    headers["content-type"] = "text/csv";
+    init.body = body.csv;
+  }
+  let res: Response;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, "");
+  }
+  const text = await res.text();
+  if (res.status === 401) {
+    onUnauthorized();
+    throw new ApiError(401, "");
+  }
+  if (!res.ok) throw new ApiError(res.status, errorOf(text));
+  return JSON.parse(text) as T;
+}
+
+function errorOf(text: string): string {
+  try {
+    return (JSON.parse(text) as ErrorAnswer).error;
+  } catch {
+    return text.slice(0, 200);
+  }
+}
+
+const task = (id: string) => `/api/tasks/${encodeURIComponent(id)}`;
+const paged = (path: string, cursor: string | null, limit = PAGE_SIZE) => {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (cursor) query.set("cursor", cursor);
+  return `${path}?${query}`;
+};
+
+export const api = {
+  listTasks: (cursor: string | null) => call<TaskList>("GET", paged("/api/tasks", cursor)),
+  getTask: (id: string) => call<TaskView>("GET", task(id)),
+  createTask: (body: CreateTaskBody) => call<CreateTaskAnswer>("POST", "/api/tasks", { json: body }),
+  uploadRecipients: (id: string, csv: string) =>
+    call<UploadAnswer>("POST", `${task(id)}/recipients`, { csv }),
+  sendTask: (id: string) => call<SendTaskAnswer>("POST", `${task(id)}/send`),
+  retryTask: (id: string) => call<RetryAnswer>("POST", `${task(id)}/retry`),
+  listDeliveries: (id: string, status: DeliveryItem["status"] | null, cursor: string | null) => {
+    const path = paged(`${task(id)}/deliveries`, cursor, RECORDS_PAGE_SIZE);
+    return call<DeliveriesPage>("GET", status ? `${path}&status=${status}` : path);
+  },
+  listPosts: (cursor: string | null) => call<PostList>("GET", paged("/api/posts", cursor)),
+  getPost: (outTradeNo: string) => call<PostView>("GET", `/api/posts/${encodeURIComponent(outTradeNo)}`),
+};

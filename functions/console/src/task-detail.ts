@@ -1,0 +1,150 @@
+import type { TaskView } from "../../contracts/api.ts";
+import type { Ctx } from "./context.ts";
+import { h, say } from "./dom.ts";
+import { explainErrcode, formatTime } from "./format.ts";
+import { taskProgress } from "./progress.ts";
+import { progressBar } from "./progress-bar.ts";
+import { createRecords, type RecordsView } from "./records-view.ts";
+import { canRetry, errcodeBreakdown, goodsLine, isDraft, recipientsText, typeText } from "./task-logic.ts";
+import { createUpload } from "./upload-view.ts";
+
+export interface DetailActions {
+  send(id: string, button: HTMLButtonElement): void;
+  /** Send was pressed and not refused: the button stays disabled even before the task says so. */
+  sendPressed(id: string): boolean;
+  retry(id: string, button: HTMLButtonElement): void;
+  close(): void;
+  /** Recipients were added: the task's counts changed. */
+  uploaded(id: string): Promise<void>;
+}
+
+export interface TaskDetailView {
+  readonly root: HTMLElement;
+  readonly records: RecordsView;
+  readonly sendButton: HTMLButtonElement;
+  /** Empties the view for another task and shows it. */
+  open(id: string): void;
+  show(task: TaskView): void;
+  hide(): void;
+  say(text: string, isError?: boolean): void;
+  focus(): void;
+}
+
+/** One task: what it is, its progress and why deliveries failed, send and retry, upload, records. */
+export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailView {
+  const { t } = ctx;
+  let taskId: string | null = null;
+  const title = h("h2", { text: t.detailTitle(""), attrs: { id: "detail-title", tabindex: -1 } });
+  const summary = h("dl", { className: "summary", attrs: { id: "detail-summary" } });
+  const progress = h("div", { attrs: { id: "detail-progress" } });
+  const breakdown = h("div", { attrs: { id: "detail-errcodes" } });
+  const message = h("p", {
+    className: "msg",
+    attrs: { id: "detail-msg", role: "status", "aria-live": "polite" },
+  });
+  const sendButton = h("button", { text: t.sendButton, attrs: { type: "button", id: "send-button" } });
+  const retryButton = h("button", { text: t.retryButton, attrs: { type: "button", id: "retry-button" } });
+  sendButton.addEventListener("click", () => taskId && actions.send(taskId, sendButton));
+  retryButton.addEventListener("click", () => taskId && actions.retry(taskId, retryButton));
+  const upload = createUpload(ctx, () => taskId, actions.uploaded);
+  const records = createRecords(ctx, message);
+  const root = h(
+    "section",
+    { className: "card", attrs: { id: "task-detail", "aria-labelledby": "detail-title", hidden: true } },
+    h(
+      "div",
+      { className: "head" },
+      title,
+      h("button", {
+        className: "link",
+        text: t.close,
+        attrs: { type: "button", id: "detail-close" },
+        on: { click: actions.close },
+      }),
+    ),
+    summary,
+    progress,
+    breakdown,
+    message,
+    h("div", { className: "actions" }, sendButton, retryButton),
+    upload.root,
+    records.root,
+  );
+
+  function renderSummary(task: TaskView): void {
+    const rows: [string, string][] = [
+      [t.fieldStatus, t.status[task.status]],
+      [t.fieldCreated, formatTime(task.createdAt, ctx.zone)],
+      [t.fieldSent, formatTime(task.sentAt, ctx.zone)],
+      [t.fieldTemplate, `${task.templateName} · ${task.templateId}`],
+      [t.fieldType, typeText(task, t)],
+      [t.fieldTopic, task.topic],
+      [t.fieldCaption, task.caption],
+      [t.fieldTips, task.tips],
+      [t.fieldGoods, `${task.goods.title} · ${goodsLine(task.goods, t)}`],
+      [t.fieldRecipients, recipientsText(task, t)],
+      [t.fieldRetry, task.retry ? t.retryRound(task.retry.round, task.retry.requeued) : ""],
+    ];
+    summary.replaceChildren(
+      ...rows
+        .filter(([, value]) => value !== "")
+        .flatMap(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })]),
+    );
+  }
+
+  function renderBreakdown(task: TaskView): void {
+    const entries = errcodeBreakdown(task.byErrcode);
+    breakdown.replaceChildren(
+      entries.length === 0
+        ? ""
+        : h(
+            "div",
+            {},
+            h("h3", { text: t.byErrcodeTitle }),
+            h(
+              "ul",
+              { className: "errcodes" },
+              entries.map(({ code, count }) =>
+                h(
+                  "li",
+                  { attrs: { "data-errcode": code } },
+                  h("span", { className: "mono", text: code === "none" ? "—" : code }),
+                  ` ${explainErrcode(code, t)} × ${count}`,
+                ),
+              ),
+            ),
+          ),
+    );
+  }
+
+  return {
+    root,
+    records,
+    sendButton,
+    open(id) {
+      taskId = id;
+      root.dataset.taskId = id;
+      root.hidden = false;
+      say(message, "");
+      upload.reset();
+    },
+    show(task) {
+      if (task.taskId !== taskId) return;
+      title.textContent = t.detailTitle(task.name);
+      renderSummary(task);
+      progress.replaceChildren(isDraft(task) ? "" : progressBar(taskProgress(task), t));
+      renderBreakdown(task);
+      // A task is sent once; the server answers 409 to a second send.
+      sendButton.disabled = !isDraft(task) || actions.sendPressed(task.taskId);
+      retryButton.disabled = !canRetry(task);
+      retryButton.title = canRetry(task) ? "" : t.retryHint;
+      upload.show(task);
+    },
+    hide() {
+      taskId = null;
+      root.hidden = true;
+    },
+    say: (text, isError) => say(message, text, isError),
+    focus: () => title.focus(),
+  };
+}

@@ -1,0 +1,269 @@
+import type { Browser, BrowserContext, Page, Route } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serveConsole } from "../../functions/console/serve.ts";
+import { formatTime } from "../../functions/console/src/format.ts";
+import type { PostList, PostView, RetryAnswer, TaskList, TaskView } from "../../functions/contracts/api.ts";
+import type { HttpEvent } from "../../functions/http.ts";
+import { launchChromium, screenshots } from "./browser.ts";
+
+/**
+ * The console's views in headless Chromium against answers shaped by the API's contract: the page
+ * and its assets come from serveConsole (with its CSP), the API is a fixture, so the states that are
+ * slow or awkward to reach on the local stack (a fan-out in progress, retryable failures) are shown
+ * exactly. The whole stack behind the console is console.test.ts's job.
+ */
+
+const ORIGIN = "http://console.test";
+const TOKEN = "fixture-admin-token";
+let browser: Browser;
+const shot = screenshots("console-views");
+
+beforeAll(async () => {
+  browser = await launchChromium();
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+});
+
+const counts = { sent: 0, failed: 0, unknown: 0, skipped: 0, byChannel: {}, byErrcode: {} };
+
+function task(taskId: string, fields: Partial<TaskView> = {}): TaskView {
+  return {
+    ...counts,
+    taskId,
+    name: `任务${taskId}`,
+    channel: "template",
+    templateId: "TPL_1",
+    templateName: "上新通知",
+    topic: "春季上新",
+    caption: "新品到货",
+    tips: "",
+    data: { thing1: "{{topic}}" },
+    page: null,
+    url: null,
+    goods: { id: "G-1", title: "保温杯", price: 39.9, onShelf: true },
+    audience: "uploaded",
+    message: { channel: "template", templateId: "TPL_1", data: { thing1: { value: "春季上新" } } },
+    recipients: 0,
+    createdAt: "2025-03-01T06:30:00.000Z",
+    sentAt: null,
+    retry: null,
+    status: "draft",
+    total: 0,
+    pending: 0,
+    ...fields,
+  };
+}
+
+function post(outTradeNo: string, fields: Partial<PostView> = {}): PostView {
+  return {
+    ...counts,
+    postId: `p-${outTradeNo}`,
+    outTradeNo,
+    amount: 500,
+    content: "供应：二手叉车一台",
+    payment: "PAID",
+    createdAt: "2025-03-01T06:30:00.000Z",
+    paidAt: "2025-03-01T06:31:00.000Z",
+    broadcastId: `post-${outTradeNo}`,
+    status: "done",
+    total: 0,
+    pending: 0,
+    confirmed: 0,
+    rejected: 0,
+    ...fields,
+  };
+}
+
+interface Fixture {
+  tasks: TaskView[];
+  posts: PostView[];
+  /** API requests the page made, as "METHOD /path". */
+  calls: string[];
+}
+
+/** Serves the console as the admin function does and answers the API from the fixture. */
+async function fulfil(route: Route, fixture: Fixture): Promise<void> {
+  const request = route.request();
+  const url = new URL(request.url());
+  const method = request.method();
+  const event = {
+    rawPath: url.pathname,
+    queryStringParameters: Object.fromEntries(url.searchParams),
+    headers: {},
+    requestContext: { http: { method } },
+  } as unknown as HttpEvent;
+  const page = serveConsole(event);
+  if (page) {
+    const headers = Object.fromEntries(Object.entries(page.headers ?? {}).map(([k, v]) => [k, String(v)]));
+    return route.fulfill({ status: page.statusCode, headers, body: String(page.body) });
+  }
+  fixture.calls.push(`${method} ${url.pathname}`);
+  const answer = (body: unknown, status = 200) =>
+    route.fulfill({ status, contentType: "application/json", body: JSON.stringify(body) });
+  if (request.headers().authorization !== `Bearer ${TOKEN}`) return answer({ error: "unauthorized" }, 401);
+  const [, , kind, id, sub] = url.pathname.split("/");
+  const found = kind === "tasks" ? fixture.tasks.find((t) => t.taskId === id) : undefined;
+  const foundPost = kind === "posts" ? fixture.posts.find((p) => p.outTradeNo === id) : undefined;
+  if (url.pathname === "/api/tasks") return answer({ items: fixture.tasks, next: null } satisfies TaskList);
+  if (url.pathname === "/api/posts") return answer({ items: fixture.posts, next: null } satisfies PostList);
+  if (foundPost && sub === undefined) return answer(foundPost);
+  if (found && sub === undefined) return answer(found);
+  if (found && sub === "deliveries") return answer({ items: [], next: null });
+  if (found && sub === "retry" && method === "POST")
+    return answer({ taskId: found.taskId, round: 1, requeued: 2 } satisfies RetryAnswer, 202);
+  return answer({ error: "no such route" }, 404);
+}
+
+async function open(fixture: Fixture, timezoneId = "UTC"): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId });
+  await context.route(`${ORIGIN}/**`, (route) => fulfil(route, fixture));
+  const page = await context.newPage();
+  await page.goto(`${ORIGIN}/admin`);
+  return { context, page };
+}
+
+async function signIn(page: Page, label: RegExp, button: string): Promise<void> {
+  await page.getByLabel(label).fill(TOKEN);
+  await page.getByRole("button", { name: button }).click();
+}
+
+describe("the console's language", () => {
+  it("is Chinese by default; the switch shows English, is remembered after a reload, and switches back", async () => {
+    const fixture: Fixture = { tasks: [task("t1")], posts: [post("P0001")], calls: [] };
+    const { context, page } = await open(fixture);
+    expect(await page.locator("html").getAttribute("lang")).toBe("zh-CN");
+    await page.getByRole("heading", { name: "管理令牌" }).waitFor();
+    await signIn(page, /^令牌/, "进入控制台");
+    await page.getByRole("heading", { name: "推送任务", exact: true }).waitFor();
+    expect(await page.locator('#tasks tr[data-task-id="t1"] [data-status]').textContent()).toBe("草稿");
+    expect(await page.locator('#posts [data-status="done"]').textContent()).toBe("已完成");
+    await shot(page, "zh");
+
+    await page.getByRole("button", { name: "English" }).click();
+    await page.getByRole("heading", { name: "Push tasks", exact: true }).waitFor();
+    expect(await page.locator("html").getAttribute("lang")).toBe("en");
+    expect(await page.title()).toBe("WeChat Fanout console");
+    expect(await page.locator('#tasks tr[data-task-id="t1"] [data-status]').textContent()).toBe("draft");
+    expect(await page.getByLabel("Topic (at most 10 characters)").count()).toBe(1);
+    expect(await page.locator("#zone-note").textContent()).toBe("Times in China time (Asia/Shanghai)");
+    await shot(page, "en");
+
+    // Remembered: after a reload, and in a new tab that has to ask for the token again.
+    await page.reload();
+    await page.getByRole("heading", { name: "Push tasks", exact: true }).waitFor();
+    const storage = await page.evaluate(() => ({ ...localStorage }));
+    expect(storage).toEqual({ "fanout.lang": "en" });
+    const tab = await context.newPage();
+    await tab.goto(`${ORIGIN}/admin`);
+    await tab.getByRole("heading", { name: "Admin token" }).waitFor();
+    await tab.close();
+
+    await page.getByRole("button", { name: "中文" }).click();
+    await page.getByRole("heading", { name: "推送任务", exact: true }).waitFor();
+    await page.reload();
+    await page.getByRole("heading", { name: "推送任务", exact: true }).waitFor();
+    expect(await page.locator("html").getAttribute("lang")).toBe("zh-CN");
+    await context.close();
+  });
+
+  it("shows times in the browser's own zone when it names a real place other than UTC", async () => {
+    const fixture: Fixture = { tasks: [task("t1")], posts: [], calls: [] };
+    const { context, page } = await open(fixture, "Europe/Berlin");
+    await signIn(page, /^令牌/, "进入控制台");
+    const created = page.locator('#tasks tr[data-task-id="t1"] td').nth(1);
+    await created.waitFor();
+    expect(await page.locator("#zone-note").textContent()).toBe("时间均为本机时区 Europe/Berlin 的时间");
+    // 06:30 UTC is 07:30 in Berlin in March (CET), 14:30 in Shanghai.
+    expect(await created.textContent()).toBe("2025-03-01 07:30:00");
+    expect(formatTime("2025-03-01T06:30:00.000Z", "Europe/Berlin")).toBe("2025-03-01 07:30:00");
+    await context.close();
+  });
+});
+
+describe("retry", () => {
+  it("is offered only for a done task with failures the route would re-send, and re-queues them", async () => {
+    const done = { status: "done", recipients: 5, total: 5 } as const;
+    const fixture: Fixture = {
+      tasks: [
+        task("permanent", { ...done, sent: 2, failed: 3, byErrcode: { "43004": 3 } }),
+        task("transient", { ...done, sent: 2, failed: 3, byErrcode: { "-1": 2, "43004": 1 } }),
+        task("running", { status: "sending", recipients: 5, total: 5, failed: 1, byErrcode: { "-1": 1 } }),
+      ],
+      posts: [],
+      calls: [],
+    };
+    const { context, page } = await open(fixture);
+    await signIn(page, /^令牌/, "进入控制台");
+    const retryOf = (id: string) => page.getByRole("button", { name: `重试任务 ${id} 的失败投递` });
+    await retryOf("transient").waitFor();
+    expect(await retryOf("permanent").isDisabled()).toBe(true);
+    expect(await retryOf("running").isDisabled()).toBe(true);
+    expect(await retryOf("transient").isEnabled()).toBe(true);
+
+    await page.getByRole("button", { name: "打开任务 transient" }).click();
+    await page.locator("#detail-errcodes li").first().waitFor();
+    expect(await page.locator("#detail-errcodes li").allTextContents()).toEqual([
+      "-1 系统繁忙，稍后重试 × 2",
+      "43004 用户未关注公众号 × 1",
+    ]);
+    await page.locator("#retry-button").click();
+    await page.getByText("任务 transient：已为 2 位接收人重新排队发送。").waitFor();
+    expect(fixture.calls.filter((c) => c.startsWith("POST"))).toEqual(["POST /api/tasks/transient/retry"]);
+    await shot(page, "retry");
+    await context.close();
+  });
+});
+
+describe("progress", () => {
+  it("shows no total while the fan-out is still counting, and delivery unknown apart from failed", async () => {
+    const fixture: Fixture = {
+      tasks: [task("all", { audience: "all", status: "sending", total: 40, sent: 30, pending: 10 })],
+      posts: [
+        post("FANOUT01", {
+          status: "fanning_out",
+          total: 200,
+          sent: 10,
+          failed: 1,
+          unknown: 2,
+          pending: 187,
+        }),
+        post("DONE0001", {
+          status: "done",
+          total: 8,
+          sent: 5,
+          failed: 1,
+          unknown: 2,
+          byErrcode: { "-2": 2 },
+        }),
+      ],
+      calls: [],
+    };
+    const { context, page } = await open(fixture);
+    await signIn(page, /^令牌/, "进入控制台");
+    const bar = (row: string) => page.locator(`${row} [role=progressbar]`);
+    await bar('#posts tr[data-out-trade-no="FANOUT01"]').waitFor();
+    const fanning = bar('#posts tr[data-out-trade-no="FANOUT01"]');
+    expect(await fanning.getAttribute("aria-valuetext")).toBe(
+      "分发中… 已发送 10 · 失败 1 · 投递未知 2 · 跳过 0",
+    );
+    expect(await fanning.getAttribute("aria-valuenow")).toBeNull();
+    expect(await page.locator('#posts tr[data-out-trade-no="FANOUT01"] [data-status]').textContent()).toBe(
+      "分发中",
+    );
+    const settled = bar('#posts tr[data-out-trade-no="DONE0001"]');
+    expect(await settled.getAttribute("aria-valuetext")).toBe(
+      "已发送 5 · 失败 1 · 投递未知 2 · 跳过 0 · 待发送 0 / 共 8",
+    );
+    expect(await settled.getAttribute("aria-valuenow")).toBe("8");
+    const unknownWidth = await settled.locator(".unknown").evaluate((e) => e.getBoundingClientRect().width);
+    const failedWidth = await settled.locator(".failed").evaluate((e) => e.getBoundingClientRect().width);
+    expect(unknownWidth).toBeCloseTo(2 * failedWidth, 0);
+    // A task to every subscriber: the API does not tell its fan-out from its sending.
+    expect(await bar('#tasks tr[data-task-id="all"]').getAttribute("aria-valuetext")).toBe(
+      "总数统计中… 已发送 30 · 失败 0 · 投递未知 0 · 跳过 0",
+    );
+    await shot(page, "progress");
+    await context.close();
+  });
+});
