@@ -5,9 +5,12 @@
  */
 import { parseArgs } from "node:util";
 import { SingleBar } from "cli-progress";
+import type { PostView } from "../../functions/contracts/api.ts";
+import { LOCAL_SENDERS, openids, registerPaidPost, seedSubscribers } from "./app-traffic.ts";
 import { FanoutClient } from "./fanout-client.ts";
 import { startLocalApp } from "./local-app.ts";
-import { buildTransaction, signNotify } from "./wechatpay-signer.ts";
+import type { SimStats, WeChatSimulator } from "./wechat-sim/simulator.ts";
+import { signNotify } from "./wechatpay-signer.ts";
 
 const { values } = parseArgs({
   options: {
@@ -28,14 +31,11 @@ if (!Number.isFinite(latencyMs) || latencyMs < 0) {
   process.exit(2);
 }
 
-const openid = (i: number) => `oDemo${String(i).padStart(23, "0")}`;
-
 async function main(): Promise<void> {
   console.log("Starting the local stack (DynamoDB Local, SQS emulator, Lambda runner, WeChat simulator)…");
   const app = await startLocalApp({
     settings: { ...process.env, WECHAT_API_BASE: undefined },
-    // Four senders saturate a 2-core machine already; more would only contend for the CPU.
-    concurrency: { sender: 4 },
+    concurrency: { sender: LOCAL_SENDERS },
     ...(values.verbose ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
   });
   try {
@@ -45,51 +45,25 @@ async function main(): Promise<void> {
     const client = new FanoutClient(app.baseUrl, app.adminToken);
 
     // WeChat pushes user messages and delivery reports to Fanout's callback, as the real one does.
-    const callbackToken = app.env.WECHAT_CALLBACK_TOKEN ?? "";
     sim.setCallback({
       url: `${app.baseUrl}/wechat/callback`,
-      token: callbackToken,
+      token: app.env.WECHAT_CALLBACK_TOKEN ?? "",
       appId: app.env.WECHAT_APP_ID ?? "",
       reports: values.reports,
       failedShare: 0.01,
     });
-
-    // Most subscribers follow with no customer-service window (template message); 5% wrote to the
-    // account lately (customer-service message).
-    const openids = Array.from({ length: audience }, (_, i) => openid(i));
-    sim.addUsers(openids);
-    const seedStart = Date.now();
-    await client.importSubscribers(openids.map((id) => ({ openid: id })));
-    const talkers = openids.filter((_, i) => i % 20 === 0);
-    for (let i = 0; i < talkers.length; i += 20) {
-      await Promise.all(talkers.slice(i, i + 20).map((id) => sim.userSends(id, "请问还有货吗？")));
-    }
-    // Some reply 0 and some unfollow, both pushed to the callback: the broadcast leaves them out.
-    // A few more unfollowed without Fanout hearing of it: WeChat refuses them with 43004.
-    const steering = openids.flatMap((id, i) =>
-      i % 200 === 3 ? [() => sim.userSends(id, "0")] : i % 200 === 5 ? [() => sim.unfollow(id)] : [],
-    );
-    for (let i = 0; i < steering.length; i += 20)
-      await Promise.all(steering.slice(i, i + 20).map((push) => push()));
-    openids.forEach((id, i) => {
-      if (i % 200 === 11) sim.setFollowed(id, false);
-    });
+    await seedDemoAudience(sim, client);
     sim.setFaults({ latencyMs, latencyJitterMs: Math.round(latencyMs / 2) });
-    console.log(
-      `Seeded ${audience.toLocaleString()} subscribers in ${((Date.now() - seedStart) / 1000).toFixed(1)} s: ` +
-        `${talkers.length.toLocaleString()} wrote to the account, ${steering.length.toLocaleString()} replied 0 or unfollowed.`,
-    );
 
     const outTradeNo = `DEMO${Date.now()}`;
-    const amount = 990;
-    await client.registerPost({
+    const transaction = await registerPaidPost(client, merchant, {
       outTradeNo,
-      amount,
+      amount: 990,
       content: "供应：九成新二手叉车一台，3 吨，价格面议，可送货上门",
       contactPhone: "138-0000-0000",
     });
     const awsBefore = pipelineRequests(app.stack.runner.stats().awsRequestsByFunction);
-    const notify = signNotify(merchant, buildTransaction(merchant, { outTradeNo, amountTotal: amount }));
+    const notify = signNotify(merchant, transaction);
     const started = Date.now();
     const answer = await client.notify(notify);
     if (answer.status !== 204) throw new Error(`notify refused: ${answer.status} ${answer.body}`);
@@ -97,22 +71,7 @@ async function main(): Promise<void> {
       `Payment notify accepted (HTTP ${answer.status}) in ${Date.now() - started} ms; broadcasting…`,
     );
 
-    const bar = new SingleBar({
-      format: " {bar} {percentage}% | {value}/{total} settled | {status}",
-      hideCursor: true,
-      noTTYOutput: true,
-      notTTYSchedule: 2000,
-    });
-    bar.start(audience, 0, { status: "fanning_out" });
-    const final = await client.waitForBroadcast(outTradeNo, {
-      timeoutMs: 30 * 60_000,
-      intervalMs: 250,
-      onProgress: (s) => {
-        bar.setTotal(Math.max(s.total, 1));
-        bar.update(s.sent + s.failed + s.skipped, { status: s.status });
-      },
-    });
-    bar.stop();
+    const final = await watchBroadcast(client, outTradeNo);
     const elapsedS = (Date.now() - started) / 1000;
     const reported = values.reports
       ? await sim.flushReports().then(async () => {
@@ -121,34 +80,94 @@ async function main(): Promise<void> {
           return client.waitForReports(outTradeNo, final.byChannel.template ?? 0, 60_000);
         })
       : final;
-
-    const stats = sim.stats();
     const aws = diffCounts(pipelineRequests(app.stack.runner.stats().awsRequestsByFunction), awsBefore);
-    const lines = [
-      "",
-      "Delivery report",
-      `  audience (active subscribers): ${final.total.toLocaleString()}`,
-      `  delivered: ${final.sent.toLocaleString()}  ${formatCounts(final.byChannel)}`,
-      `  failed with a reason: ${final.failed.toLocaleString()}  ${formatCounts(final.byErrcode)}`,
-      `  skipped: ${final.skipped.toLocaleString()}   pending: ${final.pending}`,
-      values.reports
-        ? `  delivery reports (TEMPLATESENDJOBFINISH): ${reported.confirmed.toLocaleString()} confirmed, ${reported.rejected.toLocaleString()} rejected`
-        : "  delivery reports: not simulated (--reports pushes one per template message to the callback)",
-      `  elapsed (notify → pending 0): ${elapsedS.toFixed(1)} s   ${Math.round(final.total / elapsedS).toLocaleString()} recipients/s`,
-      `  WeChat simulator: ${stats.delivered.toLocaleString()} messages delivered, ${stats.tokenFetches.stable} stable_token fetches, ${latencyMs} ms latency`,
-      "  AWS requests by operation, notify + fan-out + senders (per 1,000 recipients):",
-      ...Object.entries(aws)
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(
-          ([op, n]) =>
-            `    ${op.padEnd(34)} ${String(n).padStart(8)}  ${((n * 1000) / Math.max(final.total, 1)).toFixed(2)}`,
-        ),
-    ];
-    console.log(lines.join("\n"));
+    console.log(reportLines(final, reported, elapsedS, sim.stats(), aws).join("\n"));
     if (final.sent + final.failed + final.skipped !== final.total) throw new Error("report does not add up");
   } finally {
     await app.stop();
   }
+}
+
+/**
+ * Most subscribers follow with no customer-service window (template message); 5% wrote to the
+ * account lately (customer-service message). Some reply 0 and some unfollow, both pushed to the
+ * callback: the broadcast leaves them out. A few more unfollowed without Fanout hearing of it:
+ * WeChat refuses them with 43004.
+ */
+async function seedDemoAudience(sim: WeChatSimulator, client: FanoutClient): Promise<void> {
+  const ids = openids("Demo", audience);
+  const seedStart = Date.now();
+  await seedSubscribers(
+    sim,
+    client,
+    ids.map((id) => ({ openid: id })),
+  );
+  const talkers = ids.filter((_, i) => i % 20 === 0);
+  for (let i = 0; i < talkers.length; i += 20) {
+    await Promise.all(talkers.slice(i, i + 20).map((id) => sim.userSends(id, "请问还有货吗？")));
+  }
+  const steering = ids.flatMap((id, i) =>
+    i % 200 === 3 ? [() => sim.userSends(id, "0")] : i % 200 === 5 ? [() => sim.unfollow(id)] : [],
+  );
+  for (let i = 0; i < steering.length; i += 20)
+    await Promise.all(steering.slice(i, i + 20).map((push) => push()));
+  ids.forEach((id, i) => {
+    if (i % 200 === 11) sim.setFollowed(id, false);
+  });
+  console.log(
+    `Seeded ${audience.toLocaleString()} subscribers in ${((Date.now() - seedStart) / 1000).toFixed(1)} s: ` +
+      `${talkers.length.toLocaleString()} wrote to the account, ${steering.length.toLocaleString()} replied 0 or unfollowed.`,
+  );
+}
+
+/** Waits for the broadcast, showing its progress as a bar. */
+async function watchBroadcast(client: FanoutClient, outTradeNo: string): Promise<PostView> {
+  const bar = new SingleBar({
+    format: " {bar} {percentage}% | {value}/{total} settled | {status}",
+    hideCursor: true,
+    noTTYOutput: true,
+    notTTYSchedule: 2000,
+  });
+  bar.start(audience, 0, { status: "fanning_out" });
+  const final = await client.waitForBroadcast(outTradeNo, {
+    timeoutMs: 30 * 60_000,
+    intervalMs: 250,
+    onProgress: (s) => {
+      bar.setTotal(Math.max(s.total, 1));
+      bar.update(s.sent + s.failed + s.skipped, { status: s.status });
+    },
+  });
+  bar.stop();
+  return final;
+}
+
+function reportLines(
+  final: PostView,
+  reported: PostView,
+  elapsedS: number,
+  stats: SimStats,
+  aws: Record<string, number>,
+): string[] {
+  return [
+    "",
+    "Delivery report",
+    `  audience (active subscribers): ${final.total.toLocaleString()}`,
+    `  delivered: ${final.sent.toLocaleString()}  ${formatCounts(final.byChannel)}`,
+    `  failed with a reason: ${final.failed.toLocaleString()}  ${formatCounts(final.byErrcode)}`,
+    `  skipped: ${final.skipped.toLocaleString()}   pending: ${final.pending}`,
+    values.reports
+      ? `  delivery reports (TEMPLATESENDJOBFINISH): ${reported.confirmed.toLocaleString()} confirmed, ${reported.rejected.toLocaleString()} rejected`
+      : "  delivery reports: not simulated (--reports pushes one per template message to the callback)",
+    `  elapsed (notify → pending 0): ${elapsedS.toFixed(1)} s   ${Math.round(final.total / elapsedS).toLocaleString()} recipients/s`,
+    `  WeChat simulator: ${stats.delivered.toLocaleString()} messages delivered, ${stats.tokenFetches.stable} stable_token fetches, ${latencyMs} ms latency`,
+    "  AWS requests by operation, notify + fan-out + senders (per 1,000 recipients):",
+    ...Object.entries(aws)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(
+        ([op, n]) =>
+          `    ${op.padEnd(34)} ${String(n).padStart(8)}  ${((n * 1000) / Math.max(final.total, 1)).toFixed(2)}`,
+      ),
+  ];
 }
 
 /** AWS requests of the pipeline's functions: the admin API's (seeding, this demo's polling) are not its cost. */

@@ -1,25 +1,17 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { z } from "zod";
+import {
+  importSubscribersAnswer,
+  type PostView,
+  postView,
+  type RegisterPostAnswer,
+  registerPostAnswer,
+  type registerPostBody,
+  type SubscriberImport,
+  type TallyAnswer,
+  tallyAnswer,
+} from "../../functions/contracts/api.ts";
 import type { SignedNotify } from "./wechatpay-signer.ts";
-
-export interface SubscriberInput {
-  readonly openid: string;
-  readonly membershipExpiresAt?: string | number;
-  readonly optedIn?: boolean;
-}
-
-export interface PostStatus {
-  readonly payment: "PENDING" | "PAID";
-  readonly status: string;
-  readonly total: number;
-  readonly sent: number;
-  readonly failed: number;
-  readonly skipped: number;
-  readonly pending: number;
-  readonly byChannel: Record<string, number>;
-  readonly byErrcode: Record<string, number>;
-  /** Delivery reports received from WeChat: delivered, and refused (user block, system failure). */
-  readonly confirmed: number;
-  readonly rejected: number;
-}
 
 /** Raised for an HTTP answer the caller did not expect; carries the status and the body. */
 export class HttpStatusError extends Error {
@@ -32,7 +24,10 @@ export class HttpStatusError extends Error {
   }
 }
 
-/** A small client of the Fanout HTTP API, for the demo, the tests and the benchmark. */
+/**
+ * A small client of the Fanout HTTP API, for the demo, the tests and the benchmark. Answers are read
+ * through the schemas of functions/contracts/api.ts: an answer that drifted from them throws.
+ */
 export class FanoutClient {
   constructor(
     readonly baseUrl: string,
@@ -44,7 +39,7 @@ export class FanoutClient {
    * requests stay far inside the admin function's timeout on a busy machine.
    */
   async importSubscribers(
-    subscribers: readonly SubscriberInput[],
+    subscribers: readonly SubscriberImport[],
     opts: { batchSize?: number; parallel?: number } = {},
   ): Promise<number> {
     const batchSize = opts.batchSize ?? 2_000;
@@ -52,22 +47,25 @@ export class FanoutClient {
     let imported = 0;
     const worker = async () => {
       for (let start = starts.shift(); start !== undefined; start = starts.shift()) {
-        const res = await this.api<{ imported: number }>("POST", "/api/subscribers", {
-          subscribers: subscribers.slice(start, start + batchSize),
-        });
-        imported += res.imported;
+        const answer = await this.api(
+          "POST",
+          "/api/subscribers",
+          { subscribers: subscribers.slice(start, start + batchSize) },
+          importSubscribersAnswer,
+        );
+        imported += answer.imported;
       }
     };
     await Promise.all(Array.from({ length: opts.parallel ?? 3 }, worker));
     return imported;
   }
 
-  registerPost(post: { outTradeNo: string; amount: number; content: string; contactPhone?: string }) {
-    return this.api<{ postId: string; outTradeNo: string }>("POST", "/api/posts", post);
+  registerPost(post: z.input<typeof registerPostBody>): Promise<RegisterPostAnswer> {
+    return this.api("POST", "/api/posts", post, registerPostAnswer);
   }
 
-  getPost(outTradeNo: string): Promise<PostStatus> {
-    return this.api<PostStatus>("GET", `/api/posts/${encodeURIComponent(outTradeNo)}`);
+  getPost(outTradeNo: string): Promise<PostView> {
+    return this.api("GET", postPath(outTradeNo), undefined, postView);
   }
 
   /** Posts a payment notify as WeChat Pay would; returns the status and body, whatever they are. */
@@ -80,37 +78,40 @@ export class FanoutClient {
     return { status: res.status, body: await res.text() };
   }
 
-  /** Polls the post until its broadcast has nothing pending; `onProgress` sees every poll. */
   /** Has the post's delivery reports counted now (POST /api/posts/{outTradeNo}/tally). */
-  tally(outTradeNo: string): Promise<{ broadcastId: string }> {
-    return this.api("POST", `/api/posts/${encodeURIComponent(outTradeNo)}/tally`);
+  tally(outTradeNo: string): Promise<TallyAnswer> {
+    return this.api("POST", `${postPath(outTradeNo)}/tally`, undefined, tallyAnswer);
   }
 
   /** Polls until `expected` delivery reports are counted, or returns the last status at the deadline. */
-  async waitForReports(outTradeNo: string, expected: number, timeoutMs: number): Promise<PostStatus> {
+  waitForReports(outTradeNo: string, expected: number, timeoutMs: number): Promise<PostView> {
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const status = await this.getPost(outTradeNo);
-      if (status.confirmed + status.rejected >= expected || Date.now() > deadline) return status;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    return this.pollPost(
+      outTradeNo,
+      500,
+      (status) => status.confirmed + status.rejected >= expected || Date.now() > deadline,
+    );
   }
 
-  async waitForBroadcast(
+  /** Polls the post until its broadcast has nothing pending; `onProgress` sees every poll. */
+  waitForBroadcast(
     outTradeNo: string,
-    opts: { timeoutMs?: number; intervalMs?: number; onProgress?: (s: PostStatus) => void } = {},
-  ): Promise<PostStatus> {
+    opts: { timeoutMs?: number; intervalMs?: number; onProgress?: (s: PostView) => void } = {},
+  ): Promise<PostView> {
     const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
-    for (;;) {
-      const status = await this.getPost(outTradeNo);
+    return this.pollPost(outTradeNo, opts.intervalMs ?? 200, (status) => {
       opts.onProgress?.(status);
-      if (status.status === "done") return status;
+      if (status.status === "done") return true;
       if (Date.now() > deadline) throw new Error(`broadcast not done in time: ${JSON.stringify(status)}`);
-      await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
-    }
+      return false;
+    });
   }
 
-  async api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /**
+   * An admin API call: the answer read through `answer` when given, else as it is. Throws
+   * HttpStatusError for an answer other than 2xx.
+   */
+  async api<T>(method: string, path: string, body?: unknown, answer?: z.ZodType<T>): Promise<T> {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers: { authorization: `Bearer ${this.adminToken}`, "content-type": "application/json" },
@@ -118,6 +119,24 @@ export class FanoutClient {
     });
     const text = await res.text();
     if (!res.ok) throw new HttpStatusError(res.status, text);
-    return JSON.parse(text) as T;
+    const json: unknown = JSON.parse(text);
+    return answer ? answer.parse(json) : (json as T);
   }
+
+  /** Reads the post every `intervalMs` until `done` says so. */
+  private async pollPost(
+    outTradeNo: string,
+    intervalMs: number,
+    done: (status: PostView) => boolean,
+  ): Promise<PostView> {
+    for (;;) {
+      const status = await this.getPost(outTradeNo);
+      if (done(status)) return status;
+      await sleep(intervalMs);
+    }
+  }
+}
+
+function postPath(outTradeNo: string): string {
+  return `/api/posts/${encodeURIComponent(outTradeNo)}`;
 }

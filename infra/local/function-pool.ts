@@ -1,6 +1,8 @@
 /**
  * The containers of one function: child processes started on demand (cold starts), reused while warm,
- * at most `maxConcurrency` invocations at once; callers beyond that wait for a slot.
+ * at most `maxConcurrency` invocations at once; callers beyond that wait for a slot. One class of
+ * some 400 lines: a container's start, invocation, timeout and death all update the same slots and
+ * stats, which a split would have to share.
  */
 
 import { type ChildProcess, fork } from "node:child_process";

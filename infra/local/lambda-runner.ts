@@ -21,14 +21,11 @@
  * - The account id in ARNs is 000000000000.
  */
 
-import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import {
   functions as definedFunctions,
   schedules as definedSchedules,
@@ -37,27 +34,21 @@ import {
   httpRoutes,
   type ScheduleDef,
 } from "../../common/definitions.ts";
+import { localSqsClient } from "./aws-clients.ts";
 import { bundleEntry } from "./bundle.ts";
-import {
-  type FunctionConfig,
-  FunctionPool,
-  type FunctionStats,
-  MAX_PAYLOAD_BYTES,
-  resolveHandler,
-} from "./function-pool.ts";
-import { fromFunctionUrlResult, toFunctionUrlEvent } from "./function-url.ts";
+import { type FunctionConfig, FunctionPool, resolveHandler } from "./function-pool.ts";
+import { type LambdaRunner, RunnerHandle } from "./runner-handle.ts";
+import { HttpFront } from "./runner-http.ts";
 import { ScheduleSource } from "./schedule-source.ts";
 import { countAwsRequests } from "./sdk-instrumentation.ts";
 import { SqsEventSource } from "./sqs-event-source.ts";
 
 export type { FunctionStats } from "./function-pool.ts";
+export type { LambdaRunner, RunnerStats } from "./runner-handle.ts";
 
 /** Concurrency of functions that no queue consumes (the HTTP ones), unless overridden. */
 export const DEFAULT_HTTP_CONCURRENCY = 4;
 const INIT_TIMEOUT_MS = 10_000;
-const DEFAULT_STOP_GRACE_MS = 10_000;
-const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
-const IDLE_POLL_MS = 100;
 
 /** A queue the runner polls; emulators.ts's LocalQueue fits. */
 export interface EventSourceQueue {
@@ -97,45 +88,51 @@ export interface RunnerOptions {
   readonly log?: (line: string) => void;
 }
 
-export interface RunnerStats {
-  readonly functions: Record<string, FunctionStats>;
-  /** AWS requests by `Service.Operation` made by all containers (see container-protocol.ts). */
-  readonly awsRequests: Record<string, number>;
-  /** The same, per function. */
-  readonly awsRequestsByFunction: Record<string, Record<string, number>>;
-  /** What each function's requests needed, by `<service>:<IAM action> <table or queue>`. */
-  readonly awsAccessByFunction: Record<string, Record<string, number>>;
-  /**
-   * SQS requests of the event source mappings' pollers (receives, deletes) and of idle(): in AWS,
-   * Lambda's pollers make the first kind.
-   */
-  readonly eventSourceRequests: Record<string, number>;
-}
-
-export interface LambdaRunner {
-  /** `http://127.0.0.1:<port>` */
-  readonly url: string;
-  readonly port: number;
-  stats(): RunnerStats;
-  /**
-   * Starts `containers` warm containers of a queue consumer by invoking it with empty batches at once,
-   * as a burst of traffic would: the benchmark measures warm throughput this way.
-   */
-  prewarm(functionName: string, containers: number): Promise<void>;
-  /** SIGKILLs every container of the function that is inside an invocation; returns how many. */
-  killBusy(functionName: string): number;
-  /**
-   * Resolves once no invocation is in flight and the polled queues hold no visible or in-flight
-   * message; messages sent with a delay (scheduled for later) do not count.
-   */
-  idle(opts?: { timeoutMs?: number }): Promise<void>;
-  /** Container process ids, for leak checks. */
-  pids(): number[];
-  /** Stops polling and HTTP, lets in-flight invocations finish for up to `graceMs`, kills containers. */
-  stop(opts?: { graceMs?: number }): Promise<void>;
-}
-
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+
+export async function startLambdaRunner(opts: RunnerOptions): Promise<LambdaRunner> {
+  const log = opts.log ?? (() => {});
+  const root = opts.root ?? repoRoot;
+  const functionDefs = opts.functions ?? definedFunctions;
+  const region = requireEnv(opts.env, "AWS_REGION");
+
+  const consumerConcurrency = checkEventSources(opts.queues, functionDefs);
+  const bundles = await bundleFunctions(functionDefs, root);
+  const pools = makePools(functionDefs, bundles, {
+    root,
+    region,
+    env: opts.env,
+    log,
+    concurrency: (name) =>
+      opts.concurrency?.[name] ?? consumerConcurrency.get(name) ?? DEFAULT_HTTP_CONCURRENCY,
+  });
+  const http = new HttpFront(routesToPools(opts.routes ?? httpRoutes, pools, log), pools, log);
+  const sqs = localSqsClient(opts.env);
+  // Lambda's own pollers are billed as SQS requests too; the benchmark prices them.
+  const eventSourceRequests = new Map<string, number>();
+  sqs.middlewareStack.use(countAwsRequests(eventSourceRequests));
+  const queueSources = eventSources(opts.queues, pools, sqs, region, log);
+  let port: number;
+  try {
+    port = await http.listen(opts.port ?? 0);
+  } catch (error) {
+    sqs.destroy();
+    throw error;
+  }
+  const scheduled = scheduleSources(opts.schedules ?? definedSchedules, pools, opts.scheduleEveryMs, log);
+  const sources = [...queueSources, ...scheduled];
+  for (const source of sources) source.start();
+  return new RunnerHandle({
+    port,
+    pools,
+    http,
+    sources,
+    queueUrls: opts.queues.map((queue) => queue.url),
+    sqs,
+    eventSourceRequests,
+    buildDir: bundles.buildDir,
+  });
+}
 
 function requireEnv(env: Readonly<Record<string, string>>, name: string): string {
   const value = env[name];
@@ -143,42 +140,94 @@ function requireEnv(env: Readonly<Record<string, string>>, name: string): string
   return value;
 }
 
-function routeMatches(route: HttpRouteDef, method: string, path: string): boolean {
-  if (route.method && route.method.toUpperCase() !== method) return false;
-  return route.prefix ? path.startsWith(route.path) : path === route.path;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Reads the body, or returns undefined once it exceeds `limit` (the rest is drained unread). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  if (Number(req.headers["content-length"] ?? 0) > limit) {
-    req.resume();
-    return Promise.resolve(undefined);
+/**
+ * Refuses what AWS refuses in an event source mapping; returns the concurrency each consumer needs:
+ * the largest `maximumConcurrency` of the queues it consumes.
+ */
+function checkEventSources(
+  queues: readonly EventSourceQueue[],
+  functionDefs: Readonly<Record<string, FunctionDef>>,
+): Map<string, number> {
+  const consumerConcurrency = new Map<string, number>();
+  for (const queue of queues) {
+    const { function: name, maximumConcurrency } = queue.consumer;
+    const fn = functionDefs[name];
+    if (!fn) throw new Error(`Queue ${queue.name} is consumed by unknown function ${name}`);
+    // Messages would reappear while still being processed.
+    if (queue.visibilityTimeoutSeconds < fn.timeoutSeconds) {
+      throw new Error(
+        `Queue visibility timeout ${queue.visibilityTimeoutSeconds} s of ${queue.name} is less than the ` +
+          `timeout ${fn.timeoutSeconds} s of its consumer ${name}`,
+      );
+    }
+    consumerConcurrency.set(name, Math.max(consumerConcurrency.get(name) ?? 0, maximumConcurrency));
   }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    req.on("end", () => resolve(size > limit ? undefined : Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
+  return consumerConcurrency;
 }
 
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const bytes = Buffer.from(JSON.stringify(body));
-  res.writeHead(status, { "content-type": "application/json", ...headers });
-  res.end(bytes);
+interface Bundles {
+  readonly buildDir: string;
+  readonly containerEntry: string;
+  readonly modulePaths: ReadonlyMap<string, string>;
+}
+
+/** Bundled like SST bundles for Lambda, in parallel, before any container starts. */
+async function bundleFunctions(
+  functionDefs: Readonly<Record<string, FunctionDef>>,
+  root: string,
+): Promise<Bundles> {
+  const buildDir = mkdtempSync(join(tmpdir(), "wechat-fanout-bundles-"));
+  const names = Object.keys(functionDefs);
+  const [containerEntry, ...modulePaths] = await Promise.all([
+    bundleEntry(
+      fileURLToPath(new URL("./lambda-container.ts", import.meta.url)),
+      buildDir,
+      "lambda-container",
+    ),
+    ...Object.entries(functionDefs).map(([name, def]) =>
+      bundleEntry(resolveHandler(root, def.handler).modulePath, buildDir, name),
+    ),
+  ]);
+  return {
+    buildDir,
+    containerEntry: containerEntry as string,
+    modulePaths: new Map(names.map((name, i) => [name, modulePaths[i] as string])),
+  };
+}
+
+function makePools(
+  functionDefs: Readonly<Record<string, FunctionDef>>,
+  bundles: Bundles,
+  opts: {
+    root: string;
+    region: string;
+    env: Readonly<Record<string, string>>;
+    log: (line: string) => void;
+    concurrency: (name: string) => number;
+  },
+): Map<string, FunctionPool> {
+  const pools = new Map<string, FunctionPool>();
+  for (const [name, def] of Object.entries(functionDefs)) {
+    const config: FunctionConfig = { name, ...def };
+    const maxConcurrency = opts.concurrency(name);
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) {
+      throw new Error(`Concurrency of ${name} must be a whole number ≥ 1, got ${maxConcurrency}`);
+    }
+    pools.set(
+      name,
+      new FunctionPool(config, {
+        root: opts.root,
+        env: containerEnv(config, opts.env, opts.root, opts.region),
+        maxConcurrency,
+        region: opts.region,
+        initTimeoutMs: INIT_TIMEOUT_MS,
+        log: opts.log,
+        containerEntry: bundles.containerEntry,
+        modulePath: bundles.modulePaths.get(name) as string,
+      }),
+    );
+  }
+  return pools;
 }
 
 /** Lambda's reserved variables; like Lambda, the given env cannot override them. */
@@ -207,81 +256,27 @@ function containerEnv(
   };
 }
 
-export async function startLambdaRunner(opts: RunnerOptions): Promise<LambdaRunner> {
-  const log = opts.log ?? (() => {});
-  const root = opts.root ?? repoRoot;
-  const functionDefs: Readonly<Record<string, FunctionDef>> = opts.functions ?? definedFunctions;
-  const region = requireEnv(opts.env, "AWS_REGION");
-
-  const consumerConcurrency = new Map<string, number>();
-  for (const queue of opts.queues) {
-    const { function: name, maximumConcurrency } = queue.consumer;
-    const fn = functionDefs[name];
-    if (!fn) throw new Error(`Queue ${queue.name} is consumed by unknown function ${name}`);
-    // AWS refuses such an event source mapping: messages would reappear while still being processed.
-    if (queue.visibilityTimeoutSeconds < fn.timeoutSeconds) {
-      throw new Error(
-        `Queue visibility timeout ${queue.visibilityTimeoutSeconds} s of ${queue.name} is less than the ` +
-          `timeout ${fn.timeoutSeconds} s of its consumer ${name}`,
-      );
-    }
-    consumerConcurrency.set(name, Math.max(consumerConcurrency.get(name) ?? 0, maximumConcurrency));
-  }
-
-  // Bundled like SST bundles for Lambda, in parallel, before any container starts.
-  const buildDir = mkdtempSync(join(tmpdir(), "wechat-fanout-bundles-"));
-  const [containerEntry, ...modulePaths] = await Promise.all([
-    bundleEntry(
-      fileURLToPath(new URL("./lambda-container.ts", import.meta.url)),
-      buildDir,
-      "lambda-container",
-    ),
-    ...Object.entries(functionDefs).map(([name, def]) =>
-      bundleEntry(resolveHandler(root, def.handler).modulePath, buildDir, name),
-    ),
-  ]);
-
-  const pools = new Map<string, FunctionPool>();
-  for (const [index, [name, def]] of Object.entries(functionDefs).entries()) {
-    const config: FunctionConfig = { name, ...def };
-    const maxConcurrency =
-      opts.concurrency?.[name] ?? consumerConcurrency.get(name) ?? DEFAULT_HTTP_CONCURRENCY;
-    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) {
-      throw new Error(`Concurrency of ${name} must be a whole number ≥ 1, got ${maxConcurrency}`);
-    }
-    pools.set(
-      name,
-      new FunctionPool(config, {
-        root,
-        env: containerEnv(config, opts.env, root, region),
-        maxConcurrency,
-        region,
-        initTimeoutMs: INIT_TIMEOUT_MS,
-        log,
-        containerEntry: containerEntry as string,
-        modulePath: modulePaths[index] as string,
-      }),
-    );
-  }
-
-  const routes = (opts.routes ?? httpRoutes).filter((route) => {
+/** The routes whose function runs here; the others are logged and left out. */
+function routesToPools(
+  routes: readonly HttpRouteDef[],
+  pools: ReadonlyMap<string, FunctionPool>,
+  log: (line: string) => void,
+): HttpRouteDef[] {
+  return routes.filter((route) => {
     if (pools.has(route.function)) return true;
     log(`[http] skipping ${route.path}: no function ${route.function}`);
     return false;
   });
+}
 
-  const sqs = new SQSClient({
-    endpoint: requireEnv(opts.env, "AWS_ENDPOINT_URL_SQS"),
-    region,
-    credentials: {
-      accessKeyId: requireEnv(opts.env, "AWS_ACCESS_KEY_ID"),
-      secretAccessKey: requireEnv(opts.env, "AWS_SECRET_ACCESS_KEY"),
-    },
-  });
-  // Lambda's own pollers are billed as SQS requests too; the benchmark prices them.
-  const eventSourceRequests = new Map<string, number>();
-  sqs.middlewareStack.use(countAwsRequests(eventSourceRequests));
-  const sources = opts.queues.map((queue) => {
+function eventSources(
+  queues: readonly EventSourceQueue[],
+  pools: ReadonlyMap<string, FunctionPool>,
+  sqs: SQSClient,
+  region: string,
+  log: (line: string) => void,
+): SqsEventSource[] {
+  return queues.map((queue) => {
     const pool = pools.get(queue.consumer.function) as FunctionPool;
     return new SqsEventSource(
       {
@@ -298,166 +293,19 @@ export async function startLambdaRunner(opts: RunnerOptions): Promise<LambdaRunn
       log,
     );
   });
+}
 
-  let httpInFlight = 0;
-  const handleRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    httpInFlight += 1;
-    try {
-      const method = (req.method ?? "GET").toUpperCase();
-      const path = (req.url ?? "/").split(/[?#]/, 1)[0] ?? "/";
-      const route = routes.find((r) => routeMatches(r, method, path));
-      const pool = route && pools.get(route.function);
-      if (!pool) {
-        req.resume();
-        // The shape every function answers a 404 with.
-        sendJson(res, 404, { error: "no such route" });
-        return;
-      }
-      const body = await readBody(req, MAX_PAYLOAD_BYTES);
-      if (!body) {
-        sendJson(res, 413, { message: "Request Entity Too Large" }, { connection: "close" });
-        return;
-      }
-      const outcome = await pool.invoke(toFunctionUrlEvent(req, body, { requestId: randomUUID() }));
-      if (!outcome.ok) {
-        log(`[http] ${method} ${path} → ${pool.config.name} ${outcome.kind}: ${outcome.error.errorMessage}`);
-        sendJson(res, 502, { message: "Internal Server Error" });
-        return;
-      }
-      let response: ReturnType<typeof fromFunctionUrlResult>;
-      try {
-        response = fromFunctionUrlResult(outcome.result);
-      } catch (error) {
-        log(
-          `[http] ${method} ${path} → ${pool.config.name} returned an invalid response: ${(error as Error).message}`,
-        );
-        sendJson(res, 502, { message: "Internal Server Error" });
-        return;
-      }
-      // Function URLs answer with a length, not chunked; 1xx, 204 and 304 must not carry one.
-      const bodyless =
-        response.statusCode < 200 || response.statusCode === 204 || response.statusCode === 304;
-      res.writeHead(response.statusCode, {
-        ...response.headers,
-        ...(bodyless ? {} : { "content-length": String(response.body.length) }),
-      });
-      res.end(bodyless ? undefined : response.body);
-    } catch (error) {
-      log(`[http] ${(error as Error).message}`);
-      if (res.headersSent) res.destroy();
-      else sendJson(res, 500, { message: "Internal Server Error" });
-    } finally {
-      httpInFlight -= 1;
-    }
-  };
-
-  const server: Server = createServer((req, res) => void handleRequest(req, res));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(opts.port ?? 0, "127.0.0.1", () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
-  } catch (error) {
-    sqs.destroy();
-    throw error;
-  }
-  const port = (server.address() as AddressInfo).port;
-  const scheduled = Object.entries(opts.schedules ?? definedSchedules).flatMap(([name, def]) => {
+/** The schedules whose function runs here. */
+function scheduleSources(
+  schedules: Readonly<Record<string, ScheduleDef>>,
+  pools: ReadonlyMap<string, FunctionPool>,
+  everyMsOverride: number | undefined,
+  log: (line: string) => void,
+): ScheduleSource[] {
+  return Object.entries(schedules).flatMap(([name, def]) => {
     const pool = pools.get(def.function);
     if (!pool) return [];
-    const everyMs = opts.scheduleEveryMs ?? def.everyMinutes * 60_000;
+    const everyMs = everyMsOverride ?? def.everyMinutes * 60_000;
     return [new ScheduleSource({ name, everyMs, event: def.event }, pool, log)];
   });
-  for (const source of [...sources, ...scheduled]) source.start();
-
-  const busy = (): number =>
-    httpInFlight +
-    [...pools.values()].reduce((n, pool) => n + pool.inFlight, 0) +
-    [...sources, ...scheduled].reduce((n, source) => n + source.inFlight, 0);
-
-  const queuesEmpty = async (): Promise<boolean> => {
-    const counts = await Promise.all(
-      opts.queues.map(async (queue) => {
-        const out = await sqs.send(
-          new GetQueueAttributesCommand({
-            QueueUrl: queue.url,
-            // Messages sent with a delay are work scheduled for later (the delivery-report tally's
-            // passes), not work under way.
-            AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-          }),
-        );
-        return Object.values(out.Attributes ?? {}).reduce((n, v) => n + Number(v), 0);
-      }),
-    );
-    return counts.every((n) => n === 0);
-  };
-
-  let stopping: Promise<void> | undefined;
-  const stop = async (graceMs: number): Promise<void> => {
-    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    const sourcesStopped = Promise.all([...sources, ...scheduled].map((source) => source.stop()));
-    const deadline = Date.now() + graceMs;
-    while (busy() > 0 && Date.now() < deadline) await sleep(50);
-    await Promise.all([...pools.values()].map((pool) => pool.stop()));
-    await sourcesStopped;
-    server.closeAllConnections();
-    await serverClosed;
-    sqs.destroy();
-    rmSync(buildDir, { recursive: true, force: true });
-  };
-
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    stats() {
-      const result: RunnerStats = {
-        functions: {},
-        awsRequests: {},
-        awsRequestsByFunction: {},
-        awsAccessByFunction: {},
-        eventSourceRequests: Object.fromEntries(eventSourceRequests),
-      };
-      for (const [name, pool] of pools) {
-        result.functions[name] = pool.stats();
-        result.awsRequestsByFunction[name] = pool.awsRequests();
-        result.awsAccessByFunction[name] = pool.awsAccess();
-        for (const [operation, n] of Object.entries(pool.awsRequests())) {
-          result.awsRequests[operation] = (result.awsRequests[operation] ?? 0) + n;
-        }
-      }
-      return result;
-    },
-    async prewarm(functionName, containers) {
-      const pool = pools.get(functionName);
-      if (!pool) throw new Error(`No function ${functionName}`);
-      await Promise.all(Array.from({ length: containers }, () => pool.invoke({ Records: [] })));
-    },
-    killBusy(functionName) {
-      const pool = pools.get(functionName);
-      if (!pool) throw new Error(`No function ${functionName}`);
-      return pool.killBusy();
-    },
-    async idle({ timeoutMs = DEFAULT_IDLE_TIMEOUT_MS } = {}) {
-      const deadline = Date.now() + timeoutMs;
-      // Twice in a row: a handler may enqueue a message just as its invocation ends.
-      for (let quiet = 0; quiet < 2; ) {
-        quiet = busy() === 0 && (await queuesEmpty()) && busy() === 0 ? quiet + 1 : 0;
-        if (quiet < 2) {
-          if (Date.now() > deadline) throw new Error(`The runner was not idle within ${timeoutMs} ms`);
-          await sleep(IDLE_POLL_MS);
-        }
-      }
-    },
-    pids() {
-      return [...pools.values()].flatMap((pool) => pool.pids());
-    },
-    stop({ graceMs = DEFAULT_STOP_GRACE_MS } = {}) {
-      stopping ??= stop(graceMs);
-      return stopping;
-    },
-  };
 }

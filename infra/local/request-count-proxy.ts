@@ -5,7 +5,7 @@
  */
 
 import { Agent, createServer, request } from "node:http";
-import type { AddressInfo } from "node:net";
+import { closeServer, listen } from "./http-io.ts";
 
 export interface RequestCountProxy {
   readonly url: string;
@@ -76,15 +76,13 @@ export async function startRequestCountProxy(target: string): Promise<RequestCou
     req.pipe(forwarded);
   });
   server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server);
   return {
     url: `http://127.0.0.1:${port}`,
     counts: () => Object.fromEntries(counts),
     units64k: () => Object.fromEntries(units),
     async stop() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
       agent.destroy();
     },
   };

@@ -4,6 +4,7 @@
  * SQS itself moves them to the dead-letter queue after maxReceiveCount receives.
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   DeleteMessageBatchCommand,
   type Message,
@@ -116,7 +117,7 @@ export class SqsEventSource {
       } catch (error) {
         if (this.stopping) break;
         this.log(`[${this.config.queueName}] ReceiveMessage failed: ${(error as Error).message}`);
-        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
+        await sleep(RETRY_DELAY_MS);
         continue;
       }
       if (messages.length === 0) continue;

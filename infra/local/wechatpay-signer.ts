@@ -3,6 +3,8 @@
  *
  * Deliberately built on wechatpay-axios-plugin rather than on functions/adapters/wechatpay, so a test that
  * passes proves two independent implementations agree on the wire format (WECHAT_FACTS §6, §7.2).
+ * One module past 300 lines: all of it is WeChat Pay's side of a notify (the merchant, its signed
+ * notifies, the tampered variants and the platform certificates), which the tests use together.
  */
 import { execFileSync } from "node:child_process";
 import { createPublicKey, generateKeyPairSync, randomInt, randomUUID, X509Certificate } from "node:crypto";

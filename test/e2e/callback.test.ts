@@ -1,6 +1,8 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type DynamoDBDocumentClient, GetCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PostView } from "../../functions/contracts/api.ts";
+import { localDocumentClient } from "../../infra/local/aws-clients.ts";
 import {
   type CallbackTarget,
   eventXml,
@@ -30,11 +32,7 @@ async function inboxSize(): Promise<number> {
 
 /** The post's status with the broadcast id and the delivery-report counters. */
 async function postStatus(outTradeNo: string) {
-  return (await t.client.getPost(outTradeNo)) as Awaited<ReturnType<TestApp["client"]["getPost"]>> & {
-    broadcastId: string;
-    confirmed: number;
-    rejected: number;
-  };
+  return (await t.client.getPost(outTradeNo)) as PostView & { broadcastId: string };
 }
 
 let postNo = 0;
@@ -52,16 +50,7 @@ async function broadcast(): Promise<{ outTradeNo: string; got: (openid: string) 
 beforeAll(async () => {
   t = await startTestApp();
   const env = t.app.stack.awsEnv;
-  db = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
-      region: env.AWS_REGION,
-      credentials: {
-        accessKeyId: env.AWS_ACCESS_KEY_ID ?? "",
-        secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? "",
-      },
-    }),
-  );
+  db = localDocumentClient(env);
   const token = t.app.env.WECHAT_CALLBACK_TOKEN;
   if (!token) throw new Error("local-app generates WECHAT_CALLBACK_TOKEN");
   plain = { url: `${t.app.baseUrl}/wechat/callback`, token, appId: t.app.env.WECHAT_APP_ID ?? "" };
@@ -340,6 +329,6 @@ async function waitFor<T>(probe: () => Promise<T | undefined>): Promise<T> {
     const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error("timed out waiting");
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sleep(250);
   }
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { gained, openids, startTestApp, type TestApp } from "./harness.ts";
 
@@ -59,7 +60,7 @@ describe("failures during a broadcast", () => {
     const { status, before, after } = await broadcast("FAIL000003", async () => {
       const deadline = Date.now() + 30_000;
       while (t.sim.stats().delivered - deliveredBefore < 20 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
       }
       killed = t.app.stack.runner.killBusy("sender");
     });

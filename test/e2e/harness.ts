@@ -1,15 +1,18 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
-import { FanoutClient, type SubscriberInput } from "../../infra/local/fanout-client.ts";
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import type { SubscriberImport } from "../../functions/contracts/api.ts";
+import { registerPaidPost, seedSubscribers } from "../../infra/local/app-traffic.ts";
+import { localDocumentClient } from "../../infra/local/aws-clients.ts";
+import { FanoutClient } from "../../infra/local/fanout-client.ts";
 import { type LocalApp, type LocalAppOptions, startLocalApp } from "../../infra/local/local-app.ts";
 import type { WeChatSimulator } from "../../infra/local/wechat-sim/simulator.ts";
 import {
-  buildTransaction,
   type SignedNotify,
   signNotify,
   type WechatPayTestMerchant,
 } from "../../infra/local/wechatpay-signer.ts";
 import { accessBeyondPermissions } from "./permissions.ts";
+
+export { openids } from "../../infra/local/app-traffic.ts";
 
 export interface TestApp {
   readonly app: LocalApp;
@@ -17,7 +20,7 @@ export interface TestApp {
   readonly sim: WeChatSimulator;
   readonly merchant: WechatPayTestMerchant;
   /** Registers subscribers with Fanout and as following users on the simulated WeChat side. */
-  seed(subscribers: readonly SubscriberInput[]): Promise<void>;
+  seed(subscribers: readonly SubscriberImport[]): Promise<void>;
   /** Registers a post and returns a genuine notify paying for it. */
   postAndNotify(outTradeNo: string, amount?: number): Promise<SignedNotify>;
   /** The subscriber's item as the Subscribers table holds it. */
@@ -53,16 +56,7 @@ export async function startTestApp(opts: Omit<LocalAppOptions, "settings"> = {})
   if (!sim || !merchant) throw new Error("the test app needs the built-in simulator and a demo merchant");
   const client = new FanoutClient(app.baseUrl, app.adminToken);
   const env = app.stack.awsEnv;
-  const db = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
-      region: env.AWS_REGION,
-      credentials: {
-        accessKeyId: env.AWS_ACCESS_KEY_ID ?? "",
-        secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? "",
-      },
-    }),
-  );
+  const db = localDocumentClient(env);
   const item = async (table: string | undefined, key: Record<string, unknown>) =>
     (await db.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }))).Item;
   return {
@@ -70,13 +64,10 @@ export async function startTestApp(opts: Omit<LocalAppOptions, "settings"> = {})
     client,
     sim,
     merchant,
-    async seed(subscribers) {
-      sim.addUsers(subscribers.map((s) => s.openid));
-      await client.importSubscribers(subscribers);
-    },
+    seed: (subscribers) => seedSubscribers(sim, client, subscribers),
     async postAndNotify(outTradeNo, amount = 500) {
-      await client.registerPost({ outTradeNo, amount, content: "供应：二手叉车一台，价格面议" });
-      return signNotify(merchant, buildTransaction(merchant, { outTradeNo, amountTotal: amount }));
+      const content = "供应：二手叉车一台，价格面议";
+      return signNotify(merchant, await registerPaidPost(client, merchant, { outTradeNo, amount, content }));
     },
     subscriber: (openid) => item(env.TABLE_SUBSCRIBERS, { openid }),
     storedToken: () => item(env.TABLE_TOKENS, { appId: app.env.WECHAT_APP_ID }),
@@ -99,14 +90,6 @@ export async function startTestApp(opts: Omit<LocalAppOptions, "settings"> = {})
         );
     },
   };
-}
-
-/** Openids `o<prefix>000…<i>`, 28 characters like WeChat's. */
-export function openids(prefix: string, count: number, start = 0): string[] {
-  return Array.from(
-    { length: count },
-    (_, i) => `o${prefix}${String(start + i).padStart(27 - prefix.length, "0")}`,
-  );
 }
 
 /** Messages per openid gained between two `received()` snapshots. */

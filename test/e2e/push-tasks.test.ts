@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NO_CREDIT } from "../../functions/core/push-task.ts";
 import { openids, startTestApp, type TestApp } from "./harness.ts";
@@ -28,7 +29,7 @@ async function quiet(ms = 2_000): Promise<void> {
   let last = sends();
   let since = Date.now();
   while (Date.now() - since < ms) {
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     const now = sends();
     if (now !== last) {
       last = now;
@@ -261,7 +262,7 @@ describe("failures and the retry", () => {
     const deadline = Date.now() + 60_000;
     let status = await api.get(taskId);
     while (status.sent + (status.byErrcode["43004"] ?? 0) !== 15 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
       status = await api.get(taskId);
     }
     expect(status).toMatchObject({

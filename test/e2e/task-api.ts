@@ -1,51 +1,36 @@
-/** A small client of the push-task routes for the end-to-end tests: every answer, status included. */
+/**
+ * A small client of the push-task routes for the end-to-end tests: every answer, status included,
+ * read through the schemas of functions/contracts/api.ts, so an answer that drifted from them fails.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import type { z } from "zod";
+import {
+  createTaskAnswer,
+  type DeliveryItem,
+  deliveriesPage,
+  type ErrorAnswer,
+  errorAnswer,
+  type SendTaskAnswer,
+  sendTaskAnswer,
+  type TaskView,
+  taskView,
+  type UploadAnswer,
+  uploadAnswer,
+} from "../../functions/contracts/api.ts";
+import { sampleTaskDraft } from "../fixtures/task-draft.ts";
 
 export interface Answer<T = Record<string, unknown>> {
   readonly status: number;
   readonly body: T;
 }
 
-export interface TaskStatus {
-  readonly status: string;
-  readonly total: number;
-  readonly sent: number;
-  readonly failed: number;
-  readonly skipped: number;
-  readonly pending: number;
-  readonly recipients: number;
-  readonly byErrcode: Record<string, number>;
-  readonly [key: string]: unknown;
-}
+/** A route's answer or its refusal, either readable without first telling which it is. */
+export type Refusable<T> =
+  | (T & { readonly error?: undefined })
+  | (ErrorAnswer & { readonly [K in keyof T]?: undefined });
 
-export interface DeliveryItem {
-  readonly openid: string;
-  readonly status: string;
-  readonly errcode: number | null;
-  readonly errmsg: string | null;
-  readonly at: string;
-  readonly retryable: boolean;
-}
-
-export const taskBody = (overrides: Record<string, unknown> = {}) => ({
-  name: "秋季上新",
-  channel: "template",
-  templateId: "TPL_TASK",
-  templateName: "活动加入成功提醒",
-  topic: "秋季上新",
-  caption: "全场新品八折起",
-  tips: "数量有限先到先得",
-  data: {
-    thing1: "{{topic}}",
-    thing2: "{{caption}}",
-    thing3: "{{goods.title}}",
-    amount4: "¥{{goods.price}}",
-    thing5: "{{tips}}",
-  },
-  page: "pages/goods/detail?id={{goods.id}}",
-  goods: { id: "1989", title: "健康助利测试商品1", price: 250, onShelf: true },
-  audience: "uploaded",
-  ...overrides,
-});
+/** The sample task as a create body, with `overrides` (valid or not). */
+export const taskBody = (overrides: Record<string, unknown> = {}) => ({ ...sampleTaskDraft, ...overrides });
 
 export class TaskApi {
   constructor(
@@ -53,6 +38,7 @@ export class TaskApi {
     private readonly token: string,
   ) {}
 
+  /** Any route, its answer as it came. */
   async call<T = Record<string, unknown>>(
     method: string,
     path: string,
@@ -70,37 +56,33 @@ export class TaskApi {
   }
 
   async create(overrides: Record<string, unknown> = {}): Promise<string> {
-    const answer = await this.call<{ taskId: string }>("POST", "/api/tasks", taskBody(overrides));
+    const answer = await this.call("POST", "/api/tasks", taskBody(overrides));
     if (answer.status !== 201) throw new Error(`create: ${answer.status} ${JSON.stringify(answer.body)}`);
-    return answer.body.taskId;
+    return createTaskAnswer.parse(answer.body).taskId;
   }
 
-  upload(taskId: string, openids: readonly string[]) {
-    return this.call<{ added: number; duplicates: number; invalid: { line: number; reason: string }[] }>(
-      "POST",
-      `/api/tasks/${taskId}/recipients`,
-      { openids },
-    );
+  upload(taskId: string, openids: readonly string[]): Promise<Answer<Refusable<UploadAnswer>>> {
+    return this.refusable(uploadAnswer, "POST", `/api/tasks/${taskId}/recipients`, { openids });
   }
 
-  send(taskId: string) {
-    return this.call("POST", `/api/tasks/${taskId}/send`);
+  send(taskId: string): Promise<Answer<Refusable<SendTaskAnswer>>> {
+    return this.refusable(sendTaskAnswer, "POST", `/api/tasks/${taskId}/send`);
   }
 
-  async get(taskId: string): Promise<TaskStatus> {
-    const answer = await this.call<TaskStatus>("GET", `/api/tasks/${taskId}`);
+  async get(taskId: string): Promise<TaskView> {
+    const answer = await this.call("GET", `/api/tasks/${taskId}`);
     if (answer.status !== 200) throw new Error(`get: ${answer.status} ${JSON.stringify(answer.body)}`);
-    return answer.body;
+    return taskView.parse(answer.body);
   }
 
   /** Polls until the task has nothing pending (`done`). */
-  async waitDone(taskId: string, timeoutMs = 90_000): Promise<TaskStatus> {
+  async waitDone(taskId: string, timeoutMs = 90_000): Promise<TaskView> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const status = await this.get(taskId);
       if (status.status === "done") return status;
       if (Date.now() > deadline) throw new Error(`task not done in time: ${JSON.stringify(status)}`);
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
     }
   }
 
@@ -112,15 +94,28 @@ export class TaskApi {
       const query = new URLSearchParams({ limit: String(limit) });
       if (status) query.set("status", status);
       if (cursor) query.set("cursor", cursor);
-      const answer: Answer<{ items: DeliveryItem[]; next: string | null }> = await this.call(
-        "GET",
-        `/api/tasks/${taskId}/deliveries?${query}`,
-      );
+      const answer = await this.call("GET", `/api/tasks/${taskId}/deliveries?${query}`);
       if (answer.status !== 200)
         throw new Error(`deliveries: ${answer.status} ${JSON.stringify(answer.body)}`);
-      items.push(...answer.body.items);
-      cursor = answer.body.next;
+      const page = deliveriesPage.parse(answer.body);
+      items.push(...page.items);
+      cursor = page.next;
     } while (cursor);
     return items;
+  }
+
+  /** A call whose 2xx answer `schema` reads and whose refusal `errorAnswer` does. */
+  private async refusable<T>(
+    schema: z.ZodType<T>,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<Answer<Refusable<T>>> {
+    const answer = await this.call(method, path, body);
+    const ok = answer.status >= 200 && answer.status < 300;
+    return {
+      status: answer.status,
+      body: (ok ? schema.parse(answer.body) : errorAnswer.parse(answer.body)) as Refusable<T>,
+    };
   }
 }

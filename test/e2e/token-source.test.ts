@@ -3,6 +3,7 @@
  * pushing it (external mode, with WeChat refusing every token call from this stage's address), and
  * this stage's own refresher (the default).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gained, openids, startTestApp, type TestApp } from "./harness.ts";
 
@@ -30,7 +31,7 @@ async function until(ready: () => boolean | Promise<boolean>, timeoutMs = 30_000
   const deadline = Date.now() + timeoutMs;
   while (!(await ready())) {
     if (Date.now() > deadline) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }
 
@@ -87,7 +88,7 @@ describe("external mode: the central token server pushes the token", () => {
     const { status, before, after } = await broadcast(t, "EXT0000001", async () => {
       await until(() => t.sim.stats().faultsInjected.revoked === 1);
       // The senders stop and wait; the central server notices and pushes the successor a little later.
-      await new Promise((r) => setTimeout(r, 2000));
+      await sleep(2000);
       await until(async () => (await t.storedToken())?.rejected === true);
       expect((await pushToken(t, t.sim.centralServerToken(), secret)).status).toBe(204);
     });

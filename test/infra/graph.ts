@@ -15,11 +15,12 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
+import { listen, readText, sendJson } from "../../infra/local/http-io.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const platform = join(root, ".sst", "platform");
@@ -29,6 +30,8 @@ if (!existsSync(join(platform, "src", "components"))) {
 }
 const work = mkdtempSync(join(tmpdir(), "infra-graph-"));
 const stage = process.env.INFRA_STAGE ?? "test";
+/** Far above any registration the components send; a bound only so a runaway body cannot fill memory. */
+const RPC_BODY_LIMIT = 256 * 1024 * 1024;
 
 interface Registered {
   type: string;
@@ -96,44 +99,30 @@ async function bundleProgram(): Promise<string> {
 }
 
 /** The `sst` CLI's side of the RPC the components call. */
-function startRpcStub(): Promise<{ url: string; close: () => void }> {
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk) => {
-      body += chunk;
-    });
-    req.on("end", async () => {
-      const { method, params } = JSON.parse(body) as { method: string; params: [Record<string, unknown>] };
-      const answer = (result: unknown, error: string | null = null) => {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ result, error }));
-      };
-      try {
-        if (method === "Provider.Aws.Bootstrap")
-          return answer({
-            asset: "sst-asset-bucket",
-            assetEcrRegistryId: "000000000000",
-            assetEcrUrl: "000000000000.dkr.ecr.us-east-1.amazonaws.com/sst-asset",
-            state: "sst-state-bucket",
-            appsyncHttp: "",
-            appsyncRealtime: "",
-          });
-        if (method === "Runtime.Build") return answer(await buildHandler(params[0]));
-        if (method.startsWith("Resource.")) return answer({ id: "stub", outs: params[0] });
-        return answer(null, `rpc: can't find ${method}`);
-      } catch (error) {
-        return answer(null, (error as Error).message);
-      }
-    });
+async function startRpcStub(): Promise<{ url: string; close: () => void }> {
+  const server = createServer(async (req, res) => {
+    const body = await readText(req, RPC_BODY_LIMIT);
+    const { method, params } = JSON.parse(body) as { method: string; params: [Record<string, unknown>] };
+    const answer = (result: unknown, error: string | null = null) => sendJson(res, 200, { result, error });
+    try {
+      if (method === "Provider.Aws.Bootstrap")
+        return answer({
+          asset: "sst-asset-bucket",
+          assetEcrRegistryId: "000000000000",
+          assetEcrUrl: "000000000000.dkr.ecr.us-east-1.amazonaws.com/sst-asset",
+          state: "sst-state-bucket",
+          appsyncHttp: "",
+          appsyncRealtime: "",
+        });
+      if (method === "Runtime.Build") return answer(await buildHandler(params[0]));
+      if (method.startsWith("Resource.")) return answer({ id: "stub", outs: params[0] });
+      return answer(null, `rpc: can't find ${method}`);
+    } catch (error) {
+      return answer(null, (error as Error).message);
+    }
   });
-  return new Promise((done) =>
-    server.listen(0, "127.0.0.1", () =>
-      done({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        close: () => server.close(),
-      }),
-    ),
-  );
+  const port = await listen(server);
+  return { url: `http://127.0.0.1:${port}`, close: () => server.close() };
 }
 
 /**
@@ -280,7 +269,7 @@ async function main() {
   let last = -1;
   const deadline = Date.now() + 60_000;
   for (let stable = 0; stable < 5 && Date.now() < deadline; ) {
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     const settled = resources.length === last && getStore().leakCandidates.size === 0;
     stable = settled ? stable + 1 : 0;
     last = resources.length;

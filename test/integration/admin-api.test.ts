@@ -31,20 +31,13 @@ describe("admin API", () => {
   });
 
   it("registers a post once and reports it awaiting payment", async () => {
-    const created = await raw(
-      "POST",
-      "/api/posts",
-      JSON.stringify({ outTradeNo: "ADM0000002", amount: 990, content: "供应：钢管" }),
-    );
+    const post = JSON.stringify({ outTradeNo: "ADM0000002", amount: 990, content: "供应：钢管" });
+    const created = await raw("POST", "/api/posts", post);
     expect(created).toMatchObject({
       status: 201,
       body: { outTradeNo: "ADM0000002", postId: expect.any(String) },
     });
-    const again = await raw(
-      "POST",
-      "/api/posts",
-      JSON.stringify({ outTradeNo: "ADM0000002", amount: 990, content: "供应：钢管" }),
-    );
+    const again = await raw("POST", "/api/posts", post);
     expect(again).toMatchObject({
       status: 409,
       body: { error: expect.stringMatching(/already registered/) },

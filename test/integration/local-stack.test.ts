@@ -5,19 +5,21 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DescribeTableCommand, DescribeTimeToLiveCommand } from "@aws-sdk/client-dynamodb";
 import {
   GetQueueAttributesCommand,
   type MessageAttributeValue,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
-  SQSClient,
+  type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEventV2, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type QueueDef, queues, type TableDef, tables } from "../../common/definitions.ts";
 import { queueUrlEnvName, tableEnvName } from "../../common/env-names.ts";
+import { localDynamoClient, localSqsClient } from "../../infra/local/aws-clients.ts";
 import { DEFAULT_HTTP_CONCURRENCY } from "../../infra/local/lambda-runner.ts";
 import { type LocalStack, startLocalStack } from "../../infra/local/stack.ts";
 import type { FlakyCommand } from "../fixtures/flaky-queue.ts";
@@ -67,10 +69,6 @@ function sha256(bytes: Buffer): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 async function waitFor<T>(
   probe: () => T | undefined | Promise<T | undefined>,
   timeoutMs = 20_000,
@@ -114,17 +112,6 @@ function receiveCounts(tag: string): Map<string, string[]> {
     ]);
   }
   return counts;
-}
-
-function clientFor(target: LocalStack): SQSClient {
-  return new SQSClient({
-    endpoint: target.awsEnv.AWS_ENDPOINT_URL_SQS,
-    region: target.awsEnv.AWS_REGION,
-    credentials: {
-      accessKeyId: target.awsEnv.AWS_ACCESS_KEY_ID ?? "",
-      secretAccessKey: target.awsEnv.AWS_SECRET_ACCESS_KEY ?? "",
-    },
-  });
 }
 
 async function send(
@@ -262,7 +249,7 @@ beforeAll(async () => {
       functionOverrides: { admin: fixtureFunctions.admin },
     }),
   ]);
-  sqs = clientFor(stack);
+  sqs = localSqsClient(stack.awsEnv);
 });
 
 afterAll(async () => {
@@ -273,11 +260,7 @@ afterAll(async () => {
 
 describe("emulators", () => {
   test("create every table with the definitions' keys, on-demand billing and TTL", async () => {
-    const dynamo = new DynamoDBClient({
-      endpoint: plain.awsEnv.AWS_ENDPOINT_URL_DYNAMODB,
-      region: plain.awsEnv.AWS_REGION,
-      credentials: { accessKeyId: "x", secretAccessKey: "x" },
-    });
+    const dynamo = localDynamoClient(plain.awsEnv);
     try {
       for (const [key, def] of Object.entries(tables as Record<string, TableDef>)) {
         expect(plain.awsEnv[tableEnvName(key)]).toBe(def.name);
@@ -313,7 +296,7 @@ describe("emulators", () => {
   });
 
   test("create every queue with its dead-letter queue, visibility timeout and redrive policy", async () => {
-    const client = clientFor(plain);
+    const client = localSqsClient(plain.awsEnv);
     try {
       for (const [key, def] of Object.entries(queues as Record<string, QueueDef>)) {
         const url = plain.awsEnv[queueUrlEnvName(key)];

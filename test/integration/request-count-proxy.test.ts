@@ -1,7 +1,8 @@
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tables } from "../../common/definitions.ts";
+import { localDynamoClient, localSqsClient } from "../../infra/local/aws-clients.ts";
 import { type Emulators, startEmulators } from "../../infra/local/emulators.ts";
 import { operationOf } from "../../infra/local/request-count-proxy.ts";
 
@@ -14,18 +15,7 @@ afterAll(async () => {
 });
 
 function clients() {
-  const env = emulators.awsEnv;
-  const config = {
-    region: env.AWS_REGION,
-    credentials: {
-      accessKeyId: env.AWS_ACCESS_KEY_ID ?? "",
-      secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? "",
-    },
-  };
-  return {
-    dynamo: new DynamoDBClient({ ...config, endpoint: env.AWS_ENDPOINT_URL_DYNAMODB }),
-    sqs: new SQSClient({ ...config, endpoint: env.AWS_ENDPOINT_URL_SQS }),
-  };
+  return { dynamo: localDynamoClient(emulators.awsEnv), sqs: localSqsClient(emulators.awsEnv) };
 }
 
 describe("request-counting proxies in front of the emulators", () => {

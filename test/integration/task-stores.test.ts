@@ -15,6 +15,7 @@ import { TaskNotDraftError } from "../../functions/core/ports.ts";
 import { type PushTask, prepareTaskMessage, taskBroadcastId } from "../../functions/core/push-task.ts";
 import { csvRows, importRecipients } from "../../functions/core/recipient-list.ts";
 import { type Emulators, startEmulators } from "../../infra/local/emulators.ts";
+import { sampleTaskDraft } from "../fixtures/task-draft.ts";
 
 let emulators: Emulators;
 let db: DynamoDBDocumentClient;
@@ -43,17 +44,13 @@ afterAll(async () => {
 });
 
 const draft: TaskDraft = {
-  name: "秋季上新",
-  channel: "template",
-  templateId: "TPL_TASK",
-  templateName: "活动加入成功提醒",
-  topic: "秋季上新",
+  ...sampleTaskDraft,
   caption: "新品八折",
   tips: "数量有限",
   data: { thing1: "{{topic}}", amount2: "¥{{goods.price}}" },
-  goods: { id: "1989", title: "健康助利测试商品1", price: 250, onShelf: true },
-  audience: "uploaded",
+  page: undefined,
 };
+
 function newTask(taskId: string, overrides: Partial<PushTask> = {}): PushTask {
   return {
     ...draft,

@@ -1,8 +1,8 @@
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { TokenFetchError, WeChatApiClient } from "../../functions/adapters/wechat/api-client.ts";
 import { WeChatTransportError } from "../../functions/core/ports.ts";
+import { closeServer, listen } from "../../infra/local/http-io.ts";
 import { WeChatSimulator } from "../../infra/local/wechat-sim/simulator.ts";
 
 const appId = "wxCLIENTTEST0001";
@@ -22,9 +22,8 @@ const token = (c: WeChatApiClient) => c.stableToken(appId, appSecret);
 /** A loopback address nothing listens on: every connection is refused. */
 async function closedBase(): Promise<string> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
+  const port = await listen(server);
+  await closeServer(server);
   return `http://127.0.0.1:${port}`;
 }
 
@@ -133,9 +132,8 @@ describe("the fallback domain (api2) after a transport failure", () => {
 
   it("gives the fallback no second timeout: a call that used up its time is not repeated", async () => {
     const slow = createServer(() => {});
-    await new Promise<void>((resolve) => slow.listen(0, "127.0.0.1", resolve));
+    const port = await listen(slow);
     try {
-      const { port } = slow.address() as AddressInfo;
       const c = client({ baseUrl: `http://127.0.0.1:${port}`, fallbackBaseUrl: base, timeoutMs: 300 });
       const before = sim.stats().calls.stable_token;
       const started = Date.now();
@@ -143,8 +141,7 @@ describe("the fallback domain (api2) after a transport failure", () => {
       expect(Date.now() - started).toBeLessThan(2000);
       expect(sim.stats().calls.stable_token).toBe(before);
     } finally {
-      slow.closeAllConnections();
-      await new Promise((resolve) => slow.close(resolve));
+      await closeServer(slow);
     }
   });
 });
@@ -160,9 +157,8 @@ describe("WeChatApiClient against a look-alike that answers differently", () => 
       res.setHeader("content-type", "application/json");
       res.end(JSON.stringify(answers.shift()));
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = await listen(server);
     try {
-      const { port } = server.address() as AddressInfo;
       const c = client({ baseUrl: `http://127.0.0.1:${port}` });
       expect(await c.sendTemplate("token", "oLook1", template, "a")).toEqual({
         errcode: 0,
@@ -176,8 +172,7 @@ describe("WeChatApiClient against a look-alike that answers differently", () => 
       });
       expect(await c.sendTemplate("token", "oLook1", template, "c")).toEqual({ errcode: 0, errmsg: "ok" });
     } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await closeServer(server);
     }
   });
 });

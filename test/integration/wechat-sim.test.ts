@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type SimulatorOptions, WeChatSimulator } from "../../infra/local/wechat-sim/simulator.ts";
 
@@ -66,16 +67,17 @@ function classicToken(): Promise<Json> {
   return get(`/cgi-bin/token?grant_type=client_credential&appid=${APP_ID}&secret=${APP_SECRET}`);
 }
 
+/** A call to `message/<api>/send`, as a sender makes it. */
+function send(api: "custom" | "template" | "subscribe", tok: string, body: Json): Promise<Json> {
+  return post(`/cgi-bin/message/${api}/send?access_token=${encodeURIComponent(tok)}`, body);
+}
+
 function custom(tok: string, touser: string, content = "hello"): Promise<Json> {
-  return post(`/cgi-bin/message/custom/send?access_token=${encodeURIComponent(tok)}`, {
-    touser,
-    msgtype: "text",
-    text: { content },
-  });
+  return send("custom", tok, { touser, msgtype: "text", text: { content } });
 }
 
 function template(tok: string, touser: string, extra: Json = {}): Promise<Json> {
-  return post(`/cgi-bin/message/template/send?access_token=${encodeURIComponent(tok)}`, {
+  return send("template", tok, {
     touser,
     template_id: TEMPLATE,
     url: "https://example.com/post/42",
@@ -85,7 +87,7 @@ function template(tok: string, touser: string, extra: Json = {}): Promise<Json> 
 }
 
 function subscribe(tok: string, touser: string, extra: Json = {}): Promise<Json> {
-  return post(`/cgi-bin/message/subscribe/send?access_token=${encodeURIComponent(tok)}`, {
+  return send("subscribe", tok, {
     touser,
     template_id: SUB_TEMPLATE,
     page: "pages/post/detail?id=42",
@@ -648,7 +650,7 @@ describe("lifecycle", () => {
       () => "answered",
       () => "closed",
     );
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     // The held request has no client timeout: stop() resolving at all means it closed it.
     await sim.stop();
     expect(await held).toBe("closed");

@@ -10,27 +10,11 @@ import {
 } from "../../functions/core/push-task.ts";
 import { taskRequest } from "../../functions/core/task-request.ts";
 import { templateValueProblem } from "../../functions/core/template-data.ts";
+import { sampleTaskDraft } from "../fixtures/task-draft.ts";
 import { newBroadcast } from "./fakes.ts";
 
-const draft: TaskDraft = {
-  name: "秋季上新",
-  channel: "template",
-  templateId: "TPL_TASK",
-  templateName: "活动加入成功提醒",
-  topic: "秋季上新",
-  caption: "全场新品八折起",
-  tips: "数量有限先到先得",
-  data: {
-    thing1: "{{topic}}",
-    thing2: "{{caption}}",
-    thing3: "{{goods.title}}",
-    amount4: "¥{{goods.price}}",
-    thing5: "{{ tips }}",
-  },
-  page: "pages/goods/detail?id={{goods.id}}",
-  goods: { id: "1989", title: "健康助利测试商品1", price: 250, onShelf: true },
-  audience: "uploaded",
-};
+// Spaces inside a placeholder's braces are allowed.
+const draft: TaskDraft = { ...sampleTaskDraft, data: { ...sampleTaskDraft.data, thing5: "{{ tips }}" } };
 
 const problem = (d: TaskDraft) => {
   try {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import {
   type BatchResult,
@@ -50,7 +51,7 @@ describe("importRecipients", () => {
       inFlight += 1;
       maxInFlight = Math.max(maxInFlight, inFlight);
       batches.push(openids.length);
-      await new Promise((r) => setTimeout(r, 1));
+      await sleep(1);
       let added = 0;
       for (const o of openids) {
         if (stored.has(o)) continue;

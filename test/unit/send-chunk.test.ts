@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { beforeEach, describe, expect, it } from "vitest";
 import { TokenUnavailableError } from "../../functions/core/access-token.ts";
 import { InFlightLimit } from "../../functions/core/in-flight-limit.ts";
@@ -350,7 +351,7 @@ describe("sendChunk within the container's limits", () => {
         started += 1;
         peak = Math.max(peak, inCall);
         takenNotCalling = Math.max(takenNotCalling, subscribers.notes.size - started);
-        await new Promise((r) => setTimeout(r, 5));
+        await sleep(5);
         inCall -= 1;
         return wechat.sendCustomText(token, openid);
       },
@@ -375,7 +376,7 @@ describe("sendChunk within the container's limits", () => {
         return this.current;
       },
       async reject(token: string) {
-        await new Promise((r) => setTimeout(r, 5));
+        await sleep(5);
         if (token === this.current) this.current = "T2";
       },
     };

@@ -5,39 +5,31 @@
  * and the notify's answer times.
  */
 import { readFileSync } from "node:fs";
-import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
-import { functions as definedFunctions, queues, tables } from "../../../common/definitions.ts";
-import { RECORD_RETENTION_SECONDS } from "../../../functions/adapters/dynamodb/delivery-store.ts";
+import { ScanCommand } from "@aws-sdk/client-dynamodb";
+import { tables } from "../../../common/definitions.ts";
 import { DEFAULT_MAX_IN_FLIGHT } from "../../../functions/config.ts";
-import { FanoutClient, type PostStatus } from "../fanout-client.ts";
-import type { RunnerStats } from "../lambda-runner.ts";
+import type { PostView } from "../../../functions/contracts/api.ts";
+import { LOCAL_SENDERS, prewarmPipeline, registerPaidPost, seedAudience } from "../app-traffic.ts";
+import { localDynamoClient } from "../aws-clients.ts";
+import { FanoutClient } from "../fanout-client.ts";
 import { type LocalApp, startLocalApp } from "../local-app.ts";
-import type { SimStats } from "../wechat-sim/simulator.ts";
-import { buildTransaction, signNotify } from "../wechatpay-signer.ts";
-import { type CostEstimate, estimateCost, type FunctionUsage } from "./cost-model.ts";
+import type { WeChatSimulator } from "../wechat-sim/simulator.ts";
+import { buildTransaction, type SignedNotify, signNotify } from "../wechatpay-signer.ts";
+import { type ScenarioResult, type Snapshot, summarize } from "./summary.ts";
 
-/** The functions a broadcast costs: the admin API's seeding and the benchmark's polling are not. */
-const PIPELINE = ["notify", "fanout", "sender", "callback"] as const;
+export type { ScenarioResult } from "./summary.ts";
+
 const NOTIFY_SAMPLES = 100;
-const LOCAL_SENDERS = 4;
 /** WeChat pushes reports to the callback many at a time; the local callback runs 8 containers. */
 const REPORT_PUSHES_IN_FLIGHT = 32;
 const LOCAL_CALLBACKS = 8;
-/** An HTTPS request to WeChat: request line, headers and a template message body, roughly. */
-const EGRESS_BYTES_PER_CALL = 1024;
-/** WeChat's answer: status line, headers and `{"errcode":0,"errmsg":"ok","msgid":…}`, roughly. */
-const INGRESS_BYTES_PER_CALL = 300;
-const RECORD_DAYS = RECORD_RETENTION_SECONDS / 86_400;
 /** DynamoDB adds 100 bytes per stored item (and per index entry) to the billed size. */
 const ITEM_OVERHEAD_BYTES = 100;
 
 export interface AudienceOptions {
   readonly audience: number;
   readonly latenciesMs: readonly number[];
-  /**
-   * Sender containers at once; default 4: on a 2-core machine more only contend for the CPU (AWS runs
-   * up to the send queue's maximumConcurrency, each on its own share of a core).
-   */
+  /** Sender containers at once; default LOCAL_SENDERS. */
   readonly senders?: number;
   /**
    * Whether WeChat's delivery reports are pushed to the callback and counted (default true). Off for
@@ -46,59 +38,6 @@ export interface AudienceOptions {
   readonly reports?: boolean;
   readonly log?: (line: string) => void;
 }
-
-export interface ScenarioResult {
-  readonly audience: number;
-  readonly latencyMs: number;
-  readonly recipients: number;
-  readonly delivered: number;
-  readonly failed: number;
-  readonly elapsedSeconds: number;
-  readonly recipientsPerSecond: number;
-  /** In-flight WeChat calls the configuration allows, divided by the latency; null at 0 ms. */
-  readonly idealRecipientsPerSecond: number | null;
-  readonly shareOfIdeal: number | null;
-  readonly senders: number;
-  readonly maxInFlightPerSender: number;
-  readonly notifyFirstMs: number;
-  readonly notifyP50Ms: number;
-  readonly notifyP99Ms: number;
-  readonly peakRssMb: { readonly fanout: number; readonly sender: number };
-  readonly tokenFetches: number;
-  /** Requests by operation per 1,000 recipients: the pipeline's functions and Lambda's pollers. */
-  readonly awsRequestsPer1k: Record<string, number>;
-  /** The same requests as DynamoDB Local and the SQS emulator received them (proxies in front). */
-  readonly emulatorRequestsPer1k: Record<string, number>;
-  readonly countsAgree: boolean;
-  /** Operations the two sides counted differently: `[functions and pollers, emulators]`. */
-  readonly countMismatches: Record<string, [number, number]>;
-  readonly dynamoWriteUnitsPerRecipient: number;
-  readonly dynamoReadUnitsPerRecipient: number;
-  readonly logBytesPerRecipient: number;
-  readonly deliveryReports: { readonly confirmed: number; readonly rejected: number };
-  /** The simulator's pushes of those reports to the callback: answered 2xx, and not. */
-  readonly reportPushes: { readonly pushed: number; readonly failed: number };
-  /** CPU seconds during the broadcast by process, and the share of both cores they used. */
-  readonly cpuSeconds: Record<string, number>;
-  readonly cpuBusyShare: number;
-  readonly bottleneck: string;
-  /** What each pipeline function did for this broadcast and its reports (the cost model's input). */
-  readonly functions: Record<string, { invocations: number; billedMs: number; logBytes: number }>;
-  /** Seconds from releasing WeChat's delivery reports until the tally had counted them all. */
-  readonly reportSeconds: number;
-  readonly cost: CostEstimate;
-  readonly costPerMillionUsd: number;
-}
-
-interface Snapshot {
-  readonly runner: RunnerStats;
-  readonly emulator: Record<string, number>;
-  readonly sqsUnits: Record<string, number>;
-  readonly sim: SimStats;
-  readonly cpu: Record<string, number>;
-}
-
-const openidOf = (i: number) => `oBench${String(i).padStart(22, "0")}`;
 
 /** Boots a stack, seeds `audience` subscribers and runs one broadcast per latency. */
 export async function runAudience(opts: AudienceOptions): Promise<ScenarioResult[]> {
@@ -126,21 +65,9 @@ export async function runAudience(opts: AudienceOptions): Promise<ScenarioResult
         failedShare: 0.01,
         holdReports: true,
       });
-    const seedStart = Date.now();
-    const openids = Array.from({ length: opts.audience }, (_, i) => openidOf(i));
-    sim.addUsers(openids);
-    await client.importSubscribers(
-      openids.map((openid) => ({ openid })),
-      { parallel: 2 },
-    );
-    log(
-      `seeded ${opts.audience.toLocaleString()} subscribers in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`,
-    );
+    await seedAudience(sim, client, { prefix: "Bench", count: opts.audience }, log);
 
-    // Warm containers, as in a deployment that is already busy: cold starts are a one-off second or
-    // two that would swamp the small audiences' figures.
-    await app.stack.runner.prewarm("sender", senders);
-    await app.stack.runner.prewarm("fanout", queues.fanout.consumer.maximumConcurrency);
+    await prewarmPipeline(app.stack.runner, senders);
     const results: ScenarioResult[] = [];
     for (const latencyMs of opts.latenciesMs) {
       results.push(await runBroadcast(app, client, { ...opts, senders, latencyMs, log }));
@@ -151,20 +78,21 @@ export async function runAudience(opts: AudienceOptions): Promise<ScenarioResult
   }
 }
 
+type BroadcastOptions = AudienceOptions & { senders: number; latencyMs: number; log: (line: string) => void };
+
 async function runBroadcast(
   app: LocalApp,
   client: FanoutClient,
-  opts: AudienceOptions & { senders: number; latencyMs: number; log: (line: string) => void },
+  opts: BroadcastOptions,
 ): Promise<ScenarioResult> {
   const sim = app.simulator as NonNullable<LocalApp["simulator"]>;
   const merchant = app.merchant as NonNullable<LocalApp["merchant"]>;
-  const maxInFlight = Number(app.env.WECHAT_MAX_IN_FLIGHT ?? DEFAULT_MAX_IN_FLIGHT);
   sim.setFaults({ latencyMs: opts.latencyMs, latencyJitterMs: 0 });
 
   const outTradeNo = `BENCH${Date.now()}`;
   const amount = 990;
-  await client.registerPost({ outTradeNo, amount, content: "供应：二手叉车一台，3 吨，价格面议" });
-  const transaction = buildTransaction(merchant, { outTradeNo, amountTotal: amount });
+  const post = { outTradeNo, amount, content: "供应：二手叉车一台，3 吨，价格面议" };
+  const transaction = await registerPaidPost(client, merchant, post);
   // A genuine notify for a trade Fanout does not know first (404): the measured ones find a warm
   // container with its DynamoDB client connected, as all but a container's first request do.
   const stranger = buildTransaction(merchant, { outTradeNo: `${outTradeNo}X`, amountTotal: amount });
@@ -189,43 +117,28 @@ async function runBroadcast(
     `${opts.audience.toLocaleString()} recipients, ${opts.latencyMs} ms: ${final.total.toLocaleString()} settled in ${elapsedSeconds.toFixed(1)} s`,
   );
 
-  // WeChat's delivery reports, one per template message, after the broadcast so they do not slow it.
   const reportsStarted = performance.now();
-  let pushes = { pushed: 0, failed: 0 };
-  let reported = final;
-  if (opts.reports !== false) {
-    const pushedBefore = sim.reportStats();
-    const pushedAfter = await sim.releaseReports(REPORT_PUSHES_IN_FLIGHT);
-    pushes = {
-      pushed: pushedAfter.pushed - pushedBefore.pushed,
-      failed: pushedAfter.failed - pushedBefore.failed,
-    };
-    await client.tally(outTradeNo);
-    reported = await client.waitForReports(outTradeNo, final.byChannel.template ?? 0, 3 * 60_000);
-  }
+  const { reported, reportPushes } =
+    opts.reports === false
+      ? { reported: final, reportPushes: { pushed: 0, failed: 0 } }
+      : await countReports(client, sim, outTradeNo, final);
   const reportSeconds = (performance.now() - reportsStarted) / 1000;
   // Containers report their counts when an invocation ends: none may be running at the snapshot.
   await app.stack.runner.idle();
   const after = snapshot(app);
-
-  const notifyMs = [notifyFirstMs];
-  for (let i = 1; i < NOTIFY_SAMPLES; i += 1) {
-    // WeChat Pay's retries of the same notify: freshly signed, same transaction.
-    const t = performance.now();
-    const answer = await client.notify(signNotify(merchant, transaction));
-    notifyMs.push(performance.now() - t);
-    if (answer.status !== 204) throw new Error(`repeated notify answered ${answer.status}`);
-  }
+  const repeats = await repeatedNotifyMs(client, () => signNotify(merchant, transaction));
 
   return summarize({
-    opts,
-    maxInFlight,
+    audience: opts.audience,
+    latencyMs: opts.latencyMs,
+    senders: opts.senders,
+    maxInFlight: Number(app.env.WECHAT_MAX_IN_FLIGHT ?? DEFAULT_MAX_IN_FLIGHT),
     final,
     reported,
     elapsedSeconds,
     reportSeconds,
-    reportPushes: pushes,
-    notifyMs,
+    reportPushes,
+    notifyMs: [notifyFirstMs, ...repeats],
     before,
     broadcastDone,
     after,
@@ -233,145 +146,32 @@ async function runBroadcast(
   });
 }
 
-function summarize(input: {
-  opts: AudienceOptions & { senders: number; latencyMs: number };
-  maxInFlight: number;
-  final: PostStatus;
-  reported: PostStatus;
-  elapsedSeconds: number;
-  reportSeconds: number;
-  reportPushes: { pushed: number; failed: number };
-  notifyMs: number[];
-  before: Snapshot;
-  broadcastDone: Snapshot;
-  after: Snapshot;
-  storedBytesPerRecipient: number;
-}): ScenarioResult {
-  const { opts, final, before, after, broadcastDone } = input;
-  const recipients = final.total;
-  const per1k = (n: number) => round((n * 1000) / recipients, 2);
-  const perRecipient = (n: number) => round(n / recipients, 3);
-
-  const fnDiff = (name: string) => {
-    const a = after.runner.functions[name];
-    const b = before.runner.functions[name];
-    if (!a || !b) throw new Error(`no stats for ${name}`);
-    return {
-      invocations: a.invocations - b.invocations,
-      billedMs: a.billedMs - b.billedMs,
-      logBytes: a.logBytes - b.logBytes,
-      dynamoReadUnits: a.dynamoReadUnits - b.dynamoReadUnits,
-      dynamoWriteUnits: a.dynamoWriteUnits - b.dynamoWriteUnits,
-    };
+/**
+ * WeChat's delivery reports, one per template message, released after the broadcast so they do not
+ * slow it; waits until the tally has counted them.
+ */
+async function countReports(client: FanoutClient, sim: WeChatSimulator, outTradeNo: string, final: PostView) {
+  const pushedBefore = sim.reportStats();
+  const pushedAfter = await sim.releaseReports(REPORT_PUSHES_IN_FLIGHT);
+  const reportPushes = {
+    pushed: pushedAfter.pushed - pushedBefore.pushed,
+    failed: pushedAfter.failed - pushedBefore.failed,
   };
-  const pipeline = Object.fromEntries(PIPELINE.map((name) => [name, fnDiff(name)])) as Record<
-    (typeof PIPELINE)[number],
-    ReturnType<typeof fnDiff>
-  >;
-  const sumPipeline = (pick: (f: ReturnType<typeof fnDiff>) => number) =>
-    Object.values(pipeline).reduce((n, f) => n + pick(f), 0);
+  await client.tally(outTradeNo);
+  const reported = await client.waitForReports(outTradeNo, final.byChannel.template ?? 0, 3 * 60_000);
+  return { reported, reportPushes };
+}
 
-  const requests = diff(sumRequests(after.runner, PIPELINE), sumRequests(before.runner, PIPELINE));
-  const eventSource = diff(after.runner.eventSourceRequests, before.runner.eventSourceRequests);
-  const sdkSide = addCounts(diff(after.runner.awsRequests, before.runner.awsRequests), eventSource);
-  const emulatorSide = diff(after.emulator, before.emulator);
-  const countMismatches = mismatches(sdkSide, emulatorSide);
-
-  // Lambda's pollers long-poll 20 s in AWS, the local runner 1 s: only receives that returned a
-  // batch (one per queue-consumer invocation) are a cost of the broadcast.
-  const receivesWithMessages = pipeline.fanout.invocations + pipeline.sender.invocations;
-  const pipelineAws = addCounts(requests, {
-    "SQS.ReceiveMessage (Lambda poller, non-empty)": receivesWithMessages,
-    "SQS.DeleteMessageBatch (Lambda poller)": eventSource["SQS.DeleteMessageBatch"] ?? 0,
-  });
-  const sqsUnits = diff(after.sqsUnits, before.sqsUnits);
-  const sqsFunctionUnits = Object.entries(sqsUnits)
-    .filter(
-      ([op]) =>
-        op !== "SQS.ReceiveMessage" && op !== "SQS.DeleteMessageBatch" && op !== "SQS.GetQueueAttributes",
-    )
-    .reduce((n, [, u]) => n + u, 0);
-  const sqsBilledRequests =
-    sqsFunctionUnits + receivesWithMessages + (eventSource["SQS.DeleteMessageBatch"] ?? 0);
-
-  const simCalls = sumValues(after.sim.calls) - sumValues(before.sim.calls);
-  const cost = estimateCost({
-    recipients,
-    functions: Object.fromEntries(
-      PIPELINE.map((name): [string, FunctionUsage] => [
-        name,
-        { ...pipeline[name], memoryMb: definedFunctions[name].memoryMb },
-      ]),
-    ),
-    sqsBilledRequests,
-    dynamoWriteUnits: sumPipeline((f) => f.dynamoWriteUnits),
-    dynamoReadUnits: sumPipeline((f) => f.dynamoReadUnits),
-    storedBytesPerRecipient: input.storedBytesPerRecipient,
-    storedDays: RECORD_DAYS,
-    egressBytes: simCalls * EGRESS_BYTES_PER_CALL,
-    ingressBytes: simCalls * INGRESS_BYTES_PER_CALL,
-    // The default deploy: fck-nat, no per-GB charge beyond egress (the README prices managed NAT).
-    nat: "ec2",
-    platformLogBytesPerInvocation: 0,
-  });
-
-  const cpuSeconds = Object.fromEntries(
-    Object.entries(broadcastDone.cpu).map(([k, v]) => [k, round(v - (before.cpu[k] ?? 0), 1)]),
-  );
-  const cpuTotal = sumValues(cpuSeconds);
-  const [bottleneck = "?"] = Object.entries(cpuSeconds).sort(([, a], [, b]) => b - a)[0] ?? [];
-  const tokens = (s: SimStats) =>
-    s.tokenFetches.stable + s.tokenFetches.stableForced + s.tokenFetches.classic;
-  const ideal =
-    opts.latencyMs > 0 ? Math.round((opts.senders * input.maxInFlight * 1000) / opts.latencyMs) : null;
-  const rps = Math.round(recipients / input.elapsedSeconds);
-  const sorted = [...input.notifyMs].sort((a, b) => a - b);
-  return {
-    audience: opts.audience,
-    latencyMs: opts.latencyMs,
-    recipients,
-    delivered: final.sent,
-    failed: final.failed,
-    elapsedSeconds: round(input.elapsedSeconds, 3),
-    recipientsPerSecond: rps,
-    idealRecipientsPerSecond: ideal,
-    shareOfIdeal: ideal ? round(rps / ideal, 3) : null,
-    senders: opts.senders,
-    maxInFlightPerSender: input.maxInFlight,
-    notifyFirstMs: round(input.notifyMs[0] ?? 0, 1),
-    notifyP50Ms: round(percentile(sorted, 0.5), 1),
-    notifyP99Ms: round(percentile(sorted, 0.99), 1),
-    peakRssMb: {
-      fanout: Math.round((after.runner.functions.fanout?.peakRssBytes ?? 0) / 2 ** 20),
-      sender: Math.round((after.runner.functions.sender?.peakRssBytes ?? 0) / 2 ** 20),
-    },
-    tokenFetches: tokens(after.sim) - tokens(before.sim),
-    awsRequestsPer1k: mapValues(pipelineAws, per1k),
-    emulatorRequestsPer1k: mapValues(emulatorSide, per1k),
-    countsAgree: Object.keys(countMismatches).length === 0,
-    countMismatches,
-    dynamoWriteUnitsPerRecipient: perRecipient(sumPipeline((f) => f.dynamoWriteUnits)),
-    dynamoReadUnitsPerRecipient: perRecipient(sumPipeline((f) => f.dynamoReadUnits)),
-    logBytesPerRecipient: round(sumPipeline((f) => f.logBytes) / recipients, 2),
-    deliveryReports: { confirmed: input.reported.confirmed, rejected: input.reported.rejected },
-    reportPushes: input.reportPushes,
-    cpuSeconds,
-    cpuBusyShare: round(cpuTotal / (input.elapsedSeconds * 2), 2),
-    bottleneck,
-    functions: Object.fromEntries(
-      PIPELINE.map((name) => [
-        name,
-        {
-          invocations: pipeline[name].invocations,
-          billedMs: pipeline[name].billedMs,
-          logBytes: pipeline[name].logBytes,
-        },
-      ]),
-    ),
-    reportSeconds: round(input.reportSeconds, 1),
-    cost,
-    costPerMillionUsd: round(cost.totalUsdPerMillion, 3),
-  };
+/** Answer times of WeChat Pay's retries of the same notify: freshly signed, same transaction. */
+async function repeatedNotifyMs(client: FanoutClient, signed: () => SignedNotify): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 1; i < NOTIFY_SAMPLES; i += 1) {
+    const t = performance.now();
+    const answer = await client.notify(signed());
+    times.push(performance.now() - t);
+    if (answer.status !== 204) throw new Error(`repeated notify answered ${answer.status}`);
+  }
+  return times;
 }
 
 function snapshot(app: LocalApp): Snapshot {
@@ -408,15 +208,7 @@ function processCpuSeconds(pid: number | undefined): number {
 
 /** Average billed size of a recipient's stored delivery record and delivery report, overheads included. */
 async function sampleStoredBytes(app: LocalApp): Promise<number> {
-  const env = app.stack.awsEnv;
-  const db = new DynamoDBClient({
-    endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
-    region: env.AWS_REGION,
-    credentials: {
-      accessKeyId: env.AWS_ACCESS_KEY_ID ?? "",
-      secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? "",
-    },
-  });
+  const db = localDynamoClient(app.stack.awsEnv);
   try {
     const average = async (table: string, filter?: string) => {
       const out = await db.send(
@@ -467,51 +259,4 @@ function valueBytes(value: Attribute): number {
   if (Array.isArray(value.L)) return 3 + (value.L as Attribute[]).reduce((n, v) => n + 1 + valueBytes(v), 0);
   if (Array.isArray(value.SS)) return (value.SS as string[]).reduce((n, v) => n + Buffer.byteLength(v), 0);
   return 0;
-}
-
-function sumRequests(stats: RunnerStats, names: readonly string[]): Record<string, number> {
-  return names.reduce((total, name) => addCounts(total, stats.awsRequestsByFunction[name] ?? {}), {});
-}
-
-function addCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
-  const out = { ...a };
-  for (const [k, n] of Object.entries(b)) out[k] = (out[k] ?? 0) + n;
-  return out;
-}
-
-function diff(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(after)
-      .map(([k, n]) => [k, n - (before[k] ?? 0)] as const)
-      .filter(([, n]) => n !== 0),
-  );
-}
-
-function mismatches(a: Record<string, number>, b: Record<string, number>): Record<string, [number, number]> {
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
-  return Object.fromEntries(
-    keys.filter((k) => (a[k] ?? 0) !== (b[k] ?? 0)).map((k) => [k, [a[k] ?? 0, b[k] ?? 0]]),
-  );
-}
-
-function sumValues(counts: Record<string, number>): number {
-  return Object.values(counts).reduce((n, v) => n + v, 0);
-}
-
-function mapValues(counts: Record<string, number>, f: (n: number) => number): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(counts)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([k, n]) => [k, f(n)]),
-  );
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? 0;
-}
-
-function round(n: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(n * f) / f;
 }

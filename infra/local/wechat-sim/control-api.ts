@@ -1,5 +1,25 @@
-import { parseFaultsPatch } from "./faults.ts";
-import type { WeChatSimulator } from "./simulator.ts";
+import { type Faults, parseFaultsPatch } from "./faults.ts";
+import type { Delivered } from "./ledger.ts";
+import type { WindowKind } from "./user-store.ts";
+
+/**
+ * The controls the `/__sim/` routes drive. The simulator implements them; declared here so that this
+ * module needs nothing of the simulator's and the simulator can route to it.
+ */
+export interface SimulatorControls {
+  addUsers(openids: Iterable<string>, opts?: { followed?: boolean }): void;
+  setFollowed(openid: string, followed: boolean): void;
+  openWindow(openid: string, kind: WindowKind): void;
+  grantSubscription(openid: string, templateId: string, count?: number): void;
+  addTemplates(ids: { official?: Iterable<string>; subscribe?: Iterable<string> }): void;
+  setFaults(patch: Partial<Faults>): void;
+  clearFaults(): void;
+  faultSettings(): Readonly<Faults>;
+  ledger(openid: string): readonly Delivered[];
+  deliveries(from?: number, to?: number): Iterable<Delivered>;
+  stats(): { readonly users: number; readonly delivered: number };
+  reset(opts?: { keepTokens?: boolean }): void;
+}
 
 export interface ControlAnswer {
   status: number;
@@ -46,7 +66,7 @@ function* openidsOf(body: Json): Generator<string> {
   for (let i = 0; i < count; i += 1) yield `${prefix}${start + i}`;
 }
 
-function postUsers(sim: WeChatSimulator, body: Json): ControlAnswer {
+function postUsers(sim: SimulatorControls, body: Json): ControlAnswer {
   const listed = Array.isArray(body.openids);
   const generated = Number.isInteger(body.count) && (body.count as number) >= 0;
   if (listed === generated) return bad('give either "openids": [...] or "count" (+ "prefix", "start")');
@@ -58,7 +78,7 @@ function postUsers(sim: WeChatSimulator, body: Json): ControlAnswer {
   return ok({ users: sim.stats().users });
 }
 
-function postFollow(sim: WeChatSimulator, body: Json): ControlAnswer {
+function postFollow(sim: SimulatorControls, body: Json): ControlAnswer {
   if (!nonEmptyString(body.openid) || typeof body.followed !== "boolean") {
     return bad('need {"openid": string, "followed": boolean}');
   }
@@ -66,7 +86,7 @@ function postFollow(sim: WeChatSimulator, body: Json): ControlAnswer {
   return ok();
 }
 
-function postWindow(sim: WeChatSimulator, body: Json): ControlAnswer {
+function postWindow(sim: SimulatorControls, body: Json): ControlAnswer {
   if (!nonEmptyString(body.openid) || (body.kind !== "message" && body.kind !== "event")) {
     return bad('need {"openid": string, "kind": "message" | "event"}');
   }
@@ -74,7 +94,7 @@ function postWindow(sim: WeChatSimulator, body: Json): ControlAnswer {
   return ok();
 }
 
-function postSubscription(sim: WeChatSimulator, body: Json): ControlAnswer {
+function postSubscription(sim: SimulatorControls, body: Json): ControlAnswer {
   const count = body.count ?? 1;
   if (!nonEmptyString(body.openid) || !nonEmptyString(body.templateId)) {
     return bad('need {"openid": string, "templateId": string, "count"?: positive integer}');
@@ -85,7 +105,7 @@ function postSubscription(sim: WeChatSimulator, body: Json): ControlAnswer {
   return ok();
 }
 
-function postTemplates(sim: WeChatSimulator, body: Json): ControlAnswer {
+function postTemplates(sim: SimulatorControls, body: Json): ControlAnswer {
   const list = (x: unknown) => x === undefined || (Array.isArray(x) && x.every(nonEmptyString));
   if (!list(body.templateIds) || !list(body.subscribeTemplateIds))
     return bad('need {"templateIds"?: string[], "subscribeTemplateIds"?: string[]}');
@@ -96,7 +116,7 @@ function postTemplates(sim: WeChatSimulator, body: Json): ControlAnswer {
   return ok();
 }
 
-function getLedger(sim: WeChatSimulator, query: URLSearchParams): ControlAnswer {
+function getLedger(sim: SimulatorControls, query: URLSearchParams): ControlAnswer {
   const openid = query.get("openid");
   if (openid !== null) return { status: 200, body: { openid, deliveries: sim.ledger(openid) } };
   const offset = nonNegativeInt(query.get("offset"), 0);
@@ -106,7 +126,7 @@ function getLedger(sim: WeChatSimulator, query: URLSearchParams): ControlAnswer 
   return { status: 200, body: { total: sim.stats().delivered, offset, deliveries } };
 }
 
-type Handler = (sim: WeChatSimulator, body: Json, query: URLSearchParams) => ControlAnswer;
+type Handler = (sim: SimulatorControls, body: Json, query: URLSearchParams) => ControlAnswer;
 
 const ROUTES: Readonly<Record<string, Partial<Record<string, Handler>>>> = {
   "/__sim/users": { POST: postUsers },
@@ -140,7 +160,7 @@ const ROUTES: Readonly<Record<string, Partial<Record<string, Handler>>>> = {
 };
 
 /** The `/__sim/` control surface: the simulator's in-process controls as JSON over HTTP. */
-export function handleControl(sim: WeChatSimulator, method: string, url: URL, raw: string): ControlAnswer {
+export function handleControl(sim: SimulatorControls, method: string, url: URL, raw: string): ControlAnswer {
   const methods = ROUTES[url.pathname];
   if (methods === undefined) return { status: 404, body: { error: `no control endpoint ${url.pathname}` } };
   const handler = methods[method];

@@ -4,8 +4,16 @@ import type { UserStore } from "./user-store.ts";
 export type Channel = "custom" | "template" | "subscribe";
 
 /** One message a user actually received. */
-export interface Delivered {
+export interface Delivered extends DeliveryFields {
   openid: string;
+}
+
+/** A delivery to append, its user by index in the user store. */
+export interface NewDelivery extends DeliveryFields {
+  userIdx: number;
+}
+
+interface DeliveryFields {
   channel: Channel;
   /** WeChat's msgid for template/subscribe sends; custom messages get none. */
   msgid: number | null;
@@ -17,16 +25,6 @@ export interface Delivered {
    */
   body: unknown;
   /** Simulator clock, epoch ms. */
-  at: number;
-}
-
-export interface NewDelivery {
-  userIdx: number;
-  channel: Channel;
-  msgid: number | null;
-  templateId?: string;
-  clientMsgId?: string;
-  body: unknown;
   at: number;
 }
 

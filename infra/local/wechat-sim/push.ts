@@ -58,51 +58,39 @@ function nowSeconds(): number {
 
 let nextMsgId = 24_000_000_000_000_000n + BigInt(randomInt(1, 1_000_000_000));
 
-/** A user's text message (WECHAT_FACTS §5.2); `msgId` defaults to a fresh 17-digit id. */
-export function textMessageXml(m: {
+/** Who sends a push to whom, and when (default: now). */
+interface PushEnvelope {
   from: string;
+  /** The account's original id; the demo's by default. */
   to?: string;
-  content: string;
-  msgId?: string;
   createTime?: number;
-}): string {
-  nextMsgId += 1n;
-  return xmlOf({
-    ToUserName: m.to ?? DEMO_ORIGINAL_ID,
-    FromUserName: m.from,
-    CreateTime: m.createTime ?? nowSeconds(),
-    MsgType: "text",
-    Content: m.content,
-    MsgId: m.msgId ?? nextMsgId.toString(),
-  });
 }
 
-/** An event push: `subscribe`, `unsubscribe`, `SCAN`, `CLICK` … with optional extra fields. */
-export function eventXml(e: {
-  from: string;
-  to?: string;
-  event: string;
-  createTime?: number;
-  extra?: Record<string, string | number>;
-}): string {
-  return xmlOf({
+/** The fields every push from WeChat starts with. */
+function envelope(e: PushEnvelope, msgType: "text" | "event"): Record<string, string | number> {
+  return {
     ToUserName: e.to ?? DEMO_ORIGINAL_ID,
     FromUserName: e.from,
     CreateTime: e.createTime ?? nowSeconds(),
-    MsgType: "event",
-    Event: e.event,
-    ...e.extra,
-  });
+    MsgType: msgType,
+  };
+}
+
+/** A user's text message (WECHAT_FACTS §5.2); `msgId` defaults to a fresh 17-digit id. */
+export function textMessageXml(m: PushEnvelope & { content: string; msgId?: string }): string {
+  nextMsgId += 1n;
+  return xmlOf({ ...envelope(m, "text"), Content: m.content, MsgId: m.msgId ?? nextMsgId.toString() });
+}
+
+/** An event push: `subscribe`, `unsubscribe`, `SCAN`, `CLICK` … with optional extra fields. */
+export function eventXml(
+  e: PushEnvelope & { event: string; extra?: Record<string, string | number> },
+): string {
+  return xmlOf({ ...envelope(e, "event"), Event: e.event, ...e.extra });
 }
 
 /** `TEMPLATESENDJOBFINISH` (WECHAT_FACTS §3.1): `success`, `failed:user block`, `failed: system failed`. */
-export function templateReportXml(r: {
-  from: string;
-  to?: string;
-  msgid: number | string;
-  status: string;
-  createTime?: number;
-}): string {
+export function templateReportXml(r: PushEnvelope & { msgid: number | string; status: string }): string {
   return eventXml({
     from: r.from,
     ...(r.to ? { to: r.to } : {}),

@@ -1,52 +1,27 @@
+/**
+ * The WeChat simulator: its in-process controls and its HTTP front. Longer than this directory's
+ * other modules because the HTTP handler, the fault sequence and the counters it answers with share
+ * per-request state; WeChat's rules are in wechat-api.ts, the delivery reports in
+ * delivery-reports.ts and the `/__sim/` routes in control-api.ts.
+ */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { handleControl } from "./control-api.ts";
+import { BodyTooLargeError, closeServer, listen, readText, sendJson, sendText } from "../http-io.ts";
+import { handleControl, type SimulatorControls } from "./control-api.ts";
+import { type CallbackOptions, DeliveryReports, type ReportStats } from "./delivery-reports.ts";
 import { type WxBody, wxError } from "./errors.ts";
 import { DEFAULT_FAULTS, drawFault, type Faults, Prng } from "./faults.ts";
-import { BodyTooLargeError, readBody, sendJson, sendText } from "./http-io.ts";
 import type { Delivered } from "./ledger.ts";
-import {
-  type CallbackTarget,
-  eventXml,
-  type PushResult,
-  pushToCallback,
-  templateReportXml,
-  textMessageXml,
-} from "./push.ts";
+import { eventXml, type PushResult, pushToCallback, textMessageXml } from "./push.ts";
 import type { WindowKind } from "./user-store.ts";
 import { type ApiName, type SendApi, WeChatApi } from "./wechat-api.ts";
 
+export type { CallbackOptions, ReportStats } from "./delivery-reports.ts";
 export type { Faults } from "./faults.ts";
 export type { Channel, Delivered } from "./ledger.ts";
 export type { CallbackTarget, PushResult } from "./push.ts";
 export type { WindowKind } from "./user-store.ts";
 export type { ApiName, SendApi } from "./wechat-api.ts";
-
-/** Where the simulator pushes as WeChat: delivery reports and the users' messages and events. */
-export interface CallbackOptions extends CallbackTarget {
-  /** Share (0–1) of template deliveries reported `failed:user block` instead of `success`. Default 0. */
-  readonly failedShare?: number;
-  /**
-   * Delay before a delivery report is pushed, default 1,000 ms: the sender writes its delivery
-   * records after the send call returns, and a report for a msgid not yet recorded is ignored.
-   */
-  readonly reportDelayMs?: number;
-  /** false: no delivery reports (user pushes still work). Default true. */
-  readonly reports?: boolean;
-  /**
-   * true: reports wait until `releaseReports()` instead of `reportDelayMs`, so a benchmark can keep
-   * them out of a broadcast's elapsed time and still measure what they cost.
-   */
-  readonly holdReports?: boolean;
-}
-
-export interface ReportStats {
-  /** Reports pushed and answered 2xx, and those refused or failed. */
-  pushed: number;
-  failed: number;
-  pending: number;
-}
 
 export interface SimulatorOptions {
   appId: string;
@@ -119,7 +94,7 @@ function zeroInjected(): SimStats["faultsInjected"] {
  * An in-process HTTP stand-in for the WeChat Official Account API (token, custom, template and
  * mini-program subscribe sends) with scriptable users, windows, credits and faults.
  */
-export class WeChatSimulator {
+export class WeChatSimulator implements SimulatorControls {
   private readonly api: WeChatApi;
   private readonly now: () => number;
   private faults: Faults = { ...DEFAULT_FAULTS };
@@ -137,12 +112,7 @@ export class WeChatSimulator {
   private errcodes: Record<string, number> = {};
   private injected = zeroInjected();
   private callback: CallbackOptions | null = null;
-  private readonly pendingReports = new Set<Promise<void>>();
-  private heldReports: string[] = [];
-  /** Scheduled report pushes and how to settle their pending promise if they never run. */
-  private readonly reportTimers = new Map<NodeJS.Timeout, () => void>();
-  private reportCounts = { pushed: 0, failed: 0 };
-  private reportRng = new Prng(0x5eed);
+  private readonly reports = new DeliveryReports();
 
   /** Template ids the send APIs accept; `addTemplates` extends them while running. */
   private readonly officialTemplates: Set<string>;
@@ -178,34 +148,21 @@ export class WeChatSimulator {
     this.lifetime = new AbortController();
     const server = createServer((req, res) => this.handle(req, res));
     server.keepAliveTimeout = KEEP_ALIVE_MS;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, "127.0.0.1", () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
+    const bound = await listen(server, port);
     this.server = server;
-    this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    this.baseUrl = `http://127.0.0.1:${bound}`;
     return this.baseUrl;
   }
 
   /** Closes the server and every socket, including keep-alive ones and requests held by timeouts. */
   async stop(): Promise<void> {
-    for (const [timer, cancel] of this.reportTimers) {
-      clearTimeout(timer);
-      cancel();
-    }
-    this.reportTimers.clear();
+    this.reports.cancel();
     const server = this.server;
     if (server === null) return;
     this.server = null;
     this.baseUrl = null;
     this.lifetime.abort();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeServer(server);
   }
 
   /** Registers users (default: following, no window); ~50 bytes per user besides the openid string. */
@@ -261,33 +218,21 @@ export class WeChatSimulator {
    */
   setCallback(opts: CallbackOptions | null): void {
     this.callback = opts;
-    this.reportRng = new Prng(0x5eed);
+    this.reports.restartDraws();
   }
 
   /** Waits until every scheduled delivery report has been pushed (or failed). */
-  async flushReports(): Promise<ReportStats> {
-    while (this.pendingReports.size > 0) await Promise.allSettled([...this.pendingReports]);
-    return this.reportStats();
+  flushReports(): Promise<ReportStats> {
+    return this.reports.flush();
   }
 
   reportStats(): ReportStats {
-    return { ...this.reportCounts, pending: this.pendingReports.size + this.heldReports.length };
+    return this.reports.stats();
   }
 
   /** Pushes the held delivery reports (`holdReports`), `concurrency` at a time, as WeChat would. */
-  async releaseReports(concurrency = 16): Promise<ReportStats> {
-    const target = this.requireCallback();
-    const held = this.heldReports;
-    this.heldReports = [];
-    const worker = async (): Promise<void> => {
-      for (let xml = held.pop(); xml !== undefined; xml = held.pop()) {
-        const answer = await pushToCallback(target, xml).catch(() => undefined);
-        if (answer && answer.status >= 200 && answer.status < 300) this.reportCounts.pushed += 1;
-        else this.reportCounts.failed += 1;
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
-    return this.reportStats();
+  releaseReports(concurrency = 16): Promise<ReportStats> {
+    return this.reports.release(this.requireCallback(), concurrency);
   }
 
   /** The user messages the OA: opens their 5-message/48-h window here and pushes the text to the callback. */
@@ -322,44 +267,11 @@ export class WeChatSimulator {
     return this.callback?.originalId;
   }
 
-  /** Schedules delivery reports for the template rows the ledger gained since `from`. */
+  /** Delivery reports for the template rows the ledger gained since `from`. */
   private reportSince(from: number): void {
     const target = this.callback;
     if (!target || target.reports === false || this.api.ledger.size <= from) return;
-    for (const d of this.api.ledger.iterate(from)) {
-      if (d.channel !== "template" || d.msgid === null) continue;
-      const status = this.reportRng.next() < (target.failedShare ?? 0) ? "failed:user block" : "success";
-      const xml = templateReportXml({ from: d.openid, to: target.originalId ?? "", msgid: d.msgid, status });
-      if (target.holdReports) {
-        this.heldReports.push(xml);
-        continue;
-      }
-      let release = () => {};
-      const done = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      this.pendingReports.add(done);
-      const timer = setTimeout(() => {
-        this.reportTimers.delete(timer);
-        pushToCallback(target, xml)
-          .then((r) => {
-            if (r.status >= 200 && r.status < 300) this.reportCounts.pushed += 1;
-            else this.reportCounts.failed += 1;
-          })
-          .catch(() => {
-            this.reportCounts.failed += 1;
-          })
-          .finally(() => {
-            this.pendingReports.delete(done);
-            release();
-          });
-      }, target.reportDelayMs ?? 1000);
-      timer.unref();
-      this.reportTimers.set(timer, () => {
-        this.pendingReports.delete(done);
-        release();
-      });
-    }
+    this.reports.report(target, this.api.ledger.iterate(from));
   }
 
   /** Merges `patch` into the faults. A `seed` restarts the fault sequence; `revokeTokenAtSend` re-arms. */
@@ -445,7 +357,7 @@ export class WeChatSimulator {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const method = req.method ?? "GET";
     if (url.pathname.startsWith("/__sim/")) {
-      const raw = await readBody(req, CONTROL_BODY_LIMIT);
+      const raw = await readText(req, CONTROL_BODY_LIMIT);
       const answer = handleControl(this, method, url, raw);
       sendJson(res, answer.status, answer.body);
       return;
@@ -461,7 +373,7 @@ export class WeChatSimulator {
     }
     this.trackInFlight(res);
     this.calls[route.api] += 1;
-    const raw = await readBody(req, API_BODY_LIMIT);
+    const raw = await readText(req, API_BODY_LIMIT);
     // Processed even if the client has given up meanwhile: WeChat cannot tell, so neither do we.
     await this.delay();
     const refusal = this.faults.refuseTokenCalls;

@@ -167,13 +167,21 @@ export class WeChatApi {
     return { ...OK };
   }
 
-  private templateSend(body: Json): WxBody {
+  /** The recipient and template of a template or subscribe send, or the errcode WeChat answers first. */
+  private addressee(body: Json, accepted: ReadonlySet<string>) {
     const touser = nonEmptyString(body.touser);
-    if (touser === null) return wxError(40003);
+    if (touser === null) return 40003;
     const templateId = nonEmptyString(body.template_id);
-    if (templateId === null || !this.cfg.templateIds.has(templateId)) return wxError(40037);
+    if (templateId === null || !accepted.has(templateId)) return 40037;
     const user = this.lookup(touser);
-    if (user === null) return wxError(40003);
+    if (user === null) return 40003;
+    return { touser, templateId, user };
+  }
+
+  private templateSend(body: Json): WxBody {
+    const to = this.addressee(body, this.cfg.templateIds);
+    if (typeof to === "number") return wxError(to);
+    const { touser, templateId, user } = to;
     if (!user.followed) return wxError(43004);
     const data = this.checkData(body.data, "official-account");
     if ("errcode" in data) return data;
@@ -206,13 +214,10 @@ export class WeChatApi {
   }
 
   private subscribeSend(body: Json): WxBody {
-    const touser = nonEmptyString(body.touser);
-    if (touser === null) return wxError(40003);
-    const templateId = nonEmptyString(body.template_id);
-    if (templateId === null || !this.cfg.subscribeTemplateIds.has(templateId)) return wxError(40037);
+    const to = this.addressee(body, this.cfg.subscribeTemplateIds);
+    if (typeof to === "number") return wxError(to);
     // Following the OA is irrelevant to mini-program subscribe messages; only the credit counts.
-    const user = this.lookup(touser);
-    if (user === null) return wxError(40003);
+    const { templateId, user } = to;
     if (user.idx === undefined || !this.users.hasCredit(user.idx, templateId)) return wxError(43101);
     const data = this.checkData(body.data, "mini-program");
     if ("errcode" in data) return data;
