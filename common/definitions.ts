@@ -79,7 +79,10 @@ export const tables = {
     hashKey: { name: "appId", type: "S" },
     critical: false,
   },
-  /** Push tasks (operator-made); the sparse `byCreatedAt` index lists them newest first. */
+  /**
+   * Push tasks (operator-made); the sparse `byCreatedAt` index lists them newest first, the sparse
+   * `bySendAt` index holds only scheduled tasks (`due` set) by their time, for the scheduler.
+   */
   tasks: {
     name: "PushTasks",
     hashKey: { name: "taskId", type: "S" },
@@ -88,6 +91,11 @@ export const tables = {
         name: "byCreatedAt",
         hashKey: { name: "kind", type: "S" },
         rangeKey: { name: "createdAt", type: "N" },
+      },
+      {
+        name: "bySendAt",
+        hashKey: { name: "due", type: "S" },
+        rangeKey: { name: "sendAt", type: "N" },
       },
     ],
     critical: false,
@@ -160,12 +168,17 @@ export const functions = {
     memoryMb: 128,
     reservedConcurrency: 2,
   },
+  /** Every minute: starts the push tasks whose scheduled time has come. */
+  taskScheduler: { handler: "functions/task-scheduler.handler", timeoutSeconds: 30, memoryMb: 128 },
 } as const satisfies Record<string, FunctionDef>;
 
 export type FunctionKey = keyof typeof functions;
 
-/** The functions that call WeChat: they run in the VPC whose NAT gives them whitelisted IPs. */
-export const WECHAT_CALLERS = ["sender", "tokenRefresher"] as const satisfies readonly FunctionKey[];
+/**
+ * The functions that call WeChat: they run in the VPC whose NAT gives them whitelisted IPs. The
+ * admin function sends previews.
+ */
+export const WECHAT_CALLERS = ["sender", "tokenRefresher", "admin"] as const satisfies readonly FunctionKey[];
 
 export interface QueueDef {
   readonly name: string;
@@ -245,15 +258,16 @@ export const permissions = {
   },
   admin: {
     tables: {
-      subscribers: ["UpdateItem"],
+      subscribers: ["GetItem", "UpdateItem"],
       posts: ["GetItem", "PutItem", "Query"],
       broadcasts: ["GetItem", "BatchGetItem", "PutItem"],
       tasks: ["GetItem", "PutItem", "UpdateItem", "Query"],
       taskRecipients: ["PutItem"],
       deliveries: ["Query"],
       credits: ["GetItem", "PutItem", "UpdateItem"],
+      tokens: ["GetItem", "UpdateItem"],
     },
-    queues: { fanout: ["SendMessage"], send: ["SendMessage"] },
+    queues: { fanout: ["SendMessage"], send: ["SendMessage"], tokenRefresh: ["SendMessage"] },
   },
   fanout: {
     tables: {
@@ -287,6 +301,10 @@ export const permissions = {
     tables: { tokens: ["PutItem", "UpdateItem"] },
     queues: {},
   },
+  taskScheduler: {
+    tables: { tasks: ["Query", "GetItem", "UpdateItem"], broadcasts: ["PutItem"] },
+    queues: { fanout: ["SendMessage"] },
+  },
 } as const satisfies Record<FunctionKey, FunctionPermissions>;
 
 /** What Lambda's event source mapping does with the function's role on the queue it consumes. */
@@ -310,6 +328,8 @@ export const schedules = {
    * external mode raises TokenStale when no newer push came.
    */
   tokenRefresh: { function: "tokenRefresher", everyMinutes: 1, event: { trigger: "schedule" } },
+  /** A task scheduled for 09:00 starts between 09:00 and 09:01. */
+  dueTasks: { function: "taskScheduler", everyMinutes: 1, event: { trigger: "schedule" } },
 } as const satisfies Record<string, ScheduleDef>;
 
 /** Recipients per send-queue message; 100 is also BatchGetItem's key limit, one read per chunk. */

@@ -32,6 +32,7 @@ import {
   roleOf,
 } from "./http.ts";
 import { logger } from "./observability.ts";
+import { previewRoutes } from "./preview-routes.ts";
 import { taskRoutes } from "./task-routes.ts";
 
 const config = loadConfig(adminSchema);
@@ -158,6 +159,8 @@ export const routes: RouteDef[] = [
   },
   // Push tasks and subscribe-message credits (functions/task-routes.ts).
   ...taskRoutes(db, config),
+  // Previews and the account's templates: the routes that call WeChat (functions/preview-routes.ts).
+  ...previewRoutes(db, config),
 ];
 
 /** The admin and app API: bearer-token auth by role, JSON in and out. */

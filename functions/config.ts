@@ -1,3 +1,8 @@
+/**
+ * Every function's settings as zod schemas, read and checked once at start-up. It is long (over 300
+ * lines) because it is the one list of what each function reads: the deploy derives environments,
+ * links, grants and secrets from it, so splitting it would split that list.
+ */
 import { readFileSync } from "node:fs";
 import { Resource } from "sst/resource";
 import { z } from "zod";
@@ -53,6 +58,36 @@ const wechatApi = {
   /** Tried once after a transport failure, for calls WeChat de-duplicates; default: api2 for the official domain. */
   WECHAT_API_FALLBACK_BASE: optional(apiBase),
   WECHAT_TIMEOUT_MS: positiveInt(DEFAULT_WECHAT_TIMEOUT_MS),
+};
+
+/**
+ * Every function that calls WeChat with the shared access token: the token table, where to ask for
+ * a refresh after WeChat refused it (refresher mode), the API and the token's source.
+ */
+const wechatCaller = {
+  TABLE_TOKENS: required,
+  /** Where a caller asks for a refresh after WeChat refused the token (refresher mode). */
+  QUEUE_URL_TOKEN_REFRESH: required,
+  WECHAT_APP_ID: required,
+  WECHAT_TOKEN_SOURCE: tokenSource,
+  ...wechatApi,
+};
+export type WeChatCallerConfig = z.output<z.ZodObject<typeof wechatCaller>>;
+
+/** How push-task messages open the mini program linked to the OA. */
+const miniProgram = {
+  /** The mini program linked to the OA: push-task template messages then open their page in it. */
+  WECHAT_MINIPROGRAM_APP_ID: optional(
+    z
+      .string()
+      .trim()
+      .regex(/^wx[0-9A-Za-z]{14,30}$/, "must be a mini program AppID (wx…)"),
+  ),
+  /** Which version of the mini program push-task subscribe messages open (WeChat's default: formal). */
+  WECHAT_MINIPROGRAM_STATE: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.enum(["developer", "trial", "formal"]).default("formal"),
+  ),
 };
 
 /** The fallback domain for a base URL: the configured one, or api2 when the base is WeChat's own. */
@@ -116,29 +151,13 @@ export const senderSchema = z.object({
   TABLE_BROADCASTS: required,
   TABLE_DELIVERIES: required,
   TABLE_SUBSCRIBERS: required,
-  TABLE_TOKENS: required,
   TABLE_CREDITS: required,
   QUEUE_URL_SEND: required,
-  /** Where a sender asks for a refresh after WeChat refused the token (refresher mode). */
-  QUEUE_URL_TOKEN_REFRESH: required,
-  WECHAT_APP_ID: required,
-  WECHAT_TOKEN_SOURCE: tokenSource,
-  ...wechatApi,
+  ...wechatCaller,
   WECHAT_MAX_IN_FLIGHT: positiveInt(DEFAULT_MAX_IN_FLIGHT),
   /** First retry delay of a chunk with transient failures; doubles per receive. */
   SEND_RETRY_DELAY_SECONDS: positiveInt(20),
-  /** The mini program linked to the OA: push-task template messages then open their page in it. */
-  WECHAT_MINIPROGRAM_APP_ID: optional(
-    z
-      .string()
-      .trim()
-      .regex(/^wx[0-9A-Za-z]{14,30}$/, "must be a mini program AppID (wx…)"),
-  ),
-  /** Which version of the mini program push-task subscribe messages open (WeChat's default: formal). */
-  WECHAT_MINIPROGRAM_STATE: z.preprocess(
-    (v) => (v === "" ? undefined : v),
-    z.enum(["developer", "trial", "formal"]).default("formal"),
-  ),
+  ...miniProgram,
 });
 
 export const tokenRefresherSchema = z
@@ -203,9 +222,19 @@ export const adminSchema = z.object({
   TABLE_CREDITS: required,
   QUEUE_URL_FANOUT: required,
   QUEUE_URL_SEND: required,
+  // Previews: the admin function sends a task's or a post's message to test openids itself.
+  ...wechatCaller,
+  ...postMessage,
+  ...miniProgram,
   ADMIN_TOKEN: required.min(16, "must be at least 16 characters"),
   /** The business app's token: posts, subscriber imports and subscribe credits only. */
   APP_TOKEN: required.min(16, "must be at least 16 characters"),
+});
+
+export const taskSchedulerSchema = z.object({
+  TABLE_TASKS: required,
+  TABLE_BROADCASTS: required,
+  QUEUE_URL_FANOUT: required,
 });
 
 const encodingAesKey = z
@@ -240,6 +269,7 @@ export const configSchemas = {
   callback: callbackSchema,
   tokenRefresher: tokenRefresherSchema,
   tokenPush: tokenPushSchema,
+  taskScheduler: taskSchedulerSchema,
 } as const;
 
 /**

@@ -81,6 +81,13 @@ export function parseJsonBody<S extends z.ZodType>(event: HttpEvent, schema: S):
   return result.data;
 }
 
+/** Like parseJsonBody, where an empty body means `{}`. */
+export function parseOptionalJsonBody<S extends z.ZodType>(event: HttpEvent, schema: S): z.output<S> {
+  return rawBody(event).length === 0
+    ? parseJsonBody({ ...event, body: "{}", isBase64Encoded: false }, schema)
+    : parseJsonBody(event, schema);
+}
+
 /** Parses the query string against a schema, every problem in one readable ValidationError. */
 export function parseQuery<S extends z.ZodType>(event: HttpEvent, schema: S): z.output<S> {
   const result = schema.safeParse(event.queryStringParameters ?? {});

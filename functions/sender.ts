@@ -7,46 +7,23 @@ import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoCreditStore } from "./adapters/dynamodb/credit-store.ts";
 import { DynamoDeliveryStore } from "./adapters/dynamodb/delivery-store.ts";
 import { DynamoSubscriberStore } from "./adapters/dynamodb/subscriber-store.ts";
-import { DynamoTokenStore } from "./adapters/dynamodb/token-store.ts";
-import { createSqsClient, SqsSendQueue, SqsTokenRefreshRequester } from "./adapters/sqs/queues.ts";
-import { WeChatApiClient } from "./adapters/wechat/api-client.ts";
+import { createSqsClient, SqsSendQueue } from "./adapters/sqs/queues.ts";
 import { systemClock } from "./clock.ts";
-import { fallbackBaseUrl, loadConfig, senderSchema } from "./config.ts";
+import { loadConfig, senderSchema } from "./config.ts";
 import { chunkMessage } from "./contracts/messages.ts";
-import { SharedToken } from "./core/access-token.ts";
 import { InFlightLimit } from "./core/in-flight-limit.ts";
 import type { Broadcast } from "./core/model.ts";
-import type { TokenRefreshRequester } from "./core/ports.ts";
 import { lastCallStart, type SendChunkResult, sendChunk } from "./core/send-chunk.ts";
 import { countChunk, countTokenRefreshFailure, countTokenRejections, publishMetrics } from "./metrics.ts";
 import { logger } from "./observability.ts";
+import { wechatCaller } from "./wechat-caller.ts";
 
 const config = loadConfig(senderSchema);
 const db = createDocumentClient();
 const sqs = createSqsClient();
 const broadcasts = new DynamoBroadcastStore(db, config.TABLE_BROADCASTS);
 const sendQueue = new SqsSendQueue(sqs, config.QUEUE_URL_SEND);
-const wechat = new WeChatApiClient({
-  baseUrl: config.WECHAT_API_BASE,
-  fallbackBaseUrl: fallbackBaseUrl(config),
-  maxInFlight: config.WECHAT_MAX_IN_FLIGHT,
-  timeoutMs: config.WECHAT_TIMEOUT_MS,
-});
-
-/** External mode: nobody here can refresh; the central server's next push (or TokenStale) ends the wait. */
-const awaitCentralServer: TokenRefreshRequester = {
-  async request() {
-    logger.warn("waiting for the central token server to push a token (PUT /api/access-token)");
-  },
-};
-const tokens = new SharedToken({
-  store: new DynamoTokenStore(db, config.TABLE_TOKENS, config.WECHAT_APP_ID),
-  refresh:
-    config.WECHAT_TOKEN_SOURCE === "refresher"
-      ? new SqsTokenRefreshRequester(sqs, config.QUEUE_URL_TOKEN_REFRESH)
-      : awaitCentralServer,
-  clock: systemClock,
-});
+const { wechat, tokens } = wechatCaller(config, { db, sqs }, config.WECHAT_MAX_IN_FLIGHT);
 
 /** A broadcast's message never changes; its pause flag may, so the memo is short-lived. */
 const BROADCAST_MEMO_MS = 5_000;

@@ -9,6 +9,7 @@ import { createSqsClient, SqsFanoutQueue, SqsSendQueue } from "./adapters/sqs/qu
 import { systemClock } from "./clock.ts";
 import type { adminSchema } from "./config.ts";
 import {
+  type CancelTaskAnswer,
   type CreateTaskAnswer,
   type CreditsAnswer,
   createTaskBody,
@@ -21,6 +22,7 @@ import {
   listQuery,
   type RetryAnswer,
   type SendTaskAnswer,
+  sendTaskBody,
   type TaskList,
   type TaskView,
   type UploadAnswer,
@@ -29,10 +31,12 @@ import { ValidationError } from "./core/errors.ts";
 import type { DeliveryRecord } from "./core/model.ts";
 import { isRetryableFailure, type PushTask, taskBroadcastId, taskProgress } from "./core/push-task.ts";
 import {
+  cancelSchedule,
   createTask,
   loadTask,
   type PushTaskDeps,
   retryTask,
+  scheduleTask,
   sendTask,
   uploadRecipients,
 } from "./core/push-tasks.ts";
@@ -43,6 +47,7 @@ import {
   OPERATOR,
   OPERATOR_AND_APP,
   parseJsonBody,
+  parseOptionalJsonBody,
   parseQuery,
   type RouteDef,
 } from "./http.ts";
@@ -87,6 +92,8 @@ function taskView(task: PushTask, progress: ReturnType<typeof taskProgress>): Ta
     recipients: task.recipients,
     createdAt: iso(task.createdAt) ?? "",
     sentAt: iso(task.sentAt),
+    sendAt: iso(task.sendAt),
+    scheduleError: task.scheduleError ?? null,
     retry: task.retry ?? null,
     ...progress,
   };
@@ -112,15 +119,20 @@ function decodeOpenidCursor(cursor: string): string {
   return openid;
 }
 
+/** The admin function's push tasks. */
+export function taskStore(db: DynamoDBDocumentClient, config: z.output<typeof adminSchema>): DynamoTaskStore {
+  return new DynamoTaskStore(db, {
+    tasks: config.TABLE_TASKS,
+    recipients: config.TABLE_TASK_RECIPIENTS,
+    broadcasts: config.TABLE_BROADCASTS,
+  });
+}
+
 /** The push-task and subscription routes of the admin API: parse, call the core, shape the answer. */
 export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof adminSchema>): RouteDef[] {
   const sqs = createSqsClient();
   const deps: PushTaskDeps = {
-    tasks: new DynamoTaskStore(db, {
-      tasks: config.TABLE_TASKS,
-      recipients: config.TABLE_TASK_RECIPIENTS,
-      broadcasts: config.TABLE_BROADCASTS,
-    }),
+    tasks: taskStore(db, config),
     broadcasts: new DynamoBroadcastStore(db, config.TABLE_BROADCASTS),
     deliveries: new DynamoDeliveryStore(db, config.TABLE_DELIVERIES),
     fanoutQueue: new SqsFanoutQueue(sqs, config.QUEUE_URL_FANOUT),
@@ -134,7 +146,7 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
       task,
       taskProgress(
         task,
-        task.status === "draft" ? undefined : await deps.broadcasts.get(taskBroadcastId(task.taskId)),
+        task.status === "sending" ? await deps.broadcasts.get(taskBroadcastId(task.taskId)) : undefined,
       ),
     );
 
@@ -186,10 +198,29 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
       pattern: /^\/api\/tasks\/([^/]+)\/send$/,
       roles: OPERATOR,
       does: "send push tasks",
+      route: async (event, [id]) => {
+        const taskId = id ?? "";
+        const { at } = parseOptionalJsonBody(event, sendTaskBody);
+        if (at !== undefined) {
+          const { sendAt } = await scheduleTask(taskId, Date.parse(at), deps);
+          logger.info("task scheduled", { taskId, sendAt: iso(sendAt) });
+          const answer: SendTaskAnswer = { taskId, status: "scheduled", sendAt: iso(sendAt) ?? at };
+          return json(202, answer);
+        }
+        const { broadcastId } = await sendTask(taskId, deps);
+        logger.info("task sent", { taskId, broadcastId });
+        return json(202, { taskId, status: "sending" } satisfies SendTaskAnswer);
+      },
+    },
+    {
+      method: "POST",
+      pattern: /^\/api\/tasks\/([^/]+)\/cancel$/,
+      roles: OPERATOR,
+      does: "cancel scheduled push tasks",
       route: async (_event, [id]) => {
-        const { broadcastId } = await sendTask(id ?? "", deps);
-        logger.info("task sent", { taskId: id, broadcastId });
-        return json(202, { taskId: id ?? "", status: "sending" } satisfies SendTaskAnswer);
+        await cancelSchedule(id ?? "", deps);
+        logger.info("task schedule cancelled", { taskId: id });
+        return json(200, { taskId: id ?? "", status: "draft" } satisfies CancelTaskAnswer);
       },
     },
     {

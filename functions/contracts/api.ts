@@ -163,7 +163,11 @@ export const taskView = deliveryCounts.extend({
   sentAt: isoTime.nullable(),
   /** The last operator retry: round, chunks (-1 while queueing), recipients re-queued, started (epoch ms). */
   retry: z.object({ round: z.number(), chunks: z.number(), requeued: z.number(), at: z.number() }).nullable(),
-  status: z.enum(["draft", "sending", "paused", "done"]),
+  status: z.enum(["draft", "scheduled", "sending", "paused", "done"]),
+  /** When a scheduled task is (or was) to be sent; null for a task sent at once. */
+  sendAt: isoTime.nullable(),
+  /** Why the scheduled send was refused at its time (the task is a draft again); null otherwise. */
+  scheduleError: z.string().nullable(),
   total: z.number(),
   pending: z.number(),
 });
@@ -181,8 +185,44 @@ export const uploadAnswer = z.object({
 });
 export type UploadAnswer = z.infer<typeof uploadAnswer>;
 
-export const sendTaskAnswer = z.object({ taskId: z.string(), status: z.literal("sending") });
+/** No body (or no `at`): send now. `at`: send then, within a minute (ISO 8601 with its offset). */
+export const sendTaskBody = z.strictObject({
+  at: z.iso
+    .datetime({ offset: true, error: "must be a time with its offset, e.g. 2026-12-02T09:00:00+08:00" })
+    .optional(),
+});
+export type SendTaskBody = z.input<typeof sendTaskBody>;
+export const sendTaskAnswer = z.union([
+  z.object({ taskId: z.string(), status: z.literal("sending") }),
+  z.object({ taskId: z.string(), status: z.literal("scheduled"), sendAt: isoTime }),
+]);
 export type SendTaskAnswer = z.infer<typeof sendTaskAnswer>;
+export const cancelTaskAnswer = z.object({ taskId: z.string(), status: z.literal("draft") });
+export type CancelTaskAnswer = z.infer<typeof cancelTaskAnswer>;
+
+/** Test recipients of a preview: the operator's own openids. */
+export const previewBody = z.strictObject({
+  openids: z
+    .array(openid)
+    .min(1, "must list 1–10 openids")
+    .max(10, "must list 1–10 openids")
+    .refine((list) => new Set(list).size === list.length, "must not repeat an openid"),
+});
+export type PreviewBody = z.infer<typeof previewBody>;
+/**
+ * WeChat's answer per test openid (errcode 0: sent). errcode null: not sent by Fanout itself (the
+ * user opted out with 0, or has no subscribe credit), errmsg says why.
+ */
+export const previewAnswer = z.object({
+  results: z.array(z.object({ openid: z.string(), errcode: z.number().nullable(), errmsg: z.string() })),
+});
+export type PreviewAnswer = z.infer<typeof previewAnswer>;
+
+/** The account's template-message templates (我的模板), as WeChat lists them. */
+export const templatesAnswer = z.object({
+  templates: z.array(z.object({ templateId: z.string(), title: z.string(), keys: z.array(z.string()) })),
+});
+export type TemplatesAnswer = z.infer<typeof templatesAnswer>;
 
 export const deliveriesQuery = z.object({
   status: z

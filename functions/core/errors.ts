@@ -4,7 +4,7 @@
  * of them into an answer. Anything else that escapes is a fault of ours: a 500 with a fixed message.
  */
 export abstract class RefusedError extends Error {
-  abstract readonly status: 400 | 404 | 409;
+  abstract readonly status: 400 | 404 | 409 | 502;
 
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -33,4 +33,10 @@ export class NotFoundError extends RefusedError {
 export class ConflictError extends RefusedError {
   override readonly name = "ConflictError";
   readonly status = 409;
+}
+
+/** WeChat refused or did not answer a call made for this request: 502, with WeChat's words. */
+export class WeChatRefusedError extends RefusedError {
+  override readonly name = "WeChatRefusedError";
+  readonly status = 502;
 }

@@ -92,6 +92,11 @@ export interface SubscriberStatusStore {
 
 export type WindowUse = "taken" | "none" | "in_doubt";
 
+export interface ConsentReader {
+  /** The subscribers among `openids` who opted out (themselves, or an operator for them). */
+  optedOut(openids: readonly string[]): Promise<ReadonlySet<string>>;
+}
+
 /** The chunk a delivery record was written for. */
 export type ChunkRef = Pick<ChunkMessage, "broadcastId" | "chunkId">;
 
@@ -145,6 +150,21 @@ export interface WeChatMessenger {
     template: BroadcastMessage["template"],
     clientMsgId: string,
   ): Promise<WeChatResult>;
+}
+
+/** A template listing, or WeChat's refusal (errcode ≠ 0, no templates). */
+export interface TemplateListing extends WeChatResult {
+  readonly templates: readonly {
+    readonly templateId: string;
+    readonly title: string;
+    /** The keys its content fills (`thing1`, `time2`…), in order. */
+    readonly keys: readonly string[];
+  }[];
+}
+
+export interface TemplateLister {
+  /** The account's template-message templates (我的模板). */
+  privateTemplates(accessToken: string): Promise<TemplateListing>;
 }
 
 export interface FetchedToken {
@@ -285,10 +305,27 @@ export interface TaskStore {
    */
   addRecipients(taskId: string, openids: readonly string[]): Promise<BatchResult>;
   /**
-   * Moves a draft with recipients (or the all-subscribers audience) and goods on the shelf to
-   * sending and creates its broadcast, atomically; otherwise changes nothing and says why.
+   * Moves a draft (or, `from` "scheduled", a scheduled task) with recipients (or the all-subscribers
+   * audience) and goods on the shelf to sending and creates its broadcast, atomically; otherwise
+   * changes nothing and says why (`not_draft`: it was not in the state the send started from).
    */
-  startSend(task: PushTask, dispatch: TaskDispatch, now: number): Promise<true | SendRefusal>;
+  startSend(
+    task: PushTask,
+    dispatch: TaskDispatch,
+    now: number,
+    from?: "draft" | "scheduled",
+  ): Promise<true | SendRefusal>;
+  /**
+   * Schedules a draft for `sendAt` under the same conditions as a send (recipients, goods on the
+   * shelf), atomically; otherwise changes nothing and says why.
+   */
+  schedule(task: PushTask, sendAt: number): Promise<true | SendRefusal>;
+  /** A scheduled task back to draft, with the reason when its send was refused at its time; false if it was not scheduled. */
+  unschedule(taskId: string, refusal?: string): Promise<boolean>;
+  /** Tasks due by `now` (scheduled ones, and sent ones whose fan-out start is not yet confirmed), oldest first. */
+  due(now: number, limit: number): Promise<readonly PushTask[]>;
+  /** The task's scheduled send has started its fan-out: it is no longer due. */
+  clearDue(taskId: string): Promise<void>;
   /** Starts retry round `round` (after `round - 1`); false when another retry got there first. */
   beginRetry(taskId: string, round: number, now: number): Promise<boolean>;
   /** Records how many chunks and recipients a retry round queued, once they are all queued. */

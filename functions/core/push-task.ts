@@ -11,7 +11,8 @@ import {
 
 import { templateKeyType, templateValueProblem } from "./template-data.ts";
 
-export type TaskState = "draft" | "sending";
+/** A draft may be scheduled (and cancelled back to a draft) or sent; a sent task stays sent. */
+export type TaskState = "draft" | "scheduled" | "sending";
 
 /**
  * An operator's retry of a task's transient failures: round `round`, started at `at` (epoch ms),
@@ -38,7 +39,11 @@ export interface PushTask extends TaskDraft {
   /** Epoch ms. */
   readonly createdAt: number;
   readonly sentAt?: number;
-  /** The last operator retry of transient failures . */
+  /** When a scheduled task is to be sent (epoch ms); kept once it is sent. */
+  readonly sendAt?: number;
+  /** Why the last scheduled send was refused at its time (the task went back to draft). */
+  readonly scheduleError?: string;
+  /** The last operator retry of transient failures. */
   readonly retry?: RetryRound;
 }
 
@@ -205,7 +210,7 @@ export function isRetryableFailure(record: Pick<DeliveryRecord, "outcome" | "err
   return kind === "transient" || kind === "token";
 }
 
-export type TaskStatus = "draft" | "sending" | "paused" | "done";
+export type TaskStatus = "draft" | "scheduled" | "sending" | "paused" | "done";
 
 export interface TaskProgress extends DeliveryCounts {
   readonly status: TaskStatus;
@@ -215,10 +220,10 @@ export interface TaskProgress extends DeliveryCounts {
 
 /** A task's progress: its broadcast's counters once sent; before that its recipients are all pending. */
 export function taskProgress(task: PushTask, broadcast: Broadcast | undefined): TaskProgress {
-  if (task.status === "draft" || !broadcast) {
+  if (task.status !== "sending" || !broadcast) {
     const total = task.audience === "uploaded" ? task.recipients : 0;
     return {
-      status: task.status === "draft" ? "draft" : "sending",
+      status: task.status,
       total,
       sent: 0,
       failed: 0,

@@ -1,16 +1,17 @@
 /**
- * The push-task use cases: create a task, upload its recipients, send it once, re-send its
- * transient failures, and restart a send whose first fan-out message was lost. Ports in, results
- * out: the routes only parse, call one of these and shape the answer.
+ * The push-task use cases: create a task, upload its recipients, send it once (now or at a
+ * scheduled time), re-send its transient failures, and restart a send whose first fan-out message
+ * was lost. Ports in, results out: the routes only parse, call one of these and shape the answer.
  */
 import { CHUNK_SIZE } from "../../common/definitions.ts";
-import { ConflictError, NotFoundError, ValidationError } from "./errors.ts";
+import { ConflictError, NotFoundError, type RefusedError, ValidationError } from "./errors.ts";
 import type { ChunkMessage, RetriedFailure, TaskDraft } from "./model.ts";
 import {
   type BroadcastStore,
   type Clock,
   type FanoutQueue,
   type SendQueue,
+  type SendRefusal,
   type TaskDeliveryReader,
   TaskNotDraftError,
   type TaskStore,
@@ -32,6 +33,10 @@ const RETRY_QUEUEING_MS = 5 * 60_000;
 const FANOUT_START_GRACE_MS = 60_000;
 /** Retry chunks queued per SendMessageBatch round trip. */
 const CHUNKS_PER_SEND = 10;
+/** The furthest ahead a send may be scheduled. */
+export const MAX_SCHEDULE_AHEAD_MS = 30 * 24 * 3600_000;
+/** Due tasks started per scheduler run; the rest are due at the next run a minute later. */
+const DUE_PER_RUN = 25;
 
 export interface PushTaskDeps {
   readonly tasks: TaskStore;
@@ -80,6 +85,8 @@ export async function uploadRecipients(
   const task = await loadTask(taskId, deps);
   if (task.audience !== "uploaded")
     throw new ValidationError("this task goes to all active subscribers; it takes no recipient list");
+  if (task.status === "scheduled")
+    throw new ConflictError("the task is scheduled; cancel the schedule to change its recipients");
   if (task.status !== "draft") throw new ConflictError("the task was sent; its recipients are fixed");
   try {
     return await importRecipients(rows, (batch) => deps.tasks.addRecipients(task.taskId, batch), {
@@ -91,6 +98,29 @@ export async function uploadRecipients(
     throw new ConflictError("the task was sent during the upload; rows after that were not added", {
       cause: error,
     });
+  }
+}
+
+/** Why a task that is not a draft can be neither sent nor scheduled now. */
+function notDraft(task: PushTask): ConflictError {
+  return task.status === "scheduled"
+    ? new ConflictError(
+        `the task is scheduled for ${new Date(task.sendAt ?? 0).toISOString()}; cancel the schedule first`,
+      )
+    : new ConflictError("the task was sent already; it is never sent twice");
+}
+
+/** The refusal of a conditional send or schedule, as the operator reads it. */
+function refusalError(refusal: SendRefusal, task: PushTask): RefusedError {
+  switch (refusal) {
+    case "missing":
+      return new NotFoundError("no task with this id");
+    case "not_draft":
+      return new ConflictError("the task was sent or scheduled meanwhile; it is never sent twice");
+    case "no_recipients":
+      return new ValidationError("the task has no recipients: upload some first (it stays a draft)");
+    case "off_shelf":
+      return new ValidationError(`goods ${task.goods.id} is off the shelf: put it on sale first`);
   }
 }
 
@@ -106,23 +136,80 @@ export async function sendTask(
   const task = await loadTask(taskId, deps);
   const now = deps.clock.now();
   const broadcastId = taskBroadcastId(task.taskId);
-  if (task.status !== "draft") {
-    await restartStalledFanout(broadcastId, now, deps);
-    throw new ConflictError("the task was sent already; it is never sent twice");
-  }
-  const dispatch = { taskId: task.taskId, audience: task.audience, message: task.message };
-  switch (await deps.tasks.startSend(task, dispatch, now)) {
-    case "missing":
-      throw new NotFoundError("no task with this id");
-    case "not_draft":
-      throw new ConflictError("the task was sent already; it is never sent twice");
-    case "no_recipients":
-      throw new ValidationError("the task has no recipients: upload some first (it stays a draft)");
-    case "off_shelf":
-      throw new ValidationError(`goods ${task.goods.id} is off the shelf: put it on sale first`);
-  }
+  if (task.status === "sending") await restartStalledFanout(broadcastId, now, deps);
+  if (task.status !== "draft") throw notDraft(task);
+  const started = await deps.tasks.startSend(task, dispatchOf(task), now);
+  if (started !== true) throw refusalError(started, task);
   await deps.fanoutQueue.sendPage({ broadcastId, page: 0, cursor: null });
   return { broadcastId };
+}
+
+const dispatchOf = (task: PushTask) => ({
+  taskId: task.taskId,
+  audience: task.audience,
+  message: task.message,
+});
+
+/**
+ * Schedules a draft for `sendAt` (epoch ms, in the future and at most 30 days ahead), refused like a
+ * send without recipients or with the goods off the shelf; the scheduler sends it at that time.
+ */
+export async function scheduleTask(
+  taskId: string,
+  sendAt: number,
+  deps: Pick<PushTaskDeps, "tasks" | "clock">,
+): Promise<{ readonly sendAt: number }> {
+  const now = deps.clock.now();
+  if (sendAt <= now) throw new ValidationError("at: the time has passed; give a time in the future");
+  if (sendAt > now + MAX_SCHEDULE_AHEAD_MS) throw new ValidationError("at: at most 30 days ahead");
+  const task = await loadTask(taskId, deps);
+  if (task.status !== "draft") throw notDraft(task);
+  const scheduled = await deps.tasks.schedule(task, sendAt);
+  if (scheduled !== true) throw refusalError(scheduled, task);
+  return { sendAt };
+}
+
+/** Returns a scheduled task to draft; nothing has been sent. */
+export async function cancelSchedule(taskId: string, deps: Pick<PushTaskDeps, "tasks">): Promise<void> {
+  const task = await loadTask(taskId, deps);
+  if (task.status !== "scheduled" || !(await deps.tasks.unschedule(task.taskId)))
+    throw new ConflictError(
+      task.status === "draft" ? "the task is not scheduled" : "the task was sent; it cannot be cancelled",
+    );
+}
+
+/** What one scheduler run did. */
+export interface DueRun {
+  readonly started: readonly string[];
+  /** Tasks whose send was refused at its time, back to draft with the reason. */
+  readonly refused: readonly { readonly taskId: string; readonly reason: string }[];
+}
+
+/**
+ * Starts every scheduled task that is due, with the send's guards checked again. A task stays due
+ * until its fan-out's first message is queued, so a run that stops halfway is finished by the next.
+ */
+export async function sendDueTasks(
+  deps: Pick<PushTaskDeps, "tasks" | "fanoutQueue" | "clock">,
+): Promise<DueRun> {
+  const now = deps.clock.now();
+  const started: string[] = [];
+  const refused: { taskId: string; reason: string }[] = [];
+  for (const task of await deps.tasks.due(now, DUE_PER_RUN)) {
+    if (task.status === "scheduled") {
+      const result = await deps.tasks.startSend(task, dispatchOf(task), now, "scheduled");
+      if (result === "not_draft" || result === "missing") continue;
+      if (result !== true) {
+        const reason = refusalError(result, task).message;
+        if (await deps.tasks.unschedule(task.taskId, reason)) refused.push({ taskId: task.taskId, reason });
+        continue;
+      }
+    }
+    await deps.fanoutQueue.sendPage({ broadcastId: taskBroadcastId(task.taskId), page: 0, cursor: null });
+    await deps.tasks.clearDue(task.taskId);
+    started.push(task.taskId);
+  }
+  return { started, refused };
 }
 
 /**
@@ -148,7 +235,7 @@ async function restartStalledFanout(broadcastId: string, now: number, deps: Push
  */
 export async function retryTask(taskId: string, deps: PushTaskDeps): Promise<RetryRound> {
   const task = await loadTask(taskId, deps);
-  if (task.status === "draft") throw new ConflictError("the task has not been sent");
+  if (task.status !== "sending") throw new ConflictError("the task has not been sent");
   const broadcastId = taskBroadcastId(task.taskId);
   const progress = taskProgress(task, await deps.broadcasts.get(broadcastId));
   if (progress.status !== "done")

@@ -47,6 +47,8 @@ function task(taskId: string, fields: Partial<TaskView> = {}): TaskView {
     recipients: 0,
     createdAt: "2025-03-01T06:30:00.000Z",
     sentAt: null,
+    sendAt: null,
+    scheduleError: null,
     retry: null,
     status: "draft",
     total: 0,

@@ -5,11 +5,15 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { z } from "zod";
 import {
+  type CancelTaskAnswer,
+  cancelTaskAnswer,
   createTaskAnswer,
   type DeliveryItem,
   deliveriesPage,
   type ErrorAnswer,
   errorAnswer,
+  type PreviewAnswer,
+  previewAnswer,
   type SendTaskAnswer,
   sendTaskAnswer,
   type TaskView,
@@ -67,6 +71,20 @@ export class TaskApi {
 
   send(taskId: string): Promise<Answer<Refusable<SendTaskAnswer>>> {
     return this.refusable(sendTaskAnswer, "POST", `/api/tasks/${taskId}/send`);
+  }
+
+  /** Schedules the send for `at` (ISO 8601 with an offset). */
+  schedule(taskId: string, at: string): Promise<Answer<Refusable<SendTaskAnswer>>> {
+    return this.refusable(sendTaskAnswer, "POST", `/api/tasks/${taskId}/send`, { at });
+  }
+
+  cancel(taskId: string): Promise<Answer<Refusable<CancelTaskAnswer>>> {
+    return this.refusable(cancelTaskAnswer, "POST", `/api/tasks/${taskId}/cancel`);
+  }
+
+  /** Sends the task's or the post's message to test openids (`kind` "posts": `id` is the outTradeNo). */
+  preview(id: string, openids: readonly string[], kind: "tasks" | "posts" = "tasks") {
+    return this.refusable<PreviewAnswer>(previewAnswer, "POST", `/api/${kind}/${id}/preview`, { openids });
   }
 
   async get(taskId: string): Promise<TaskView> {

@@ -359,8 +359,45 @@ describe("tables", () => {
       if ("ttlAttribute" in def)
         expect(table.inputs.ttl).toEqual({ attributeName: def.ttlAttribute, enabled: true });
       else expect(table.inputs.ttl).toBeUndefined();
+      const indexes = (table.inputs.globalSecondaryIndexes ?? []) as Record<string, unknown>[];
+      expect(
+        indexes.map((i) => ({
+          name: i.name,
+          hashKey: i.hashKey,
+          rangeKey: i.rangeKey,
+          projection: i.projectionType,
+        })),
+      ).toEqual(
+        ("indexes" in def ? def.indexes : []).map((i) => ({
+          name: i.name,
+          hashKey: i.hashKey.name,
+          rangeKey: i.rangeKey?.name,
+          projection: "ALL",
+        })),
+      );
     },
   );
+});
+
+describe("schedules", () => {
+  it.each(Object.entries(schedules))(
+    "%s: a rule at its rate invoking its function with its event",
+    (key, def) => {
+      const name = `${key[0]?.toUpperCase()}${key.slice(1)}Schedule`;
+      const rule = one("aws:cloudwatch/eventRule:EventRule", `${name}Rule`);
+      expect(rule.inputs.scheduleExpression).toBe(
+        `rate(${def.everyMinutes} minute${def.everyMinutes === 1 ? "" : "s"})`,
+      );
+      const target = one("aws:cloudwatch/eventTarget:EventTarget", `${name}Target`);
+      expect(target.inputs.arn).toBe(arnOf(lambdaOf(def.function)));
+      expect(JSON.parse(target.inputs.input)).toEqual(def.event);
+    },
+  );
+
+  it("checks for due push tasks every minute, so a task scheduled for 09:00 starts by 09:01", () => {
+    expect(schedules.dueTasks).toMatchObject({ function: "taskScheduler", everyMinutes: 1 });
+    expect(lambdaOf("taskScheduler").inputs.vpcConfig).toBeUndefined();
+  });
 });
 
 describe("alarms", () => {
@@ -494,7 +531,7 @@ describe("fixed egress for the IP whitelist", () => {
       .filter((key) => finders(stage).lambdaOf(key).inputs.vpcConfig !== undefined)
       .sort();
 
-  it("runs exactly the WeChat callers in the VPC: the senders and the refresher", () => {
+  it("runs exactly the WeChat callers in the VPC: the senders, the refresher and admin (previews)", () => {
     expect(inVpc("refresher")).toEqual([...WECHAT_CALLERS].sort());
     const subnets = lambdaOf("sender").inputs.vpcConfig.subnetIds as string[];
     expect(subnets).toEqual(

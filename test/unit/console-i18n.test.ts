@@ -57,6 +57,7 @@ describe("the message catalog", () => {
     }
     expect(catalogs["zh-CN"].status).toEqual({
       draft: "草稿",
+      scheduled: "已定时",
       sending: "发送中",
       paused: "已暂停",
       done: "已完成",

@@ -274,12 +274,53 @@ export class MemoryTaskStore implements TaskStore {
     task.recipients += fresh.length;
     return { added: fresh.length, duplicates: openids.length - fresh.length };
   }
-  async startSend(task: PushTask, dispatch: TaskDispatch, now: number): Promise<true | SendRefusal> {
-    const stored = this.tasks.get(task.taskId);
+  /** Scheduled tasks not yet confirmed started, as the sparse `bySendAt` index holds them. */
+  readonly dueIds = new Set<string>();
+  private refusal(taskId: string, from: "draft" | "scheduled"): SendRefusal | Mutable<PushTask> {
+    const stored = this.tasks.get(taskId);
     if (!stored) return "missing";
-    if (stored.status !== "draft") return "not_draft";
+    if (stored.status !== from) return "not_draft";
     if (!stored.goods.onShelf) return "off_shelf";
     if (stored.audience === "uploaded" && stored.recipients === 0) return "no_recipients";
+    return stored;
+  }
+  async schedule(task: PushTask, sendAt: number): Promise<true | SendRefusal> {
+    const stored = this.refusal(task.taskId, "draft");
+    if (typeof stored === "string") return stored;
+    stored.status = "scheduled";
+    stored.sendAt = sendAt;
+    delete stored.scheduleError;
+    this.dueIds.add(task.taskId);
+    return true;
+  }
+  async unschedule(taskId: string, refusal?: string) {
+    const stored = this.tasks.get(taskId);
+    if (stored?.status !== "scheduled") return false;
+    stored.status = "draft";
+    delete stored.sendAt;
+    if (refusal) stored.scheduleError = refusal;
+    this.dueIds.delete(taskId);
+    return true;
+  }
+  async due(now: number, limit: number) {
+    return [...this.dueIds]
+      .flatMap((id) => this.tasks.get(id) ?? [])
+      .filter((t) => (t.sendAt ?? 0) <= now && t.status !== "draft")
+      .sort((a, b) => (a.sendAt ?? 0) - (b.sendAt ?? 0))
+      .slice(0, limit)
+      .map((t) => structuredClone(t) as PushTask);
+  }
+  async clearDue(taskId: string) {
+    this.dueIds.delete(taskId);
+  }
+  async startSend(
+    task: PushTask,
+    dispatch: TaskDispatch,
+    now: number,
+    from: "draft" | "scheduled" = "draft",
+  ): Promise<true | SendRefusal> {
+    const stored = this.refusal(task.taskId, from);
+    if (typeof stored === "string") return stored;
     stored.status = "sending";
     stored.sentAt = now;
     const broadcastId = taskBroadcastId(task.taskId);

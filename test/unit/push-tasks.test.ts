@@ -4,9 +4,13 @@ import type { TaskDraft } from "../../functions/core/model.ts";
 import { TaskNotDraftError } from "../../functions/core/ports.ts";
 import { retryChunkId, taskBroadcastId } from "../../functions/core/push-task.ts";
 import {
+  cancelSchedule,
   createTask,
+  MAX_SCHEDULE_AHEAD_MS,
   type PushTaskDeps,
   retryTask,
+  scheduleTask,
+  sendDueTasks,
   sendTask,
   uploadRecipients,
 } from "../../functions/core/push-tasks.ts";
@@ -220,5 +224,110 @@ describe("retryTask", () => {
     const sending = await sentTask(openids(2));
     await expect(retryTask(sending.taskId, deps)).rejects.toThrow(/retry once nothing is pending/);
     expect(queues.chunks).toHaveLength(0);
+  });
+});
+
+describe("scheduled sends", () => {
+  const MINUTE = 60_000;
+  async function draftWith(recipients: string[]) {
+    const task = await createTask(draft, deps);
+    if (recipients.length > 0) await uploadRecipients(task.taskId, jsonRows(recipients), deps, 99);
+    return task;
+  }
+
+  it("sends nothing before its time and starts the fan-out once it is due, exactly once", async () => {
+    const task = await draftWith(openids(3));
+    const at = clock.now() + 10 * MINUTE;
+    expect(await scheduleTask(task.taskId, at, deps)).toEqual({ sendAt: at });
+    expect(await tasks.get(task.taskId)).toMatchObject({ status: "scheduled", sendAt: at });
+    clock.t = at - 1;
+    expect((await sendDueTasks(deps)).started).toEqual([]);
+    expect(queues.pages).toHaveLength(0);
+    clock.t = at + 30_000;
+    expect((await sendDueTasks(deps)).started).toEqual([task.taskId]);
+    expect(queues.pages).toEqual([{ broadcastId: taskBroadcastId(task.taskId), page: 0, cursor: null }]);
+    expect(await tasks.get(task.taskId)).toMatchObject({ status: "sending", sentAt: at + 30_000 });
+    expect(await sendDueTasks(deps)).toEqual({ started: [], refused: [] });
+    expect(queues.pages).toHaveLength(1);
+  });
+
+  it("finishes a run that stopped between the send and its fan-out message", async () => {
+    const task = await draftWith(openids(2));
+    await scheduleTask(task.taskId, clock.now() + MINUTE, deps);
+    clock.t += 2 * MINUTE;
+    const sendPage = queues.sendPage.bind(queues);
+    queues.sendPage = async () => {
+      throw new Error("the queue is unreachable");
+    };
+    await expect(sendDueTasks(deps)).rejects.toThrow(/unreachable/);
+    expect((await tasks.get(task.taskId))?.status).toBe("sending");
+    queues.sendPage = sendPage;
+    expect((await sendDueTasks(deps)).started).toEqual([task.taskId]);
+    expect(queues.pages).toHaveLength(1);
+    expect(tasks.dueIds.size).toBe(0);
+  });
+
+  it("refuses a time in the past or more than 30 days ahead, and a task without recipients, changing nothing", async () => {
+    const task = await draftWith(openids(1));
+    await expect(scheduleTask(task.taskId, clock.now() - 1, deps)).rejects.toThrow(/has passed/);
+    await expect(scheduleTask(task.taskId, clock.now(), deps)).rejects.toBeInstanceOf(ValidationError);
+    await expect(scheduleTask(task.taskId, clock.now() + MAX_SCHEDULE_AHEAD_MS + 1, deps)).rejects.toThrow(
+      /30 days/,
+    );
+    expect(await scheduleTask(task.taskId, clock.now() + MAX_SCHEDULE_AHEAD_MS, deps)).toBeDefined();
+    const empty = await draftWith([]);
+    await expect(scheduleTask(empty.taskId, clock.now() + MINUTE, deps)).rejects.toThrow(/no recipients/);
+    const offShelf = await createTask({ ...draft, goods: { ...draft.goods, onShelf: false } }, deps);
+    await uploadRecipients(offShelf.taskId, jsonRows(openids(1)), deps, 99);
+    await expect(scheduleTask(offShelf.taskId, clock.now() + MINUTE, deps)).rejects.toThrow(/off the shelf/);
+    expect((await tasks.get(empty.taskId))?.status).toBe("draft");
+    expect((await tasks.get(offShelf.taskId))?.status).toBe("draft");
+  });
+
+  it("is never scheduled or sent twice: a scheduled or sent task is a conflict", async () => {
+    const task = await draftWith(openids(2));
+    await scheduleTask(task.taskId, clock.now() + MINUTE, deps);
+    await expect(scheduleTask(task.taskId, clock.now() + 2 * MINUTE, deps)).rejects.toBeInstanceOf(
+      ConflictError,
+    );
+    await expect(sendTask(task.taskId, deps)).rejects.toThrow(/scheduled for .*cancel the schedule first/);
+    await expect(uploadRecipients(task.taskId, jsonRows(openids(1, "oMore")), deps, 99)).rejects.toThrow(
+      /scheduled/,
+    );
+    const sent = await sentTask(openids(2, "oSent"));
+    await expect(scheduleTask(sent.taskId, clock.now() + MINUTE, deps)).rejects.toThrow(/never sent twice/);
+    expect(queues.pages).toHaveLength(1);
+  });
+
+  it("cancels a scheduled task back to a draft that sends nothing at its time", async () => {
+    const task = await draftWith(openids(2));
+    const at = clock.now() + MINUTE;
+    await scheduleTask(task.taskId, at, deps);
+    await cancelSchedule(task.taskId, deps);
+    expect(await tasks.get(task.taskId)).toMatchObject({ status: "draft" });
+    expect((await tasks.get(task.taskId))?.sendAt).toBeUndefined();
+    clock.t = at + MINUTE;
+    expect((await sendDueTasks(deps)).started).toEqual([]);
+    expect(queues.pages).toHaveLength(0);
+    await expect(cancelSchedule(task.taskId, deps)).rejects.toThrow(/not scheduled/);
+    const sent = await sentTask(openids(1, "oSent"));
+    await expect(cancelSchedule(sent.taskId, deps)).rejects.toThrow(/cannot be cancelled/);
+    await expect(cancelSchedule("missing", deps)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("checks the guards again at its time: a refused send goes back to draft with the reason", async () => {
+    const task = await draftWith(openids(2));
+    await scheduleTask(task.taskId, clock.now() + MINUTE, deps);
+    const stored = tasks.tasks.get(task.taskId);
+    if (stored) stored.goods = { ...stored.goods, onShelf: false };
+    clock.t += 2 * MINUTE;
+    const run = await sendDueTasks(deps);
+    expect(run.started).toEqual([]);
+    expect(run.refused).toEqual([{ taskId: task.taskId, reason: expect.stringMatching(/off the shelf/) }]);
+    expect(await tasks.get(task.taskId)).toMatchObject({
+      status: "draft",
+      scheduleError: expect.stringMatching(/off the shelf/),
+    });
+    expect(queues.pages).toHaveLength(0);
   });
 });

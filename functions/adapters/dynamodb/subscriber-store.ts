@@ -1,6 +1,12 @@
 import { type DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Subscriber } from "../../core/model.ts";
-import type { AudiencePage, AudienceReader, SubscriberStatusStore, WindowUse } from "../../core/ports.ts";
+import type {
+  AudiencePage,
+  AudienceReader,
+  ConsentReader,
+  SubscriberStatusStore,
+  WindowUse,
+} from "../../core/ports.ts";
 import { ignoreConditionFailure, isConditionFailure } from "./transactions.ts";
 
 /** How many subscriber upserts run at once within one import request. */
@@ -9,7 +15,7 @@ const UPSERT_CONCURRENCY = 32;
 const OPERATOR_OUT = { ":no": false, ":operator": "operator" };
 const OPERATOR_IN = { ":no": false, ":operator": "operator", ":user": "user" };
 
-export class DynamoSubscriberStore implements AudienceReader, SubscriberStatusStore {
+export class DynamoSubscriberStore implements AudienceReader, SubscriberStatusStore, ConsentReader {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
@@ -95,6 +101,19 @@ export class DynamoSubscriberStore implements AudienceReader, SubscriberStatusSt
     };
     await Promise.all(Array.from({ length: Math.min(UPSERT_CONCURRENCY, subscribers.length) }, worker));
     return { keptOptedOut };
+  }
+
+  /** One read per openid: previews ask about a few test users at a time. */
+  async optedOut(openids: readonly string[]): Promise<ReadonlySet<string>> {
+    const items = await Promise.all(
+      openids.map(async (openid) => {
+        const { Item } = await this.db.send(
+          new GetCommand({ TableName: this.table, Key: { openid }, ProjectionExpression: "optedIn" }),
+        );
+        return Item?.optedIn === false ? openid : undefined;
+      }),
+    );
+    return new Set(items.filter((openid) => openid !== undefined));
   }
 
   /**

@@ -1,3 +1,8 @@
+/**
+ * Push tasks in DynamoDB. It is long (over 300 lines) because it implements the whole TaskStore port:
+ * upload, send, schedule and retry are conditional writes on the same item whose conditions must
+ * agree (a draft only, recipients, goods on the shelf), so they are kept side by side.
+ */
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
@@ -28,6 +33,15 @@ import { pause } from "./unprocessed.ts";
 export const RECIPIENT_BATCH = 99;
 /** The sparse index's constant partition: only task items carry `kind`. */
 const KIND = "task";
+/** The `bySendAt` index's constant partition: only a task whose scheduled send has not started its fan-out carries `due`. */
+const DUE = "due";
+const DUE_INDEX = "bySendAt";
+
+/** A stored item as the core's task: without the index attributes. */
+function toTask(item: Record<string, unknown>): PushTask {
+  const { kind: _kind, due: _due, ...task } = item;
+  return task as unknown as PushTask;
+}
 
 /** A push task's uploaded recipients as the fan-out reads them: that table only. */
 export class DynamoTaskRecipientReader implements TaskRecipientReader {
@@ -56,6 +70,10 @@ export class DynamoTaskRecipientReader implements TaskRecipientReader {
   }
 }
 
+/** What a send or a schedule requires of the task, besides its state. */
+const SENDABLE = "(audience = :all OR recipients > :zero) AND goods.onShelf = :yes";
+const SENDABLE_VALUES = { ":all": "all", ":zero": 0, ":yes": true };
+
 /** Push tasks and their uploaded recipients; a sent task's broadcast is created with its send. */
 export class DynamoTaskStore implements TaskStore {
   constructor(
@@ -81,9 +99,7 @@ export class DynamoTaskStore implements TaskStore {
     const { Item } = await this.db.send(
       new GetCommand({ TableName: this.tables.tasks, Key: { taskId }, ConsistentRead: true }),
     );
-    if (!Item) return undefined;
-    const { kind: _kind, ...task } = Item;
-    return task as PushTask;
+    return Item ? toTask(Item) : undefined;
   }
 
   /** Newest first, `limit` per page. */
@@ -140,11 +156,17 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   /**
-   * Moves the task from draft to sending and creates its broadcast, in one transaction whose one
-   * condition holds only for a draft with recipients (or the all-subscribers audience) and goods on
-   * the shelf: of concurrent presses exactly one succeeds, and a refused send changes nothing.
+   * Moves the task from draft (or scheduled) to sending and creates its broadcast, in one transaction
+   * whose one condition holds only for a task in that state with recipients (or the all-subscribers
+   * audience) and goods on the shelf: of concurrent presses exactly one succeeds, and a refused send
+   * changes nothing. A scheduled task stays `due` until clearDue, after its fan-out is queued.
    */
-  async startSend(task: PushTask, dispatch: TaskDispatch, now: number): Promise<true | SendRefusal> {
+  async startSend(
+    task: PushTask,
+    dispatch: TaskDispatch,
+    now: number,
+    from: "draft" | "scheduled" = "draft",
+  ): Promise<true | SendRefusal> {
     const broadcastId = taskBroadcastId(task.taskId);
     const committed = await transactWithRetry(
       this.db,
@@ -154,15 +176,12 @@ export class DynamoTaskStore implements TaskStore {
             Update: {
               TableName: this.tables.tasks,
               Key: { taskId: task.taskId },
-              ConditionExpression:
-                "#status = :draft AND (audience = :all OR recipients > :zero) AND goods.onShelf = :yes",
+              ConditionExpression: `#status = :from AND ${SENDABLE}`,
               UpdateExpression: "SET #status = :sending, sentAt = :now, broadcastId = :b",
               ExpressionAttributeNames: { "#status": "status" },
               ExpressionAttributeValues: {
-                ":draft": "draft",
-                ":all": "all",
-                ":zero": 0,
-                ":yes": true,
+                ...SENDABLE_VALUES,
+                ":from": from,
                 ":sending": "sending",
                 ":now": now,
                 ":b": broadcastId,
@@ -176,11 +195,93 @@ export class DynamoTaskStore implements TaskStore {
         ],
       }),
     );
-    if (committed) return true;
-    // The task only ever moves forward, so reading it now tells which condition failed.
-    const current = await this.get(task.taskId);
+    return committed ? true : this.refusal(task.taskId, from);
+  }
+
+  /** The same conditions as a send, one write: the task becomes scheduled and `due` at `sendAt`. */
+  async schedule(task: PushTask, sendAt: number): Promise<true | SendRefusal> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.tasks,
+          Key: { taskId: task.taskId },
+          ConditionExpression: `#status = :from AND ${SENDABLE}`,
+          UpdateExpression: "SET #status = :scheduled, sendAt = :at, #due = :due REMOVE scheduleError",
+          ExpressionAttributeNames: { "#status": "status", "#due": "due" },
+          ExpressionAttributeValues: {
+            ...SENDABLE_VALUES,
+            ":from": "draft",
+            ":scheduled": "scheduled",
+            ":at": sendAt,
+            ":due": DUE,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return this.refusal(task.taskId, "draft");
+    }
+  }
+
+  async unschedule(taskId: string, refusal?: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.tasks,
+          Key: { taskId },
+          ConditionExpression: "#status = :scheduled",
+          UpdateExpression: `SET #status = :draft${refusal ? ", scheduleError = :why" : ""} REMOVE #due, sendAt`,
+          ExpressionAttributeNames: { "#status": "status", "#due": "due" },
+          ExpressionAttributeValues: {
+            ":scheduled": "scheduled",
+            ":draft": "draft",
+            ...(refusal ? { ":why": refusal } : {}),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Due tasks from the sparse index (eventually consistent), each read again consistently. */
+  async due(now: number, limit: number): Promise<readonly PushTask[]> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.tasks,
+        IndexName: DUE_INDEX,
+        KeyConditionExpression: "#due = :due AND sendAt <= :now",
+        ExpressionAttributeNames: { "#due": "due" },
+        ExpressionAttributeValues: { ":due": DUE, ":now": now },
+        ProjectionExpression: "taskId",
+        Limit: limit,
+      }),
+    );
+    const tasks = await Promise.all((out.Items ?? []).map((item) => this.get(item.taskId as string)));
+    return tasks.filter((task): task is PushTask => task !== undefined && task.status !== "draft");
+  }
+
+  async clearDue(taskId: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tables.tasks,
+        Key: { taskId },
+        ConditionExpression: "#status = :sending",
+        UpdateExpression: "REMOVE #due",
+        ExpressionAttributeNames: { "#status": "status", "#due": "due" },
+        ExpressionAttributeValues: { ":sending": "sending" },
+      }),
+    );
+  }
+
+  /** Which condition a refused send or schedule failed: the task only moves forward, so a read tells. */
+  private async refusal(taskId: string, from: "draft" | "scheduled"): Promise<SendRefusal> {
+    const current = await this.get(taskId);
     if (!current) return "missing";
-    if (current.status !== "draft") return "not_draft";
+    if (current.status !== from) return "not_draft";
     if (!current.goods.onShelf) return "off_shelf";
     return "no_recipients";
   }

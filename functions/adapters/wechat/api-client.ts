@@ -3,6 +3,8 @@ import type { BroadcastMessage } from "../../core/model.ts";
 import {
   type FetchedToken,
   type TaskMessenger,
+  type TemplateLister,
+  type TemplateListing,
   type TokenFetcher,
   type WeChatMessenger,
   type WeChatResult,
@@ -65,7 +67,7 @@ function endpoint(baseUrl: string, opts: WeChatApiOptions): Endpoint {
  * A small typed client for the WeChat endpoints Fanout uses. A pool of keep-alive connections per
  * domain bounds the calls in flight.
  */
-export class WeChatApiClient implements WeChatMessenger, TaskMessenger {
+export class WeChatApiClient implements WeChatMessenger, TaskMessenger, TemplateLister {
   private readonly primary: Endpoint;
   private readonly fallback: Endpoint | undefined;
 
@@ -127,6 +129,29 @@ export class WeChatApiClient implements WeChatMessenger, TaskMessenger {
     return { accessToken: body.access_token, expiresInSeconds: body.expires_in };
   }
 
+  /** The account's template-message templates (我的模板), with the keys of their content. */
+  async privateTemplates(accessToken: string): Promise<TemplateListing> {
+    const body = await this.call(
+      `/cgi-bin/template/get_all_private_template?access_token=${encodeURIComponent(accessToken)}`,
+      undefined,
+      "repeatable",
+    );
+    if (!Array.isArray(body.template_list))
+      return { errcode: Number(body.errcode ?? -1), errmsg: String(body.errmsg ?? ""), templates: [] };
+    const templates = (body.template_list as Record<string, unknown>[]).flatMap((t) =>
+      typeof t.template_id === "string"
+        ? [
+            {
+              templateId: t.template_id,
+              title: String(t.title ?? ""),
+              keys: templateKeys(String(t.content ?? "")),
+            },
+          ]
+        : [],
+    );
+    return { errcode: 0, errmsg: "ok", templates };
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.primary.pool.close(), this.fallback?.pool.close()]);
   }
@@ -149,14 +174,17 @@ export class WeChatApiClient implements WeChatMessenger, TaskMessenger {
     };
   }
 
-  /** One call within the timeout; a repeatable one that failed in transport goes once to the fallback. */
+  /**
+   * One call within the timeout (a GET without a payload); a repeatable one that failed in transport
+   * goes once to the fallback.
+   */
   private async call(
     pathAndQuery: string,
-    payload: object,
+    payload: object | undefined,
     repeatable: Repeatable,
   ): Promise<Record<string, unknown>> {
     const signal = AbortSignal.timeout(this.opts.timeoutMs);
-    const body = JSON.stringify(payload);
+    const body = payload === undefined ? undefined : JSON.stringify(payload);
     try {
       return await this.exchange(this.primary, pathAndQuery, body, signal);
     } catch (error) {
@@ -169,18 +197,18 @@ export class WeChatApiClient implements WeChatMessenger, TaskMessenger {
   private async exchange(
     { pool, prefix }: Endpoint,
     pathAndQuery: string,
-    body: string,
+    body: string | undefined,
     signal: AbortSignal,
   ): Promise<Record<string, unknown>> {
     let statusCode: number;
     let text: string;
     try {
       const res = await pool.request({
-        method: "POST",
         path: `${prefix}${pathAndQuery}`,
-        headers: { "content-type": "application/json" },
-        body,
         signal,
+        ...(body === undefined
+          ? { method: "GET" }
+          : { method: "POST", headers: { "content-type": "application/json" }, body }),
       });
       statusCode = res.statusCode;
       text = await res.body.text();
@@ -210,6 +238,13 @@ export class StableTokenFetcher implements TokenFetcher {
   fetch(): Promise<FetchedToken> {
     return this.client.stableToken(this.appId, this.appSecret);
   }
+}
+
+/** The keys a template's content fills, in order: `{{thing1.DATA}}` → thing1. */
+export function templateKeys(content: string): string[] {
+  return [
+    ...new Set([...content.matchAll(/\{\{\s*([A-Za-z0-9_]+)\.DATA\s*\}\}/g)].map((m) => m[1] as string)),
+  ];
 }
 
 /** WeChat's msgid is a number; some gateways re-encode it as a decimal string, which names the same message. */

@@ -43,6 +43,7 @@ const zhCN = {
 
   status: {
     draft: "草稿",
+    scheduled: "已定时",
     sending: "发送中",
     paused: "已暂停",
     done: "已完成",
@@ -215,6 +216,7 @@ const en: Catalog = {
 
   status: {
     draft: "draft",
+    scheduled: "scheduled",
     sending: "sending",
     paused: "paused",
     done: "done",

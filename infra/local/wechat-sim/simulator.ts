@@ -74,6 +74,7 @@ const ROUTES: Readonly<Record<string, Route>> = {
   "/cgi-bin/message/custom/send": { method: "POST", api: "custom_send" },
   "/cgi-bin/message/template/send": { method: "POST", api: "template_send" },
   "/cgi-bin/message/subscribe/send": { method: "POST", api: "subscribe_send" },
+  "/cgi-bin/template/get_all_private_template": { method: "GET", api: "template_list" },
 };
 
 const API_BODY_LIMIT = 1024 * 1024;
@@ -83,7 +84,7 @@ const CONTROL_BODY_LIMIT = 256 * 1024 * 1024;
 const KEEP_ALIVE_MS = 65_000;
 
 function zeroCalls(): Record<ApiName, number> {
-  return { stable_token: 0, token: 0, custom_send: 0, template_send: 0, subscribe_send: 0 };
+  return { stable_token: 0, token: 0, template_list: 0, custom_send: 0, template_send: 0, subscribe_send: 0 };
 }
 
 function zeroInjected(): SimStats["faultsInjected"] {
@@ -392,6 +393,9 @@ export class WeChatSimulator implements SimulatorControls {
         return;
       case "token":
         this.reply(res, this.api.classicToken(url.searchParams));
+        return;
+      case "template_list":
+        this.reply(res, this.api.templateList(url.searchParams.get("access_token")));
         return;
       default:
         this.send(route.api, url.searchParams.get("access_token"), raw, res);

@@ -7,7 +7,7 @@ import { checkTemplateData, type TemplateFlavour } from "./value-rules.ts";
 
 export const SEND_APIS = ["custom_send", "template_send", "subscribe_send"] as const;
 export type SendApi = (typeof SEND_APIS)[number];
-export type ApiName = "stable_token" | "token" | SendApi;
+export type ApiName = "stable_token" | "token" | "template_list" | SendApi;
 
 export interface ApiConfig {
   readonly appId: string;
@@ -114,6 +114,25 @@ export class WeChatApi {
   classicToken(query: URLSearchParams): WxBody {
     const result = this.tokens.fetchClassic(query.get("grant_type"), query.get("appid"), query.get("secret"));
     return result.ok ? { ...result.grant } : wxError(result.errcode);
+  }
+
+  /**
+   * `template/get_all_private_template`: the accepted OA template ids, each with a content that
+   * names the keys a 供需信息 template fills (the simulator accepts any keys when sending).
+   */
+  templateList(accessToken: string | null): WxBody {
+    const tokenError = this.tokens.check(accessToken);
+    if (tokenError !== 0) return wxError(tokenError);
+    return {
+      template_list: [...this.cfg.templateIds].map((id) => ({
+        template_id: id,
+        title: `模板 ${id}`,
+        primary_industry: "IT科技",
+        deputy_industry: "互联网|电子商务",
+        content: "{{thing1.DATA}}\n时间：{{time2.DATA}}",
+        example: "供需信息\n时间：2026年12月1日 09:00",
+      })),
+    };
   }
 
   /** Runs one send call: token check first, as WeChat rejects a bad credential before reading the body. */
