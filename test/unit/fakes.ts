@@ -18,12 +18,14 @@ import {
   type ChunkClaim,
   type ChunkRef,
   type Clock,
+  type CreditReservation,
   type DeliveryStore,
   type FanoutQueue,
   type PostStore,
   type SendQueue,
   type SendRefusal,
   type StoredToken,
+  type SubscriptionCreditStore,
   type TaskDeliveryReader,
   TaskNotDraftError,
   type TaskStore,
@@ -347,5 +349,37 @@ export class MemoryTaskStore implements TaskStore {
   }
   async chunksDone(broadcastId: string, chunkIds: readonly string[]) {
     return chunkIds.every((id) => this.doneChunks.has(`${broadcastId}/${id}`));
+  }
+}
+
+/** Credits as the adapter keeps them: a balance per user and template, a reservation per task and user. */
+export class MemoryCredits implements SubscriptionCreditStore {
+  readonly balance = new Map<string, number>();
+  readonly reservations = new Map<string, "calling" | "held">();
+  async grant(openid: string, templateId: string, count: number) {
+    const n = (this.balance.get(`${openid}/${templateId}`) ?? 0) + count;
+    this.balance.set(`${openid}/${templateId}`, n);
+    return { credits: n, replayed: false };
+  }
+  async reserve(openid: string, templateId: string, broadcastId: string): Promise<CreditReservation> {
+    const key = `${openid}/${broadcastId}`;
+    const existing = this.reservations.get(key);
+    if (existing === "held") {
+      this.reservations.set(key, "calling");
+      return "held";
+    }
+    if (existing === "calling") return "in_doubt";
+    const left = this.balance.get(`${openid}/${templateId}`) ?? 0;
+    if (left <= 0) return "none";
+    this.balance.set(`${openid}/${templateId}`, left - 1);
+    this.reservations.set(key, "calling");
+    return "taken";
+  }
+  async hold(openid: string, broadcastId: string) {
+    const key = `${openid}/${broadcastId}`;
+    if (this.reservations.get(key) === "calling") this.reservations.set(key, "held");
+  }
+  async revoke(openid: string, templateId: string) {
+    if (this.balance.has(`${openid}/${templateId}`)) this.balance.set(`${openid}/${templateId}`, 0);
   }
 }

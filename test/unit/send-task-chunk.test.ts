@@ -1,12 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { fanOutPage } from "../../functions/core/fan-out.ts";
 import type { ChunkMessage, DeliveryRecord, TaskDraft } from "../../functions/core/model.ts";
-import type {
-  CreditReservation,
-  SubscriptionCreditStore,
-  TaskMessenger,
-  WeChatResult,
-} from "../../functions/core/ports.ts";
+import type { TaskMessenger, WeChatResult } from "../../functions/core/ports.ts";
 import { WeChatTransportError } from "../../functions/core/ports.ts";
 import { NO_CREDIT, prepareTaskMessage, taskBroadcastId } from "../../functions/core/push-task.ts";
 import { OUTCOME_UNKNOWN, type SendChunkDeps, sendChunk } from "../../functions/core/send-chunk.ts";
@@ -15,6 +10,7 @@ import {
   ArrayAudience,
   FakeClock,
   MemoryBroadcastStore,
+  MemoryCredits,
   MemoryDeliveryStore,
   newBroadcast,
   RecordingQueues,
@@ -37,38 +33,6 @@ const B = taskBroadcastId("t1");
 const OK: WeChatResult = { errcode: 0, errmsg: "ok" };
 const REFUSED: WeChatResult = { errcode: 43101, errmsg: "user refuse to accept the msg" };
 const BUSY: WeChatResult = { errcode: -1, errmsg: "system error" };
-
-/** Credits as the adapter keeps them: a balance per user and template, a reservation per task and user. */
-class MemoryCredits implements SubscriptionCreditStore {
-  readonly balance = new Map<string, number>();
-  readonly reservations = new Map<string, "calling" | "held">();
-  async grant(openid: string, templateId: string, count: number) {
-    const n = (this.balance.get(`${openid}/${templateId}`) ?? 0) + count;
-    this.balance.set(`${openid}/${templateId}`, n);
-    return { credits: n, replayed: false };
-  }
-  async reserve(openid: string, templateId: string, broadcastId: string): Promise<CreditReservation> {
-    const key = `${openid}/${broadcastId}`;
-    const existing = this.reservations.get(key);
-    if (existing === "held") {
-      this.reservations.set(key, "calling");
-      return "held";
-    }
-    if (existing === "calling") return "in_doubt";
-    const left = this.balance.get(`${openid}/${templateId}`) ?? 0;
-    if (left <= 0) return "none";
-    this.balance.set(`${openid}/${templateId}`, left - 1);
-    this.reservations.set(key, "calling");
-    return "taken";
-  }
-  async hold(openid: string, broadcastId: string) {
-    const key = `${openid}/${broadcastId}`;
-    if (this.reservations.get(key) === "calling") this.reservations.set(key, "held");
-  }
-  async revoke(openid: string, templateId: string) {
-    if (this.balance.has(`${openid}/${templateId}`)) this.balance.set(`${openid}/${templateId}`, 0);
-  }
-}
 
 class ScriptedTaskWeChat implements TaskMessenger {
   readonly calls: TaskRequest[] = [];
