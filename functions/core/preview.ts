@@ -22,14 +22,13 @@ import {
   type WeChatResult,
   WeChatTransportError,
 } from "./ports.ts";
-import { NO_CREDIT, type PushTask } from "./push-task.ts";
+import { NO_CREDIT, OPTED_OUT, type PushTask } from "./push-task.ts";
 import { type TaskSendSettings, taskRequest } from "./task-request.ts";
 
 /** How long a preview waits for an access token before it answers without one. */
 const TOKEN_WAIT_MS = 3_000;
 /** Subscribe message refused: the user has no one-time subscription left for the template. */
 const NO_SUBSCRIPTION = 43101;
-export const OPTED_OUT = "opted out (replied 0): not sent";
 
 export interface PreviewResult {
   readonly openid: string;

@@ -59,8 +59,13 @@ export const TASK_LIMITS = {
   dataKeys: 20,
 } as const;
 
+/** The furthest ahead a send may be scheduled. */
+export const MAX_SCHEDULE_AHEAD_MS = 30 * 24 * 3600_000;
+
 /** Skipped subscribe-message recipients carry this reason; WeChat is never called for them. */
 export const NO_CREDIT = "no subscription credit";
+/** A preview is not sent to a test user who opted out: their 0 holds for previews too. */
+export const OPTED_OUT = "opted out (replied 0): not sent";
 
 /** Placeholders a task's `data` and `page` may use. */
 export const PLACEHOLDERS = [

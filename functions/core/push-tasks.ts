@@ -18,6 +18,7 @@ import {
 } from "./ports.ts";
 import {
   isRetryableFailure,
+  MAX_SCHEDULE_AHEAD_MS,
   type PushTask,
   prepareTaskMessage,
   type RetryRound,
@@ -33,8 +34,6 @@ const RETRY_QUEUEING_MS = 5 * 60_000;
 const FANOUT_START_GRACE_MS = 60_000;
 /** Retry chunks queued per SendMessageBatch round trip. */
 const CHUNKS_PER_SEND = 10;
-/** The furthest ahead a send may be scheduled. */
-export const MAX_SCHEDULE_AHEAD_MS = 30 * 24 * 3600_000;
 /** Due tasks started per scheduler run; the rest are due at the next run a minute later. */
 const DUE_PER_RUN = 25;
 

@@ -2,7 +2,15 @@ import type { Browser, BrowserContext, Page, Route } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveConsole } from "../../functions/console/serve.ts";
 import { formatTime } from "../../functions/console/src/format.ts";
-import type { PostList, PostView, RetryAnswer, TaskList, TaskView } from "../../functions/contracts/api.ts";
+import type {
+  PostList,
+  PostView,
+  PreviewAnswer,
+  RetryAnswer,
+  SendTaskAnswer,
+  TaskList,
+  TaskView,
+} from "../../functions/contracts/api.ts";
 import type { HttpEvent } from "../../functions/http.ts";
 import { launchChromium, screenshots } from "./browser.ts";
 
@@ -82,6 +90,8 @@ interface Fixture {
   posts: PostView[];
   /** API requests the page made, as "METHOD /path". */
   calls: string[];
+  /** The JSON bodies the page sent, by "METHOD /path". */
+  bodies?: Record<string, unknown>;
 }
 
 /** Serves the console as the admin function does and answers the API from the fixture. */
@@ -101,6 +111,9 @@ async function fulfil(route: Route, fixture: Fixture): Promise<void> {
     return route.fulfill({ status: page.statusCode, headers, body: String(page.body) });
   }
   fixture.calls.push(`${method} ${url.pathname}`);
+  const sent = request.postData();
+  if (sent && request.headers()["content-type"] === "application/json")
+    fixture.bodies = { ...fixture.bodies, [`${method} ${url.pathname}`]: JSON.parse(sent) };
   const answer = (body: unknown, status = 200) =>
     route.fulfill({ status, contentType: "application/json", body: JSON.stringify(body) });
   if (request.headers().authorization !== `Bearer ${TOKEN}`) return answer({ error: "unauthorized" }, 401);
@@ -114,6 +127,23 @@ async function fulfil(route: Route, fixture: Fixture): Promise<void> {
   if (found && sub === "deliveries") return answer({ items: [], next: null });
   if (found && sub === "retry" && method === "POST")
     return answer({ taskId: found.taskId, round: 1, requeued: 2 } satisfies RetryAnswer, 202);
+  if ((found || foundPost) && sub === "preview" && method === "POST") {
+    const { openids } = JSON.parse(request.postData() ?? "{}") as { openids: string[] };
+    const results = openids.map((openid, i) =>
+      i === 0
+        ? { openid, errcode: 0, errmsg: "ok" }
+        : { openid, errcode: 43004, errmsg: "require subscribe" },
+    );
+    return answer({ results } satisfies PreviewAnswer);
+  }
+  if (found && sub === "send" && method === "POST") {
+    const { at } = JSON.parse(request.postData() ?? "{}") as { at: string };
+    Object.assign(found, { status: "scheduled", sendAt: new Date(at).toISOString() });
+    return answer(
+      { taskId: found.taskId, status: "scheduled", sendAt: found.sendAt ?? at } satisfies SendTaskAnswer,
+      202,
+    );
+  }
   return answer({ error: "no such route" }, 404);
 }
 
@@ -266,6 +296,59 @@ describe("progress", () => {
       "总数统计中… 已发送 30 · 失败 0 · 投递未知 0 · 跳过 0",
     );
     await shot(page, "progress");
+    await context.close();
+  });
+});
+
+describe("preview and scheduled send", () => {
+  it("previews to the remembered test openids, explains each outcome, and schedules in Beijing time", async () => {
+    const fixture: Fixture = {
+      tasks: [task("t1", { recipients: 3, total: 3, pending: 3 })],
+      posts: [post("P0001", { payment: "PENDING", status: "awaiting_payment", broadcastId: null })],
+      calls: [],
+    };
+    const { context, page } = await open(fixture);
+    await signIn(page, /^令牌/, "进入控制台");
+    await page.getByRole("button", { name: "打开任务 t1" }).click();
+    const openidsField = page.getByLabel(/^测试用户 openid/).first();
+    await openidsField.fill("oTester0001\nbad id!");
+    await page.locator("#task-preview-button").click();
+    expect(await page.locator("#task-preview-msg").textContent()).toBe(
+      "第 2 行不是微信 openid（6–64 位字母、数字、_ 或 -）。",
+    );
+    expect(fixture.calls.filter((c) => c.endsWith("/preview"))).toEqual([]);
+    await openidsField.fill("oTester0001\noTester0002");
+    await page.locator("#task-preview-button").click();
+    await page.locator("#task-preview-results li").nth(1).waitFor();
+    expect(await page.locator("#task-preview-results li").allTextContents()).toEqual([
+      "oTester0001 已发送",
+      "oTester0002 43004 用户未关注公众号",
+    ]);
+    expect(fixture.bodies?.["POST /api/tasks/t1/preview"]).toEqual({
+      openids: ["oTester0001", "oTester0002"],
+    });
+    expect(await page.evaluate(() => localStorage.getItem("fanout.testOpenids"))).toBe(
+      "oTester0001\noTester0002",
+    );
+
+    // The post list previews too, with the same remembered list.
+    await page.getByRole("button", { name: "预览付费信息 P0001" }).click();
+    expect(await page.locator("#post-preview-openids").inputValue()).toBe("oTester0001\noTester0002");
+    await page.locator("#post-preview-button").click();
+    await page.locator("#post-preview-results li").first().waitFor();
+    expect(fixture.calls).toContain("POST /api/posts/P0001/preview");
+
+    // Tomorrow, 09:00 on a Beijing clock: the page runs in UTC, the console still schedules in Beijing time.
+    const day = new Date(Date.now() + 8 * 3600_000 + 24 * 3600_000).toISOString().slice(0, 10);
+    await page.locator("#schedule-at").fill(`${day}T09:00`);
+    await page.locator("#schedule-button").click();
+    await page.getByText(`已定时，将于 ${day} 09:00:00 发送（误差在 1 分钟内）。`).first().waitFor();
+    expect(fixture.bodies?.["POST /api/tasks/t1/send"]).toEqual({ at: `${day}T09:00:00+08:00` });
+    await page.locator("#cancel-schedule-button").waitFor();
+    expect(await page.locator("#send-button").isDisabled()).toBe(true);
+    expect(await page.locator("#detail-summary").textContent()).toContain(`定时发送${day} 09:00:00`);
+    await shot(page, "preview-schedule");
+
     await context.close();
   });
 });

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { templatesAnswer } from "../../functions/contracts/api.ts";
-import { OPTED_OUT } from "../../functions/core/preview.ts";
+import { OPTED_OUT } from "../../functions/core/push-task.ts";
 import { openids, startTestApp, type TestApp } from "./harness.ts";
 import { TaskApi } from "./task-api.ts";
 

@@ -9,15 +9,10 @@ import {
   type WeChatResult,
   WeChatTransportError,
 } from "../../functions/core/ports.ts";
-import {
-  listTemplates,
-  OPTED_OUT,
-  type PreviewDeps,
-  previewPost,
-  previewTask,
-} from "../../functions/core/preview.ts";
+import { listTemplates, type PreviewDeps, previewPost, previewTask } from "../../functions/core/preview.ts";
 import {
   NO_CREDIT,
+  OPTED_OUT,
   type PushTask,
   prepareTaskMessage,
   taskBroadcastId,

@@ -2,11 +2,10 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { ConflictError, NotFoundError, ValidationError } from "../../functions/core/errors.ts";
 import type { TaskDraft } from "../../functions/core/model.ts";
 import { TaskNotDraftError } from "../../functions/core/ports.ts";
-import { retryChunkId, taskBroadcastId } from "../../functions/core/push-task.ts";
+import { MAX_SCHEDULE_AHEAD_MS, retryChunkId, taskBroadcastId } from "../../functions/core/push-task.ts";
 import {
   cancelSchedule,
   createTask,
-  MAX_SCHEDULE_AHEAD_MS,
   type PushTaskDeps,
   retryTask,
   scheduleTask,

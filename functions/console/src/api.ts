@@ -1,4 +1,5 @@
 import type {
+  CancelTaskAnswer,
   CreateTaskAnswer,
   CreateTaskBody,
   DeliveriesPage,
@@ -6,10 +7,13 @@ import type {
   ErrorAnswer,
   PostList,
   PostView,
+  PreviewAnswer,
   RetryAnswer,
   SendTaskAnswer,
+  SendTaskBody,
   TaskList,
   TaskView,
+  TemplatesAnswer,
   UploadAnswer,
 } from "../../contracts/api.ts";
 
@@ -79,6 +83,7 @@ function errorOf(text: string): string {
 }
 
 const task = (id: string) => `/api/tasks/${encodeURIComponent(id)}`;
+const post = (outTradeNo: string) => `/api/posts/${encodeURIComponent(outTradeNo)}`;
 const paged = (path: string, cursor: string | null, limit = PAGE_SIZE) => {
   const query = new URLSearchParams({ limit: String(limit) });
   if (cursor) query.set("cursor", cursor);
@@ -91,12 +96,19 @@ export const api = {
   createTask: (body: CreateTaskBody) => call<CreateTaskAnswer>("POST", "/api/tasks", { json: body }),
   uploadRecipients: (id: string, csv: string) =>
     call<UploadAnswer>("POST", `${task(id)}/recipients`, { csv }),
-  sendTask: (id: string) => call<SendTaskAnswer>("POST", `${task(id)}/send`),
+  sendTask: (id: string, body?: SendTaskBody) =>
+    call<SendTaskAnswer>("POST", `${task(id)}/send`, body ? { json: body } : undefined),
+  cancelSchedule: (id: string) => call<CancelTaskAnswer>("POST", `${task(id)}/cancel`),
+  previewTask: (id: string, openids: string[]) =>
+    call<PreviewAnswer>("POST", `${task(id)}/preview`, { json: { openids } }),
+  previewPost: (outTradeNo: string, openids: string[]) =>
+    call<PreviewAnswer>("POST", `${post(outTradeNo)}/preview`, { json: { openids } }),
+  listTemplates: () => call<TemplatesAnswer>("GET", "/api/templates"),
   retryTask: (id: string) => call<RetryAnswer>("POST", `${task(id)}/retry`),
   listDeliveries: (id: string, status: DeliveryItem["status"] | null, cursor: string | null) => {
     const path = paged(`${task(id)}/deliveries`, cursor, RECORDS_PAGE_SIZE);
     return call<DeliveriesPage>("GET", status ? `${path}&status=${status}` : path);
   },
   listPosts: (cursor: string | null) => call<PostList>("GET", paged("/api/posts", cursor)),
-  getPost: (outTradeNo: string) => call<PostView>("GET", `/api/posts/${encodeURIComponent(outTradeNo)}`),
+  getPost: (outTradeNo: string) => call<PostView>("GET", post(outTradeNo)),
 };

@@ -1,13 +1,13 @@
 import type { PostView, TaskView } from "../../contracts/api.ts";
 import { ApiError, api, token, whenUnauthorized } from "./api.ts";
 import { type Ctx, errorText, isSignedOut } from "./context.ts";
-import { displayZone } from "./format.ts";
+import { displayZone, formatTime } from "./format.ts";
 import { catalogs, DEFAULT_LANG, isLang, type Lang } from "./i18n.ts";
 import { createPostList, type PostListView } from "./posts-view.ts";
 import { createShell, type Shell } from "./shell.ts";
 import { createTaskDetail, type TaskDetailView } from "./task-detail.ts";
 import { createTaskForm } from "./task-form.ts";
-import { isRunning, isRunningPost } from "./task-logic.ts";
+import { isRunning, isRunningPost, nextPollIn } from "./task-logic.ts";
 import { createTaskList, type TaskListView } from "./tasks-view.ts";
 import { createTokenView, type TokenView } from "./token-view.ts";
 
@@ -83,6 +83,9 @@ function mount(lang: Lang): Views {
     retry: (id, button) => void retryTask(id, button),
     close: closeTask,
     uploaded: async (id) => void (await refreshTask(id)),
+    preview: (id, openids) => api.previewTask(id, openids),
+    schedule: (id, at, button) => void scheduleTask(id, at, button),
+    cancel: (id, button) => void cancelSchedule(id, button),
   });
   const form = createTaskForm(ctx, async (id) => {
     await loadTasks(true);
@@ -91,6 +94,7 @@ function mount(lang: Lang): Views {
   const posts = createPostList(ctx, {
     refresh: () => void loadPosts(true),
     more: () => void loadPosts(false),
+    preview: (outTradeNo, openids) => api.previewPost(outTradeNo, openids),
   });
   shell.app.append(list.root, detail.root, form, posts.root);
   document.getElementById("root")?.replaceChildren(shell.header, login.root, shell.app);
@@ -203,6 +207,37 @@ async function sendTask(id: string, button: HTMLButtonElement): Promise<void> {
   schedulePoll();
 }
 
+/** Schedules a draft's send; the scheduler starts it at that time, within a minute. */
+async function scheduleTask(id: string, at: string, button: HTMLButtonElement): Promise<void> {
+  button.disabled = true;
+  try {
+    const answer = await api.sendTask(id, { at });
+    const sendAt = answer.status === "scheduled" ? answer.sendAt : at;
+    const text = t().scheduledAt(formatTime(sendAt, views.ctx.zone));
+    if (state.openId === id) views.detail.say(text);
+    notice(t().taskNotice(id, text));
+  } catch (error) {
+    if (isSignedOut(error)) return;
+    if (state.openId === id) views.detail.say(t().scheduleRefused + errorText(error, t()), true);
+  } finally {
+    button.disabled = false;
+  }
+  await refreshQuietly(id);
+  schedulePoll();
+}
+
+async function cancelSchedule(id: string, button: HTMLButtonElement): Promise<void> {
+  button.disabled = true;
+  try {
+    await api.cancelSchedule(id);
+    if (state.openId === id) views.detail.say(t().scheduleCancelled);
+  } catch (error) {
+    if (isSignedOut(error)) return;
+    if (state.openId === id) views.detail.say(t().cancelRefused + errorText(error, t()), true);
+  }
+  await refreshQuietly(id);
+}
+
 async function retryTask(id: string, button: HTMLButtonElement): Promise<void> {
   button.disabled = true;
   try {
@@ -248,8 +283,8 @@ async function loadPosts(reset: boolean): Promise<void> {
 
 function schedulePoll(): void {
   if (state.timer !== undefined || state.polling || !token.get()) return;
-  if (!state.tasks.some(isRunning) && !state.posts.some(isRunningPost)) return;
-  state.timer = setTimeout(() => void poll(), POLL_MS);
+  const delay = nextPollIn(state.tasks, state.posts, Date.now(), POLL_MS);
+  if (delay !== null) state.timer = setTimeout(() => void poll(), delay);
 }
 
 function stopPolling(): void {
@@ -263,12 +298,12 @@ async function poll(): Promise<void> {
   if (document.hidden) return;
   state.polling = true;
   try {
-    const tasks = state.tasks.filter(isRunning).slice(0, POLL_BATCH);
+    const tasks = state.tasks.filter((task) => isRunning(task)).slice(0, POLL_BATCH);
     await Promise.all(
       tasks.map(async ({ taskId }) => {
         const task = await refreshTask(taskId);
         // The run just ended: the records the operator is looking at have changed.
-        if (!isRunning(task) && state.openId === taskId) {
+        if (task.status === "done" && state.openId === taskId) {
           views.detail.say(t().finished(task));
           await views.detail.records.reload();
         }

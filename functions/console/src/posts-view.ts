@@ -1,7 +1,8 @@
-import type { PostView } from "../../contracts/api.ts";
+import type { PostView, PreviewAnswer } from "../../contracts/api.ts";
 import type { Ctx } from "./context.ts";
 import { h } from "./dom.ts";
 import { formatFen, formatTime, truncate } from "./format.ts";
+import { createPreview } from "./preview-view.ts";
 import { postProgress } from "./progress.ts";
 import { progressBar } from "./progress-bar.ts";
 
@@ -12,9 +13,26 @@ export interface PostListView {
   render(posts: readonly PostView[], hasMore: boolean): void;
 }
 
-/** Paid-post broadcasts, newest first, with payment state and broadcast progress. */
-export function createPostList(ctx: Ctx, actions: { refresh(): void; more(): void }): PostListView {
+export interface PostListActions {
+  refresh(): void;
+  more(): void;
+  preview(outTradeNo: string, openids: string[]): Promise<PreviewAnswer>;
+}
+
+/** Paid-post broadcasts, newest first, with payment state and broadcast progress; a preview of any post. */
+export function createPostList(ctx: Ctx, actions: PostListActions): PostListView {
   const { t } = ctx;
+  let previewing: string | null = null;
+  const preview = createPreview(ctx, "post-preview", (openids) =>
+    previewing ? actions.preview(previewing, openids) : Promise.reject(new Error("no post chosen")),
+  );
+  preview.root.hidden = true;
+  const openPreview = (outTradeNo: string) => {
+    previewing = outTradeNo;
+    preview.reset(t.previewPostTitle(outTradeNo));
+    preview.root.hidden = false;
+    preview.root.querySelector("textarea")?.focus();
+  };
   const body = h("tbody");
   const empty = h("p", {
     className: "empty",
@@ -34,6 +52,7 @@ export function createPostList(ctx: Ctx, actions: { refresh(): void; more(): voi
     t.colPayment,
     t.colStatus,
     t.colProgress,
+    t.colActions,
   ];
   const root = h(
     "section",
@@ -60,6 +79,7 @@ export function createPostList(ctx: Ctx, actions: { refresh(): void; more(): voi
     ),
     empty,
     more,
+    preview.root,
   );
 
   const row = (p: PostView) =>
@@ -73,6 +93,16 @@ export function createPostList(ctx: Ctx, actions: { refresh(): void; more(): voi
       h("td", { text: t.payment[p.payment], attrs: { "data-payment": p.payment } }),
       h("td", { className: "status", text: t.status[p.status], attrs: { "data-status": p.status } }),
       h("td", {}, p.payment === "PAID" ? progressBar(postProgress(p), t) : ""),
+      h(
+        "td",
+        {},
+        h("button", {
+          className: "link",
+          text: t.previewPost,
+          attrs: { type: "button", "aria-label": t.previewPostAria(p.outTradeNo), "data-action": "preview" },
+          on: { click: () => openPreview(p.outTradeNo) },
+        }),
+      ),
     );
 
   return {

@@ -1,14 +1,24 @@
-import type { TaskView } from "../../contracts/api.ts";
+import type { PreviewAnswer, TaskView } from "../../contracts/api.ts";
 import type { Ctx } from "./context.ts";
 import { h, say } from "./dom.ts";
 import { explainErrcode, formatTime } from "./format.ts";
+import { createPreview } from "./preview-view.ts";
 import { taskProgress } from "./progress.ts";
 import { progressBar } from "./progress-bar.ts";
 import { createRecords, type RecordsView } from "./records-view.ts";
-import { canRetry, errcodeBreakdown, goodsLine, isDraft, recipientsText, typeText } from "./task-logic.ts";
+import { createSchedule, type ScheduleActions } from "./schedule-view.ts";
+import {
+  canRetry,
+  errcodeBreakdown,
+  goodsLine,
+  isDraft,
+  isUnsent,
+  recipientsText,
+  typeText,
+} from "./task-logic.ts";
 import { createUpload } from "./upload-view.ts";
 
-export interface DetailActions {
+export interface DetailActions extends ScheduleActions {
   send(id: string, button: HTMLButtonElement): void;
   /** Send was pressed and not refused: the button stays disabled even before the task says so. */
   sendPressed(id: string): boolean;
@@ -16,6 +26,7 @@ export interface DetailActions {
   close(): void;
   /** Recipients were added: the task's counts changed. */
   uploaded(id: string): Promise<void>;
+  preview(id: string, openids: string[]): Promise<PreviewAnswer>;
 }
 
 export interface TaskDetailView {
@@ -30,7 +41,10 @@ export interface TaskDetailView {
   focus(): void;
 }
 
-/** One task: what it is, its progress and why deliveries failed, send and retry, upload, records. */
+/**
+ * One task: what it is, its progress and why deliveries failed, send (now or at a time), retry,
+ * preview, upload, records.
+ */
 export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailView {
   const { t } = ctx;
   let taskId: string | null = null;
@@ -47,6 +61,10 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
   sendButton.addEventListener("click", () => taskId && actions.send(taskId, sendButton));
   retryButton.addEventListener("click", () => taskId && actions.retry(taskId, retryButton));
   const upload = createUpload(ctx, () => taskId, actions.uploaded);
+  const schedule = createSchedule(ctx, message, actions);
+  const preview = createPreview(ctx, "task-preview", (openids) =>
+    taskId ? actions.preview(taskId, openids) : Promise.reject(new Error("no task open")),
+  );
   const records = createRecords(ctx, message);
   const root = h(
     "section",
@@ -66,7 +84,8 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
     progress,
     breakdown,
     message,
-    h("div", { className: "actions" }, sendButton, retryButton),
+    h("div", { className: "actions" }, sendButton, retryButton, schedule.root),
+    preview.root,
     upload.root,
     records.root,
   );
@@ -75,6 +94,8 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
     const rows: [string, string][] = [
       [t.fieldStatus, t.status[task.status]],
       [t.fieldCreated, formatTime(task.createdAt, ctx.zone)],
+      [t.fieldSendAt, formatTime(task.sendAt, ctx.zone)],
+      [t.fieldScheduleError, task.scheduleError ?? ""],
       [t.fieldSent, formatTime(task.sentAt, ctx.zone)],
       [t.fieldTemplate, `${task.templateName} · ${task.templateId}`],
       [t.fieldType, typeText(task, t)],
@@ -127,15 +148,17 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
       root.hidden = false;
       say(message, "");
       upload.reset();
+      preview.reset();
     },
     show(task) {
       if (task.taskId !== taskId) return;
       title.textContent = t.detailTitle(task.name);
       renderSummary(task);
-      progress.replaceChildren(isDraft(task) ? "" : progressBar(taskProgress(task), t));
+      progress.replaceChildren(isUnsent(task) ? "" : progressBar(taskProgress(task), t));
       renderBreakdown(task);
       // A task is sent once; the server answers 409 to a second send.
       sendButton.disabled = !isDraft(task) || actions.sendPressed(task.taskId);
+      schedule.show(task, actions.sendPressed(task.taskId));
       retryButton.disabled = !canRetry(task);
       retryButton.title = canRetry(task) ? "" : t.retryHint;
       upload.show(task);

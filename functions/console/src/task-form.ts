@@ -139,6 +139,41 @@ export function createTaskForm(ctx: Ctx, created: (taskId: string) => Promise<vo
     createButton,
   );
 
+  offerTemplates(texts.get("templateId"), texts.get("templateName"));
+
+  /**
+   * The account's templates as suggestions for the template id (fetched once, when the field is
+   * first used: the list needs the token); choosing one fills an empty template name with its title.
+   */
+  function offerTemplates(idInput?: HTMLInputElement | HTMLTextAreaElement, nameInput?: HTMLElement): void {
+    if (!(idInput instanceof HTMLInputElement)) return;
+    const options = h("datalist", { attrs: { id: "f-templateId-options" } });
+    idInput.setAttribute("list", options.id);
+    idInput.after(options);
+    const titles = new Map<string, string>();
+    idInput.addEventListener(
+      "focus",
+      () =>
+        void api
+          .listTemplates()
+          .then(({ templates }) => {
+            for (const tpl of templates) titles.set(tpl.templateId, tpl.title);
+            options.replaceChildren(
+              ...templates.map((tpl) => h("option", { text: tpl.title, attrs: { value: tpl.templateId } })),
+            );
+            idInput.title = t.templatesHint(templates.length);
+          })
+          .catch(() => {
+            // No list (WeChat refused, or no token yet): the field still takes any id.
+          }),
+      { once: true },
+    );
+    idInput.addEventListener("change", () => {
+      const title = titles.get(idInput.value);
+      if (title && nameInput instanceof HTMLInputElement && nameInput.value === "") nameInput.value = title;
+    });
+  }
+
   function values(): FormValues {
     const value = (field: FormField) => controls.get(field)?.value ?? "";
     const entered = Object.fromEntries([...texts].map(([field, input]) => [field, input.value])) as Record<

@@ -4,9 +4,39 @@ import { formatYuan } from "./format.ts";
 import type { Catalog } from "./i18n.ts";
 
 export const isDraft = (task: TaskView): boolean => task.status === "draft";
+/** Nothing sent yet (a draft, or scheduled): no progress to show. */
+export const isUnsent = (task: TaskView): boolean => task.status === "draft" || task.status === "scheduled";
 
-/** Still moving: worth polling. A paused task resumes by itself (the day's quota comes back). */
-export const isRunning = (task: TaskView): boolean => task.status === "sending" || task.status === "paused";
+/** A scheduled task is watched from this long before its time: the scheduler starts it within a minute. */
+const DUE_WATCH_MS = 60_000;
+
+/**
+ * Still moving, or about to: worth polling. A paused task resumes by itself (the day's quota comes
+ * back); a scheduled one is starting within a minute of its time.
+ */
+export function isRunning(task: TaskView, now = Date.now()): boolean {
+  if (task.status === "scheduled") return Date.parse(task.sendAt ?? "") - now < DUE_WATCH_MS;
+  return task.status === "sending" || task.status === "paused";
+}
+
+/**
+ * When the console should next ask for progress: at `pollMs` while anything runs, else shortly
+ * before the next scheduled task's time; null when nothing will move by itself.
+ */
+export function nextPollIn(
+  tasks: readonly TaskView[],
+  posts: readonly PostView[],
+  now: number,
+  pollMs: number,
+): number | null {
+  if (tasks.some((task) => isRunning(task, now)) || posts.some(isRunningPost)) return pollMs;
+  const times = tasks
+    .filter((task) => task.status === "scheduled")
+    .map((task) => Date.parse(task.sendAt ?? ""))
+    .filter((at) => !Number.isNaN(at));
+  if (times.length === 0) return null;
+  return Math.max(pollMs, Math.min(...times) - DUE_WATCH_MS - now);
+}
 
 export const isRunningPost = (post: PostView): boolean =>
   post.payment === "PAID" && post.status !== "done" && post.status !== "awaiting_payment";
@@ -41,7 +71,9 @@ export function canRetry(task: TaskView): boolean {
  */
 export function recipientsText(task: TaskView, t: Catalog): string {
   if (task.audience === "uploaded") return String(task.recipients);
-  return task.status === "draft" || task.status === "sending" ? t.audienceAll : String(task.total);
+  return task.status === "draft" || task.status === "scheduled" || task.status === "sending"
+    ? t.audienceAll
+    : String(task.total);
 }
 
 export function goodsLine(goods: TaskView["goods"], t: Catalog): string {

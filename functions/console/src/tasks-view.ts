@@ -4,7 +4,7 @@ import { h } from "./dom.ts";
 import { formatTime } from "./format.ts";
 import { taskProgress } from "./progress.ts";
 import { progressBar } from "./progress-bar.ts";
-import { canRetry, goodsLine, isDraft, recipientsText } from "./task-logic.ts";
+import { canRetry, goodsLine, isDraft, isUnsent, recipientsText } from "./task-logic.ts";
 
 /** What the task list's buttons do; the app decides how. */
 export interface TaskActions {
@@ -110,7 +110,7 @@ export function createTaskList(ctx: Ctx, actions: TaskActions): TaskListView {
         "td",
         { className: "status", attrs: { "data-status": task.status } },
         h("span", { text: t.status[task.status] }),
-        isDraft(task) ? null : progressBar(taskProgress(task), t),
+        isUnsent(task) ? null : progressBar(taskProgress(task), t),
       ),
       h("td", {}, open, send, retry),
     );
