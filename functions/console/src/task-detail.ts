@@ -5,7 +5,14 @@ import { explainErrcode, formatTime } from "./format.ts";
 import { taskProgress } from "./progress.ts";
 import { progressBar } from "./progress-bar.ts";
 import { createRecords, type RecordsView } from "./records-view.ts";
-import { canRetry, errcodeBreakdown, goodsLine, isDraft, recipientsText, typeText } from "./task-logic.ts";
+import {
+  errcodeBreakdown,
+  goodsLine,
+  isDraft,
+  recipientsText,
+  retryBlocked,
+  typeText,
+} from "./task-logic.ts";
 import { createUpload } from "./upload-view.ts";
 
 export interface DetailActions {
@@ -43,7 +50,11 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
     attrs: { id: "detail-msg", role: "status", "aria-live": "polite" },
   });
   const sendButton = h("button", { text: t.sendButton, attrs: { type: "button", id: "send-button" } });
-  const retryButton = h("button", { text: t.retryButton, attrs: { type: "button", id: "retry-button" } });
+  const retryWhy = h("span", { className: "sub", attrs: { id: "retry-why" } });
+  const retryButton = h("button", {
+    text: t.retryButton,
+    attrs: { type: "button", id: "retry-button", "aria-describedby": "retry-why" },
+  });
   sendButton.addEventListener("click", () => taskId && actions.send(taskId, sendButton));
   retryButton.addEventListener("click", () => taskId && actions.retry(taskId, retryButton));
   const upload = createUpload(ctx, () => taskId, actions.uploaded);
@@ -66,7 +77,7 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
     progress,
     breakdown,
     message,
-    h("div", { className: "actions" }, sendButton, retryButton),
+    h("div", { className: "actions" }, sendButton, retryButton, retryWhy),
     upload.root,
     records.root,
   );
@@ -136,8 +147,11 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
       renderBreakdown(task);
       // A task is sent once; the server answers 409 to a second send.
       sendButton.disabled = !isDraft(task) || actions.sendPressed(task.taskId);
-      retryButton.disabled = !canRetry(task);
-      retryButton.title = canRetry(task) ? "" : t.retryHint;
+      const blocked = isDraft(task) ? null : retryBlocked(task);
+      retryButton.disabled = isDraft(task) || blocked !== null;
+      retryButton.title = retryButton.disabled ? t.retryHint : "";
+      // A draft has nothing to explain yet; a sent task says why Retry is off.
+      retryWhy.textContent = blocked ? t.retryWhy[blocked] : "";
       upload.show(task);
     },
     hide() {
