@@ -1,9 +1,10 @@
 import type { Browser, Page, Route } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveConsole } from "../../functions/console/serve.ts";
-import type { PostView, TaskView } from "../../functions/contracts/api.ts";
+import type { TaskView } from "../../functions/contracts/api.ts";
 import type { HttpEvent } from "../../functions/http.ts";
 import { openids, startTestApp, type TestApp } from "../e2e/harness.ts";
+import { postView, taskView } from "../fixtures/console-answers.ts";
 import { launchChromium, screenshots } from "./browser.ts";
 
 /**
@@ -65,52 +66,22 @@ describe("模拟支付 on the local stack with its demo merchant", () => {
 const ORIGIN = "http://console.test";
 const TOKEN = "fixture-admin-token";
 
-const counts = { sent: 0, failed: 0, unknown: 0, skipped: 0, byChannel: {}, byErrcode: {} };
-
-const pendingPost: PostView = {
-  ...counts,
-  postId: "p-1",
-  outTradeNo: "PENDING0001",
-  amount: 500,
+const pendingPost = postView("PENDING0001", {
   content: "求购：钢管",
   payment: "PENDING",
-  createdAt: "2025-03-01T06:30:00.000Z",
   paidAt: null,
   broadcastId: null,
   status: "awaiting_payment",
-  total: 0,
-  pending: 0,
-  confirmed: 0,
-  rejected: 0,
-};
+});
 
-function doneTask(taskId: string, fields: Partial<TaskView>): TaskView {
-  return {
-    ...counts,
-    taskId,
-    name: `任务${taskId}`,
-    channel: "template",
-    templateId: "TPL_1",
-    templateName: "上新通知",
-    topic: "春季上新",
-    caption: "新品到货",
-    tips: "",
-    data: { thing1: "{{topic}}" },
-    page: null,
-    url: null,
-    goods: { id: "G-1", title: "保温杯", price: 39.9, onShelf: true },
-    audience: "uploaded",
-    message: { channel: "template", templateId: "TPL_1", data: { thing1: { value: "春季上新" } } },
+const doneTask = (taskId: string, fields: Partial<TaskView>) =>
+  taskView(taskId, {
     recipients: 5,
-    createdAt: "2025-03-01T06:30:00.000Z",
-    sentAt: "2025-03-01T06:31:00.000Z",
-    retry: null,
-    status: "done",
     total: 5,
-    pending: 0,
+    status: "done",
+    sentAt: "2025-03-01T06:31:00.000Z",
     ...fields,
-  };
-}
+  });
 
 /** The page from serveConsole; the API from the lists; `/__demo/` as `demo` says. */
 async function deployment(route: Route, tasks: TaskView[], demo: number, asked: string[]): Promise<void> {
