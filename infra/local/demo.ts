@@ -3,33 +3,47 @@
  * genuinely signed and encrypted WeChat Pay notify, shows the broadcast's progress and prints a
  * delivery report. Exits 0 when every recipient is settled, leaving no process behind.
  */
-import { parseArgs } from "node:util";
-import { SingleBar } from "cli-progress";
 import type { PostView } from "../../functions/contracts/api.ts";
 import { LOCAL_SENDERS, openids, registerPaidPost, seedSubscribers } from "./app-traffic.ts";
+import { BroadcastProgressView } from "./broadcast-progress.ts";
+import { numberAtLeast, readCommandLine, wholeNumber } from "./cli.ts";
 import { FanoutClient } from "./fanout-client.ts";
-import { startLocalApp } from "./local-app.ts";
+import { LocalSettingError, startLocalApp } from "./local-app.ts";
 import type { SimStats, WeChatSimulator } from "./wechat-sim/simulator.ts";
 import { signNotify } from "./wechatpay-signer.ts";
 
-const { values } = parseArgs({
-  options: {
-    subscribers: { type: "string", default: "10000" },
-    latency: { type: "string", default: "20" },
-    verbose: { type: "boolean", default: false },
-    reports: { type: "boolean", default: false },
+const { values } = readCommandLine({
+  command: "npm start",
+  summary: [
+    "npm start: the demo (演示). Boots the local stack, seeds an audience on the simulated WeChat account,",
+    "registers a post, pays for it with a signed WeChat Pay notify, shows the broadcast's progress and",
+    "prints a delivery report. Leaves no process behind.",
+  ].join("\n"),
+  flags: {
+    subscribers: {
+      type: "string",
+      placeholder: "n",
+      default: "10000",
+      description: "audience size, 1 to 1,000,000 (订阅用户数)",
+      parse: wholeNumber(1, 1_000_000),
+    },
+    latency: {
+      type: "string",
+      placeholder: "ms",
+      default: "20",
+      description: "simulated WeChat API latency in milliseconds, plus up to half of it as jitter",
+      parse: numberAtLeast(0, "milliseconds"),
+    },
+    reports: {
+      type: "boolean",
+      description: "push a delivery report (TEMPLATESENDJOBFINISH) per template message and count them",
+    },
+    verbose: { type: "boolean", description: "print the functions' logs to stderr" },
   },
+  examples: ["npm start", "npm start -- --subscribers 50000 --latency 50", "npm start -- --reports"],
 });
-const audience = Number(values.subscribers);
-const latencyMs = Number(values.latency);
-if (!Number.isInteger(audience) || audience < 1 || audience > 1_000_000) {
-  console.error("--subscribers must be a whole number from 1 to 1,000,000");
-  process.exit(2);
-}
-if (!Number.isFinite(latencyMs) || latencyMs < 0) {
-  console.error("--latency must be a number of milliseconds ≥ 0");
-  process.exit(2);
-}
+const audience = values.subscribers;
+const latencyMs = values.latency;
 
 async function main(): Promise<void> {
   console.log("Starting the local stack (DynamoDB Local, SQS emulator, Lambda runner, WeChat simulator)…");
@@ -120,25 +134,18 @@ async function seedDemoAudience(sim: WeChatSimulator, client: FanoutClient): Pro
   );
 }
 
-/** Waits for the broadcast, showing its progress as a bar. */
+/** Waits for the broadcast, showing its progress: the bar comes once its total is known. */
 async function watchBroadcast(client: FanoutClient, outTradeNo: string): Promise<PostView> {
-  const bar = new SingleBar({
-    format: " {bar} {percentage}% | {value}/{total} settled | {status}",
-    hideCursor: true,
-    noTTYOutput: true,
-    notTTYSchedule: 2000,
-  });
-  bar.start(audience, 0, { status: "fanning_out" });
-  const final = await client.waitForBroadcast(outTradeNo, {
-    timeoutMs: 30 * 60_000,
-    intervalMs: 250,
-    onProgress: (s) => {
-      bar.setTotal(Math.max(s.total, 1));
-      bar.update(s.sent + s.failed + s.skipped, { status: s.status });
-    },
-  });
-  bar.stop();
-  return final;
+  const view = new BroadcastProgressView();
+  try {
+    return await client.waitForBroadcast(outTradeNo, {
+      timeoutMs: 30 * 60_000,
+      intervalMs: 250,
+      onProgress: (s) => view.show(s),
+    });
+  } finally {
+    view.stop();
+  }
 }
 
 function reportLines(
@@ -196,7 +203,7 @@ function formatCounts(counts: Record<string, number>): string {
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
+    console.error(`npm start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(error instanceof LocalSettingError ? 2 : 1);
   },
 );

@@ -38,7 +38,7 @@ import { localSqsClient } from "./aws-clients.ts";
 import { bundleEntry } from "./bundle.ts";
 import { type FunctionConfig, FunctionPool, resolveHandler } from "./function-pool.ts";
 import { type LambdaRunner, RunnerHandle } from "./runner-handle.ts";
-import { HttpFront } from "./runner-http.ts";
+import { HttpFront, type LocalRoute } from "./runner-http.ts";
 import { ScheduleSource } from "./schedule-source.ts";
 import { countAwsRequests } from "./sdk-instrumentation.ts";
 import { SqsEventSource } from "./sqs-event-source.ts";
@@ -75,6 +75,8 @@ export interface RunnerOptions {
   readonly functions?: Readonly<Record<string, FunctionDef>>;
   /** Defaults to `httpRoutes` of common/definitions.ts. */
   readonly routes?: readonly HttpRouteDef[];
+  /** Routes the runner answers in-process, before `routes` (see runner-http.ts). */
+  readonly localRoutes?: readonly LocalRoute[];
   /** Defaults to `schedules` of common/definitions.ts. */
   readonly schedules?: Readonly<Record<string, ScheduleDef>>;
   /** Tests only: fire every schedule this often instead of its `everyMinutes`. */
@@ -106,7 +108,12 @@ export async function startLambdaRunner(opts: RunnerOptions): Promise<LambdaRunn
     concurrency: (name) =>
       opts.concurrency?.[name] ?? consumerConcurrency.get(name) ?? DEFAULT_HTTP_CONCURRENCY,
   });
-  const http = new HttpFront(routesToPools(opts.routes ?? httpRoutes, pools, log), pools, log);
+  const http = new HttpFront(
+    routesToPools(opts.routes ?? httpRoutes, pools, log),
+    pools,
+    log,
+    opts.localRoutes,
+  );
   const sqs = localSqsClient(opts.env);
   // Lambda's own pollers are billed as SQS requests too; the benchmark prices them.
   const eventSourceRequests = new Map<string, number>();

@@ -1,9 +1,11 @@
 /**
  * The Lambda runner's HTTP side: one loopback server in front of the functions' Function URLs,
- * routing by `httpRoutes` (lambda-runner.ts lists how it differs from AWS).
+ * routing by `httpRoutes` (lambda-runner.ts lists how it differs from AWS), and the local stack's own
+ * routes, which no deployment has.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import type { HttpRouteDef } from "../../common/definitions.ts";
 import { type FunctionPool, MAX_PAYLOAD_BYTES } from "./function-pool.ts";
 import { fromFunctionUrlResult, toFunctionUrlEvent } from "./function-url.ts";
@@ -12,7 +14,16 @@ import { BodyTooLargeError, listen, readBody, sendJson } from "./http-io.ts";
 /** How AWS's own answers (not the function's) are typed. */
 const AWS_ANSWER_HEADERS = { "content-type": "application/json" };
 
-function routeMatches(route: HttpRouteDef, method: string, path: string): boolean {
+/**
+ * A route the local stack answers itself, in-process, with the Function URL contract (the same event
+ * in, the same result out): local-only tools such as paying with the demo merchant. Never a function
+ * of common/definitions.ts, so nothing of it is deployed.
+ */
+export interface LocalRoute extends Omit<HttpRouteDef, "function"> {
+  handle(event: APIGatewayProxyEventV2): Promise<unknown>;
+}
+
+function routeMatches(route: Omit<HttpRouteDef, "function">, method: string, path: string): boolean {
   if (route.method && route.method.toUpperCase() !== method) return false;
   return route.prefix ? path.startsWith(route.path) : path === route.path;
 }
@@ -27,6 +38,7 @@ export class HttpFront {
     private readonly routes: readonly HttpRouteDef[],
     private readonly pools: ReadonlyMap<string, FunctionPool>,
     private readonly log: (line: string) => void,
+    private readonly localRoutes: readonly LocalRoute[] = [],
   ) {
     this.server = createServer((req, res) => void this.handle(req, res));
   }
@@ -71,9 +83,10 @@ export class HttpFront {
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = (req.method ?? "GET").toUpperCase();
     const path = (req.url ?? "/").split(/[?#]/, 1)[0] ?? "/";
-    const route = this.routes.find((r) => routeMatches(r, method, path));
+    const local = this.localRoutes.find((r) => routeMatches(r, method, path));
+    const route = local ? undefined : this.routes.find((r) => routeMatches(r, method, path));
     const pool = route && this.pools.get(route.function);
-    if (!pool) {
+    if (!pool && !local) {
       req.resume();
       // The shape every function answers a 404 with.
       sendJson(res, 404, { error: "no such route" }, AWS_ANSWER_HEADERS);
@@ -89,10 +102,10 @@ export class HttpFront {
       );
       return;
     }
-    const response = await this.invoke(pool, toFunctionUrlEvent(req, body, { requestId: randomUUID() }), {
-      method,
-      path,
-    });
+    const event = toFunctionUrlEvent(req, body, { requestId: randomUUID() });
+    const response = local
+      ? fromFunctionUrlResult(await local.handle(event))
+      : await this.invoke(pool as FunctionPool, event, { method, path });
     if (response) writeFunctionUrlResponse(res, response);
     else sendJson(res, 502, { message: "Internal Server Error" }, AWS_ANSWER_HEADERS);
   }

@@ -7,6 +7,7 @@ import type { FunctionDef } from "../../common/definitions.ts";
 import { functions as definedFunctions } from "../../common/definitions.ts";
 import { type EmulatorOptions, startEmulators } from "./emulators.ts";
 import { type LambdaRunner, startLambdaRunner } from "./lambda-runner.ts";
+import type { LocalRoute } from "./runner-http.ts";
 
 export interface LocalStackOptions {
   /** App settings for the functions (WECHAT_API_BASE, ADMIN_TOKEN, …); AWS settings are added. */
@@ -25,6 +26,8 @@ export interface LocalStackOptions {
   readonly countEmulatorRequests?: boolean;
   /** Emulator and container output; silent when absent. */
   readonly log?: (line: string) => void;
+  /** Routes the runner answers in-process, which no deployment has (runner-http.ts). */
+  readonly localRoutes?: readonly LocalRoute[];
 }
 
 export interface LocalStack {
@@ -76,6 +79,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       concurrency: opts.concurrency,
       ...(opts.scheduleEveryMs === undefined ? {} : { scheduleEveryMs: opts.scheduleEveryMs }),
       log: opts.log,
+      ...(opts.localRoutes ? { localRoutes: opts.localRoutes } : {}),
     });
   } catch (error) {
     await emulators.stop();

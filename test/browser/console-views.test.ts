@@ -12,6 +12,7 @@ import type {
   TaskView,
 } from "../../functions/contracts/api.ts";
 import type { HttpEvent } from "../../functions/http.ts";
+import { postView as post, taskView as task } from "../fixtures/console-answers.ts";
 import { launchChromium, screenshots } from "./browser.ts";
 
 /**
@@ -32,58 +33,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-const counts = { sent: 0, failed: 0, unknown: 0, skipped: 0, byChannel: {}, byErrcode: {} };
-
-function task(taskId: string, fields: Partial<TaskView> = {}): TaskView {
-  return {
-    ...counts,
-    taskId,
-    name: `任务${taskId}`,
-    channel: "template",
-    templateId: "TPL_1",
-    templateName: "上新通知",
-    topic: "春季上新",
-    caption: "新品到货",
-    tips: "",
-    data: { thing1: "{{topic}}" },
-    page: null,
-    url: null,
-    goods: { id: "G-1", title: "保温杯", price: 39.9, onShelf: true },
-    audience: "uploaded",
-    message: { channel: "template", templateId: "TPL_1", data: { thing1: { value: "春季上新" } } },
-    recipients: 0,
-    createdAt: "2025-03-01T06:30:00.000Z",
-    sentAt: null,
-    sendAt: null,
-    scheduleError: null,
-    retry: null,
-    status: "draft",
-    total: 0,
-    pending: 0,
-    ...fields,
-  };
-}
-
-function post(outTradeNo: string, fields: Partial<PostView> = {}): PostView {
-  return {
-    ...counts,
-    postId: `p-${outTradeNo}`,
-    outTradeNo,
-    amount: 500,
-    content: "供应：二手叉车一台",
-    payment: "PAID",
-    createdAt: "2025-03-01T06:30:00.000Z",
-    paidAt: "2025-03-01T06:31:00.000Z",
-    broadcastId: `post-${outTradeNo}`,
-    status: "done",
-    total: 0,
-    pending: 0,
-    confirmed: 0,
-    rejected: 0,
-    ...fields,
-  };
-}
 
 interface Fixture {
   tasks: TaskView[];

@@ -6,6 +6,7 @@ import {
   isRunning,
   recipientsText,
   retryableFailures,
+  retryBlocked,
 } from "../../functions/console/src/task-logic.ts";
 import type { TaskView } from "../../functions/contracts/api.ts";
 
@@ -45,6 +46,24 @@ describe("retry", () => {
     // A retry chunk's tally takes each re-sent failure off its old errcode (send-chunk.ts).
     expect(canRetry(task({ byErrcode: { "-1": 0, "43004": 1 } }))).toBe(false);
     expect(canRetry(task({ byErrcode: { "-1": 0, "45011": 1 } }))).toBe(true);
+  });
+});
+
+describe("why retry is not offered", () => {
+  it("is said: not done yet, a round still queueing, nothing failed, or only permanent failures", () => {
+    expect(retryBlocked(task({ status: "sending", failed: 1, unknown: 0, byErrcode: { "-1": 1 } }))).toBe(
+      "notDone",
+    );
+    const queueing = { round: 1, chunks: -1, requeued: 0, at: 0 };
+    expect(retryBlocked(task({ failed: 2, unknown: 0, byErrcode: { "-1": 2 }, retry: queueing }))).toBe(
+      "queueing",
+    );
+    expect(retryBlocked(task({ failed: 0, unknown: 0, byErrcode: {} }))).toBe("noFailures");
+    expect(retryBlocked(task({ failed: 3, unknown: 0, byErrcode: { "43004": 3 } }))).toBe("nothingRetryable");
+    expect(retryBlocked(task({ failed: 1, unknown: 1, byErrcode: { "43004": 1, "-2": 1 } }))).toBeNull();
+    for (const lang of ["zh-CN", "en"] as const)
+      for (const reason of ["notDone", "queueing", "noFailures", "nothingRetryable"] as const)
+        expect(catalogs[lang].retryWhy[reason]).not.toBe("");
   });
 });
 

@@ -84,6 +84,12 @@ const zhCN = {
   sendTask: (id: string) => `发送任务 ${id}`,
   retryTask: (id: string) => `重试任务 ${id} 的失败投递`,
   retryHint: "任务完成且有可重试的失败（-1、-2、45011、access_token 失效）时才能重试",
+  retryWhy: {
+    notDone: "发送结束后才能重试。",
+    queueing: "上一轮重试仍在排队。",
+    noFailures: "没有失败的投递，无需重试。",
+    nothingRetryable: "没有可重试的失败：失败均为永久性错误（如 43004 未关注），重发也不会成功。",
+  },
   loadTasksFailed: "无法加载任务列表：",
 
   detailTitle: (name: string) => `任务：${name}`,
@@ -206,6 +212,11 @@ const zhCN = {
   colProgress: "进度",
   postsEmpty: "暂无付费信息。",
   loadPostsFailed: "无法加载群发列表：",
+  demoPay: "模拟支付",
+  demoPayPost: (outTradeNo: string) => `模拟支付订单 ${outTradeNo}`,
+  demoPayHint: "仅本地环境：用演示商户签名的微信支付通知支付此订单，随后开始群发",
+  demoPaid: (outTradeNo: string) => `订单 ${outTradeNo} 已模拟支付，开始群发。`,
+  demoPayFailed: (outTradeNo: string) => `订单 ${outTradeNo} 模拟支付失败：`,
 
   errcode: {
     0: "成功",
@@ -285,6 +296,13 @@ const en: Catalog = {
   retryTask: (id) => `Retry failed deliveries of task ${id}`,
   retryHint:
     "Retry is possible once the task is done and has retryable failures (-1, -2, 45011, token refused)",
+  retryWhy: {
+    notDone: "Retry is possible once sending has ended.",
+    queueing: "The previous retry round is still being queued.",
+    noFailures: "No delivery failed: nothing to retry.",
+    nothingRetryable:
+      "Nothing to retry: every failure is permanent (such as 43004, not following); re-sending would not help.",
+  },
   loadTasksFailed: "Could not load the tasks: ",
 
   detailTitle: (name) => `Task: ${name}`,
@@ -408,6 +426,12 @@ const en: Catalog = {
   colProgress: "Progress",
   postsEmpty: "No posts yet.",
   loadPostsFailed: "Could not load the broadcasts: ",
+  demoPay: "Simulate payment",
+  demoPayPost: (outTradeNo) => `Simulate payment of order ${outTradeNo}`,
+  demoPayHint:
+    "Local stack only: pays this order with a WeChat Pay notify signed by the demo merchant; the broadcast then starts",
+  demoPaid: (outTradeNo) => `Order ${outTradeNo} paid (simulated); broadcasting.`,
+  demoPayFailed: (outTradeNo) => `Simulated payment of order ${outTradeNo} failed: `,
 
   errcode: {
     0: "success",

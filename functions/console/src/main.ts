@@ -1,6 +1,7 @@
 import type { PostView, TaskView } from "../../contracts/api.ts";
 import { ApiError, api, token, whenUnauthorized } from "./api.ts";
 import { type Ctx, errorText, isSignedOut } from "./context.ts";
+import { demoMerchantInUse, payWithDemoMerchant } from "./demo-pay.ts";
 import { displayZone, formatTime } from "./format.ts";
 import { catalogs, DEFAULT_LANG, isLang, type Lang } from "./i18n.ts";
 import { createPostList, type PostListView } from "./posts-view.ts";
@@ -32,6 +33,8 @@ const state = {
   pressed: new Set<string>(),
   timer: undefined as ReturnType<typeof setTimeout> | undefined,
   polling: false,
+  /** The local stack pays with its demo merchant: unpaid posts offer 「模拟支付」 (demo-pay.ts). */
+  demoPay: false,
 };
 
 interface Views {
@@ -95,6 +98,7 @@ function mount(lang: Lang): Views {
     refresh: () => void loadPosts(true),
     more: () => void loadPosts(false),
     preview: (outTradeNo, openids) => api.previewPost(outTradeNo, openids),
+    pay: (outTradeNo, button) => void payPost(outTradeNo, button),
   });
   shell.app.append(list.root, detail.root, form, posts.root);
   document.getElementById("root")?.replaceChildren(shell.header, login.root, shell.app);
@@ -121,7 +125,7 @@ async function signIn(): Promise<void> {
   views.login.hide();
   views.shell.app.hidden = false;
   views.shell.forget.hidden = false;
-  await Promise.all([loadTasks(true), loadPosts(true)]);
+  await Promise.all([loadTasks(true), loadPosts(true), detectDemoPay()]);
   if (state.openId) await openTask(state.openId);
 }
 
@@ -265,7 +269,24 @@ async function refreshQuietly(id: string): Promise<void> {
 
 // ——— Paid-post broadcasts
 
-const renderPosts = () => views.posts.render(state.posts, state.postsNext !== null);
+const renderPosts = () => views.posts.render(state.posts, state.postsNext !== null, state.demoPay);
+
+async function detectDemoPay(): Promise<void> {
+  state.demoPay = await demoMerchantInUse();
+  if (state.demoPay) renderPosts();
+}
+
+async function payPost(outTradeNo: string, button: HTMLButtonElement): Promise<void> {
+  button.disabled = true;
+  try {
+    await payWithDemoMerchant(outTradeNo);
+    notice(t().demoPaid(outTradeNo));
+    await loadPosts(true);
+  } catch (error) {
+    notice(t().demoPayFailed(outTradeNo) + errorText(error, t()), true);
+    button.disabled = false;
+  }
+}
 
 async function loadPosts(reset: boolean): Promise<void> {
   try {

@@ -10,17 +10,20 @@ const CONTENT_SHOWN = 40;
 
 export interface PostListView {
   readonly root: HTMLElement;
-  render(posts: readonly PostView[], hasMore: boolean): void;
+  /** `demoPay`: the local stack's demo merchant is in use, so unpaid posts offer 「模拟支付」. */
+  render(posts: readonly PostView[], hasMore: boolean, demoPay?: boolean): void;
 }
 
-export interface PostListActions {
+export interface PostActions {
   refresh(): void;
   more(): void;
+  /** Pays the post with the local stack's demo merchant (demo-pay.ts). */
+  pay(outTradeNo: string, button: HTMLButtonElement): void;
   preview(outTradeNo: string, openids: string[]): Promise<PreviewAnswer>;
 }
 
 /** Paid-post broadcasts, newest first, with payment state and broadcast progress; a preview of any post. */
-export function createPostList(ctx: Ctx, actions: PostListActions): PostListView {
+export function createPostList(ctx: Ctx, actions: PostActions): PostListView {
   const { t } = ctx;
   let previewing: string | null = null;
   const preview = createPreview(ctx, "post-preview", (openids) =>
@@ -82,7 +85,16 @@ export function createPostList(ctx: Ctx, actions: PostListActions): PostListView
     preview.root,
   );
 
-  const row = (p: PostView) =>
+  const payButton = (p: PostView) => {
+    const button = h("button", {
+      text: t.demoPay,
+      attrs: { type: "button", "aria-label": t.demoPayPost(p.outTradeNo), title: t.demoPayHint },
+    });
+    button.addEventListener("click", () => actions.pay(p.outTradeNo, button));
+    return button;
+  };
+
+  const row = (p: PostView, demoPay: boolean) =>
     h(
       "tr",
       { attrs: { "data-out-trade-no": p.outTradeNo } },
@@ -90,7 +102,12 @@ export function createPostList(ctx: Ctx, actions: PostListActions): PostListView
       h("td", { text: formatTime(p.createdAt, ctx.zone), attrs: { title: p.createdAt } }),
       h("td", { className: "num", text: formatFen(p.amount) }),
       h("td", { text: truncate(p.content, CONTENT_SHOWN), attrs: { title: p.content } }),
-      h("td", { text: t.payment[p.payment], attrs: { "data-payment": p.payment } }),
+      h(
+        "td",
+        {},
+        h("span", { text: t.payment[p.payment], attrs: { "data-payment": p.payment } }),
+        demoPay && p.payment === "PENDING" ? [" ", payButton(p)] : null,
+      ),
       h("td", { className: "status", text: t.status[p.status], attrs: { "data-status": p.status } }),
       h("td", {}, p.payment === "PAID" ? progressBar(postProgress(p), t) : ""),
       h(
@@ -107,8 +124,8 @@ export function createPostList(ctx: Ctx, actions: PostListActions): PostListView
 
   return {
     root,
-    render(posts, hasMore) {
-      body.replaceChildren(...posts.map(row));
+    render(posts, hasMore, demoPay = false) {
+      body.replaceChildren(...posts.map((p) => row(p, demoPay)));
       empty.hidden = posts.length > 0;
       more.hidden = !hasMore;
     },

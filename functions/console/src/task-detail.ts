@@ -8,12 +8,12 @@ import { progressBar } from "./progress-bar.ts";
 import { createRecords, type RecordsView } from "./records-view.ts";
 import { createSchedule, type ScheduleActions } from "./schedule-view.ts";
 import {
-  canRetry,
   errcodeBreakdown,
   goodsLine,
   isDraft,
   isUnsent,
   recipientsText,
+  retryBlocked,
   typeText,
 } from "./task-logic.ts";
 import { createUpload } from "./upload-view.ts";
@@ -57,7 +57,11 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
     attrs: { id: "detail-msg", role: "status", "aria-live": "polite" },
   });
   const sendButton = h("button", { text: t.sendButton, attrs: { type: "button", id: "send-button" } });
-  const retryButton = h("button", { text: t.retryButton, attrs: { type: "button", id: "retry-button" } });
+  const retryWhy = h("span", { className: "sub", attrs: { id: "retry-why" } });
+  const retryButton = h("button", {
+    text: t.retryButton,
+    attrs: { type: "button", id: "retry-button", "aria-describedby": "retry-why" },
+  });
   sendButton.addEventListener("click", () => taskId && actions.send(taskId, sendButton));
   retryButton.addEventListener("click", () => taskId && actions.retry(taskId, retryButton));
   const upload = createUpload(ctx, () => taskId, actions.uploaded);
@@ -84,7 +88,7 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
     progress,
     breakdown,
     message,
-    h("div", { className: "actions" }, sendButton, retryButton, schedule.root),
+    h("div", { className: "actions" }, sendButton, retryButton, retryWhy, schedule.root),
     preview.root,
     upload.root,
     records.root,
@@ -159,8 +163,11 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
       // A task is sent once; the server answers 409 to a second send.
       sendButton.disabled = !isDraft(task) || actions.sendPressed(task.taskId);
       schedule.show(task, actions.sendPressed(task.taskId));
-      retryButton.disabled = !canRetry(task);
-      retryButton.title = canRetry(task) ? "" : t.retryHint;
+      const blocked = isUnsent(task) ? null : retryBlocked(task);
+      retryButton.disabled = isUnsent(task) || blocked !== null;
+      retryButton.title = retryButton.disabled ? t.retryHint : "";
+      // An unsent task has nothing to explain yet; a sent task says why Retry is off.
+      retryWhy.textContent = blocked ? t.retryWhy[blocked] : "";
       upload.show(task);
     },
     hide() {

@@ -60,9 +60,17 @@ export function retryableFailures(task: TaskView): number {
  * (a task whose failures are all 43004 would re-queue nobody).
  */
 export function canRetry(task: TaskView): boolean {
-  if (task.status !== "done") return false;
-  if (task.retry && task.retry.chunks < 0) return false;
-  return retryableFailures(task) > 0;
+  return retryBlocked(task) === null;
+}
+
+/** Why Retry is not offered, for the label beside it; null when it is. */
+export function retryBlocked(
+  task: TaskView,
+): "notDone" | "queueing" | "noFailures" | "nothingRetryable" | null {
+  if (task.status !== "done") return "notDone";
+  if (task.retry && task.retry.chunks < 0) return "queueing";
+  if (retryableFailures(task) > 0) return null;
+  return task.failed + task.unknown === 0 ? "noFailures" : "nothingRetryable";
 }
 
 /**

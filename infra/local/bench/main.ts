@@ -1,51 +1,64 @@
 /**
  * `npm run bench`: the whole local stack over a matrix of audiences and simulated WeChat latencies.
- * Prints a table, writes `bench-results/latest.json` and `bench-results/throughput.svg`.
- *
- *   --quick        one small scenario (1,000 recipients, 50 ms)
- *   --json         print only one JSON object on stdout (the quick scenario's, or the whole run's)
- *   --million      add a 1,000,000-recipient audience
- *   --no-reports   leave WeChat's delivery reports out (their cost too)
- *   --audiences 1000,10000   --latencies 0,50,200   --senders N   --out dir
+ * Prints a table, writes `bench-results/latest.json` and `bench-results/throughput.svg`; `--help`
+ * lists the flags.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { LOCAL_SENDERS } from "../app-traffic.ts";
+import { readCommandLine, wholeNumber, wholeNumbers } from "../cli.ts";
 import { throughputChart } from "./chart.ts";
 import { natStandingCost } from "./cost-model.ts";
 import { runAudience, type ScenarioResult } from "./scenario.ts";
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: "boolean", default: false },
-    json: { type: "boolean", default: false },
-    million: { type: "boolean", default: false },
-    "no-reports": { type: "boolean", default: false },
-    audiences: { type: "string" },
-    latencies: { type: "string" },
-    senders: { type: "string" },
-    out: { type: "string", default: "bench-results" },
+const { values } = readCommandLine({
+  command: "npm run bench",
+  summary: [
+    "npm run bench: throughput and cost (性能与成本) of the whole local stack over audiences × simulated",
+    "WeChat latencies. Prints a table; writes <out>/latest.json and <out>/throughput.svg.",
+  ].join("\n"),
+  flags: {
+    quick: { type: "boolean", description: "one small scenario: 1,000 recipients at 50 ms" },
+    json: { type: "boolean", description: "print only one JSON object on stdout (progress goes to stderr)" },
+    million: { type: "boolean", description: "add a 1,000,000-recipient audience" },
+    "no-reports": { type: "boolean", description: "leave WeChat's delivery reports (and their cost) out" },
+    audiences: {
+      type: "string",
+      placeholder: "n,n…",
+      defaultText: "1000,10000,100000; 1000 with --quick",
+      description: "audience sizes, comma-separated",
+      parse: wholeNumbers(1),
+    },
+    latencies: {
+      type: "string",
+      placeholder: "ms,ms…",
+      defaultText: "0,50,200; 50 with --quick",
+      description: "simulated WeChat latencies in ms, comma-separated",
+      parse: wholeNumbers(0),
+    },
+    senders: {
+      type: "string",
+      placeholder: "n",
+      defaultText: String(LOCAL_SENDERS),
+      description: "sender containers",
+      parse: wholeNumber(1, 100),
+    },
+    out: {
+      type: "string",
+      placeholder: "dir",
+      default: "bench-results",
+      description: "where results are written",
+    },
   },
+  examples: ["npm run bench -- --quick", "npm run bench -- --audiences 1000,10000 --latencies 0,50"],
 });
 
-function numbers(flag: string, text: string | undefined, fallback: number[]): number[] {
-  if (text === undefined) return fallback;
-  const list = text.split(",").map(Number);
-  if (list.some((n) => !Number.isInteger(n) || n < 0)) {
-    console.error(`--${flag} must be comma-separated whole numbers, got ${text}`);
-    process.exit(2);
-  }
-  return list;
-}
-
-const audiences = numbers(
-  "audiences",
-  values.audiences,
-  values.quick ? [1_000] : [1_000, 10_000, 100_000, ...(values.million ? [1_000_000] : [])],
-);
-const latencies = numbers("latencies", values.latencies, values.quick ? [50] : [0, 50, 200]);
-const senders = values.senders === undefined ? undefined : numbers("senders", values.senders, [])[0];
+const audiences =
+  values.audiences ??
+  (values.quick ? [1_000] : [1_000, 10_000, 100_000, ...(values.million ? [1_000_000] : [])]);
+const latencies = values.latencies ?? (values.quick ? [50] : [0, 50, 200]);
+const senders = values.senders;
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
 function machine(): string {

@@ -10,13 +10,14 @@
  * - windows: subscribers with an open customer-service window (recorded by Fanout through the
  *   callback) and sender kills: who among them got nothing, and what Fanout recorded for them.
  *
- * `--only revocation|crash|windows` runs one, `--json` prints one JSON object instead of the summary.
- * Progress goes to stderr. Exits 1 when a scenario could not complete, 2 on bad flags.
+ * `--only revocation|crash|windows` runs one, `--json` prints one JSON object instead of the summary
+ * (`--help` lists them). Progress goes to stderr. Exits 1 when a scenario could not complete, 2 on
+ * bad flags.
  */
 import { availableParallelism, loadavg } from "node:os";
-import { parseArgs } from "node:util";
 import { functions, queues } from "../../../common/definitions.ts";
 import { LOCAL_SENDERS } from "../app-traffic.ts";
+import { oneOf, readCommandLine } from "../cli.ts";
 import { round } from "./figures.ts";
 import type { exactlyOnce, statusTotals } from "./resilience-readings.ts";
 import {
@@ -29,30 +30,27 @@ import {
 } from "./resilience-scenarios.ts";
 import { KILL_INTERVAL_MS, withStack } from "./resilience-stack.ts";
 
-const USAGE = "usage: npm run bench:resilience -- [--only revocation|crash|windows] [--json]";
-
 function flags(): { only: readonly ScenarioName[]; json: boolean } {
-  let parsed: { values: { only?: string | undefined; json?: boolean | undefined } };
-  try {
-    parsed = parseArgs({
-      options: { only: { type: "string" }, json: { type: "boolean", default: false } },
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return badFlags(message.split("\n", 1)[0] ?? message);
-  }
-  const { only, json = false } = parsed.values;
-  if (only === undefined) return { only: SCENARIOS, json };
-  const name = SCENARIOS.find((s) => s === only);
-  if (!name) return badFlags(`unknown scenario "${only}"`);
-  return { only: [name], json };
-}
-
-function badFlags(message: string): never {
-  console.error(`bench:resilience: ${message}; ${USAGE}`);
-  process.exit(2);
+  const { values } = readCommandLine({
+    command: "npm run bench:resilience",
+    summary: [
+      "npm run bench:resilience: failure scenarios (故障演练) on a fresh local stack each, at production",
+      "timeouts: a token revoked mid-run, sender containers killed mid-broadcast, killed senders with",
+      "customer-service windows. Progress goes to stderr; exits 1 when a scenario could not complete.",
+    ].join("\n"),
+    flags: {
+      only: {
+        type: "string",
+        placeholder: SCENARIOS.join("|"),
+        defaultText: "all three",
+        description: "run one scenario",
+        parse: oneOf(SCENARIOS),
+      },
+      json: { type: "boolean", description: "print one JSON object instead of the summary" },
+    },
+    examples: ["npm run bench:resilience -- --only revocation"],
+  });
+  return { only: values.only ? [values.only] : SCENARIOS, json: values.json };
 }
 
 // --- output ----------------------------------------------------------------------------------------

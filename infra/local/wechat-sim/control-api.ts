@@ -12,6 +12,7 @@ export interface SimulatorControls {
   openWindow(openid: string, kind: WindowKind): void;
   grantSubscription(openid: string, templateId: string, count?: number): void;
   addTemplates(ids: { official?: Iterable<string>; subscribe?: Iterable<string> }): void;
+  templateIds(): { readonly official: readonly string[]; readonly subscribe: readonly string[] };
   setFaults(patch: Partial<Faults>): void;
   clearFaults(): void;
   faultSettings(): Readonly<Faults>;
@@ -116,6 +117,12 @@ function postTemplates(sim: SimulatorControls, body: Json): ControlAnswer {
   return ok();
 }
 
+/** The template ids the send APIs accept, as `POST /__sim/templates` takes them. */
+function templatesBody(sim: SimulatorControls): Json {
+  const { official, subscribe } = sim.templateIds();
+  return { templateIds: official, subscribeTemplateIds: subscribe };
+}
+
 function getLedger(sim: SimulatorControls, query: URLSearchParams): ControlAnswer {
   const openid = query.get("openid");
   if (openid !== null) return { status: 200, body: { openid, deliveries: sim.ledger(openid) } };
@@ -133,7 +140,13 @@ const ROUTES: Readonly<Record<string, Partial<Record<string, Handler>>>> = {
   "/__sim/follow": { POST: postFollow },
   "/__sim/window": { POST: postWindow },
   "/__sim/subscriptions": { POST: postSubscription },
-  "/__sim/templates": { POST: postTemplates },
+  "/__sim/templates": {
+    GET: (sim) => ({ status: 200, body: templatesBody(sim) }),
+    POST: (sim, body) => {
+      const answer = postTemplates(sim, body);
+      return answer.status === 200 ? ok(templatesBody(sim)) : answer;
+    },
+  },
   "/__sim/faults": {
     GET: (sim) => ({ status: 200, body: sim.faultSettings() }),
     POST: (sim, body) => {

@@ -28,6 +28,8 @@ const sim = new WeChatSimulator({
 });
 
 const url = await sim.start(port);
+const { official, subscribe } = sim.templateIds();
+console.log(`template ids: ${official.join(", ")}; subscribe template ids: ${subscribe.join(", ")}`);
 console.log(`wechat-sim ready ${url}`);
 
 const shutdown = (): void => {

@@ -200,6 +200,11 @@ export class WeChatSimulator implements SimulatorControls {
     for (const id of ids.subscribe ?? []) this.subscribeTemplates.add(id);
   }
 
+  /** The template ids the send APIs accept now: the configured ones and any added since. */
+  templateIds(): { official: string[]; subscribe: string[] } {
+    return { official: [...this.officialTemplates], subscribe: [...this.subscribeTemplates] };
+  }
+
   /** Subscribe credits the user has left for the template (WeChat's side of the count). */
   subscriptionCredits(openid: string, templateId: string): number {
     const idx = this.api.users.find(openid);
