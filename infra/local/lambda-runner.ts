@@ -17,6 +17,12 @@
  *   routeKey is `$default`; plain http; a request beyond the function's local concurrency waits for a
  *   container instead of getting 429; a failed, timed-out or malformed invocation answers 502
  *   `{"message":"Internal Server Error"}`; a text body that is not valid UTF-8 is passed base64.
+ * - Streaming URLs (`streaming: true`, invoke mode RESPONSE_STREAM): the handler's bytes are sent on
+ *   as they come, chunked, after the prelude's status and headers; a failure after that cuts the
+ *   connection. The runner keeps what a slow client has not read yet instead of slowing the handler
+ *   (Lambda's own buffering is not modelled). A handler whose kind does not match its URL's invoke
+ *   mode (a buffered handler behind RESPONSE_STREAM or the reverse) answers 502 with a log line
+ *   saying so: what AWS makes of such a mismatch is not imitated.
  * - Containers get only the given environment, Lambda's reserved variables, PATH and TMPDIR.
  * - The account id in ARNs is 000000000000.
  */
@@ -38,6 +44,7 @@ import {
   type ScheduleDef,
 } from "../../common/definitions.ts";
 import { bundleEntry } from "./bundle.ts";
+import { HTTP_INTEGRATION_CONTENT_TYPE } from "./container-protocol.ts";
 import {
   type FunctionConfig,
   FunctionPool,
@@ -45,7 +52,7 @@ import {
   MAX_PAYLOAD_BYTES,
   resolveHandler,
 } from "./function-pool.ts";
-import { fromFunctionUrlResult, toFunctionUrlEvent } from "./function-url.ts";
+import { fromFunctionUrlResult, streamedHead, toFunctionUrlEvent } from "./function-url.ts";
 import { ScheduleSource } from "./schedule-source.ts";
 import { countAwsRequests } from "./sdk-instrumentation.ts";
 import { SqsEventSource } from "./sqs-event-source.ts";
@@ -57,6 +64,8 @@ export const DEFAULT_HTTP_CONCURRENCY = 4;
 const INIT_TIMEOUT_MS = 10_000;
 const DEFAULT_STOP_GRACE_MS = 10_000;
 const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
+/** Lambda's limit on a streamed response. */
+export const MAX_STREAMED_BYTES = 200 * 1024 * 1024;
 const IDLE_POLL_MS = 100;
 
 /** A queue the runner polls; emulators.ts's LocalQueue fits. */
@@ -207,6 +216,66 @@ function containerEnv(
   };
 }
 
+/**
+ * Answers a request to a RESPONSE_STREAM URL as the handler writes: the prelude's status and headers
+ * once its end arrives (or status 200 with the stream's content type when it has no prelude), then
+ * every chunk as it comes. Anything wrong before the head went out is a 502; after it, the
+ * connection is cut, so the client never takes a cut-off body for a whole one.
+ */
+async function serveStreamed(
+  pool: FunctionPool,
+  event: unknown,
+  res: ServerResponse,
+  log: (line: string) => void,
+  label: string,
+): Promise<void> {
+  let prelude: Buffer | undefined;
+  let broken: string | undefined;
+  let bytes = 0;
+  const fail = (reason: string) => {
+    broken ??= reason;
+    if (res.headersSent) res.destroy();
+  };
+  const outcome = await pool.invoke(event, {
+    start(contentType) {
+      if (contentType === HTTP_INTEGRATION_CONTENT_TYPE) prelude = Buffer.alloc(0);
+      else res.writeHead(200, { "content-type": contentType });
+    },
+    chunk(chunk) {
+      if (broken) return;
+      bytes += chunk.length;
+      if (bytes > MAX_STREAMED_BYTES) return fail(`the response exceeded ${MAX_STREAMED_BYTES} bytes`);
+      if (prelude === undefined) {
+        res.write(chunk);
+        return;
+      }
+      try {
+        const split = streamedHead(Buffer.concat([prelude, chunk]));
+        if (!split) {
+          prelude = Buffer.concat([prelude, chunk]);
+          return;
+        }
+        prelude = undefined;
+        res.writeHead(split.head.statusCode, split.head.headers);
+        if (split.rest.length > 0) res.write(split.rest);
+      } catch (error) {
+        fail(`returned an invalid response: ${(error as Error).message}`);
+      }
+    },
+  });
+  if (!outcome.ok) broken ??= `${outcome.kind}: ${outcome.error.errorMessage}`;
+  else if (!outcome.streamed)
+    broken ??= "the URL's invoke mode is RESPONSE_STREAM, but the handler does not stream";
+  else if (prelude !== undefined) broken ??= "the stream ended inside its prelude";
+  if (!broken) {
+    res.end();
+    return;
+  }
+  log(`[http] ${label}: ${broken}`);
+  if (res.headersSent) res.destroy();
+  else sendJson(res, 502, { message: "Internal Server Error" });
+}
+
 export async function startLambdaRunner(opts: RunnerOptions): Promise<LambdaRunner> {
   const log = opts.log ?? (() => {});
   const root = opts.root ?? repoRoot;
@@ -318,7 +387,19 @@ export async function startLambdaRunner(opts: RunnerOptions): Promise<LambdaRunn
         sendJson(res, 413, { message: "Request Entity Too Large" }, { connection: "close" });
         return;
       }
-      const outcome = await pool.invoke(toFunctionUrlEvent(req, body, { requestId: randomUUID() }));
+      const event = toFunctionUrlEvent(req, body, { requestId: randomUUID() });
+      if (functionDefs[pool.config.name]?.streaming) {
+        await serveStreamed(pool, event, res, log, `${method} ${path} → ${pool.config.name}`);
+        return;
+      }
+      const outcome = await pool.invoke(event);
+      if (outcome.ok && outcome.streamed) {
+        log(
+          `[http] ${method} ${path} → ${pool.config.name}: the handler streams, but the URL's invoke mode is BUFFERED`,
+        );
+        sendJson(res, 502, { message: "Internal Server Error" });
+        return;
+      }
       if (!outcome.ok) {
         log(`[http] ${method} ${path} → ${pool.config.name} ${outcome.kind}: ${outcome.error.errorMessage}`);
         sendJson(res, 502, { message: "Internal Server Error" });

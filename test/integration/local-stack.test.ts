@@ -29,7 +29,8 @@ const FANOUT_VISIBILITY_S = 6;
 const SENDER_CONCURRENCY = 3;
 
 const fixtureFunctions = {
-  admin: { handler: "test/fixtures/echo-http.handler", timeoutSeconds: FUNCTION_TIMEOUT_S },
+  // A buffered handler: its URL is BUFFERED here (the admin function's own is RESPONSE_STREAM).
+  admin: { handler: "test/fixtures/echo-http.handler", timeoutSeconds: FUNCTION_TIMEOUT_S, streaming: false },
   notify: { handler: "test/fixtures/echo-http.handler" },
   sender: { handler: "test/fixtures/flaky-queue.handler", timeoutSeconds: FUNCTION_TIMEOUT_S },
   fanout: { handler: "test/fixtures/flaky-queue.handler", timeoutSeconds: FUNCTION_TIMEOUT_S },
