@@ -51,6 +51,9 @@ function task(taskId: string, fields: Partial<TaskView> = {}): TaskView {
     status: "draft",
     total: 0,
     pending: 0,
+    confirmed: 0,
+    rejected: 0,
+    timeline: [],
     ...fields,
   };
 }
@@ -71,6 +74,7 @@ function post(outTradeNo: string, fields: Partial<PostView> = {}): PostView {
     pending: 0,
     confirmed: 0,
     rejected: 0,
+    timeline: [],
     ...fields,
   };
 }
