@@ -13,7 +13,10 @@ export interface PostListView {
 }
 
 /** Paid-post broadcasts, newest first, with payment state and broadcast progress. */
-export function createPostList(ctx: Ctx, actions: { refresh(): void; more(): void }): PostListView {
+export function createPostList(
+  ctx: Ctx,
+  actions: { refresh(): void; more(): void; open?(outTradeNo: string): void },
+): PostListView {
   const { t } = ctx;
   const body = h("tbody");
   const empty = h("p", {
@@ -34,6 +37,7 @@ export function createPostList(ctx: Ctx, actions: { refresh(): void; more(): voi
     t.colPayment,
     t.colStatus,
     t.colProgress,
+    ...(actions.open ? [t.colActions] : []),
   ];
   const root = h(
     "section",
@@ -73,6 +77,17 @@ export function createPostList(ctx: Ctx, actions: { refresh(): void; more(): voi
       h("td", { text: t.payment[p.payment], attrs: { "data-payment": p.payment } }),
       h("td", { className: "status", text: t.status[p.status], attrs: { "data-status": p.status } }),
       h("td", {}, p.payment === "PAID" ? progressBar(postProgress(p), t) : ""),
+      actions.open
+        ? h(
+            "td",
+            {},
+            h("button", {
+              text: t.open,
+              attrs: { type: "button", "aria-label": t.openPost(p.outTradeNo) },
+              on: { click: () => actions.open?.(p.outTradeNo) },
+            }),
+          )
+        : null,
     );
 
   return {
