@@ -133,13 +133,25 @@ export interface FunctionDef {
    * is throttled there and never takes the concurrency the senders and the notify need.
    */
   readonly reservedConcurrency?: number;
+  /**
+   * HTTP functions: the Function URL's invoke mode is RESPONSE_STREAM and the handler is an
+   * `awslambda.streamifyResponse` one, so an answer can be written as it is produced (and exceed the
+   * 6 MB of a buffered one). BUFFERED when absent.
+   */
+  readonly streaming?: boolean;
 }
 
 export const functions = {
   /** WeChat Pay's notifies: one per payment, retried for 24 h; a burst of re-deliveries fits in 20. */
   notify: { handler: "functions/notify.handler", timeoutSeconds: 10, memoryMb: 256, reservedConcurrency: 20 },
-  /** The operator's console and the business app. */
-  admin: { handler: "functions/admin.handler", timeoutSeconds: 30, memoryMb: 256, reservedConcurrency: 10 },
+  /** The operator's console and the business app; streaming for the CSV exports. */
+  admin: {
+    handler: "functions/admin.handler",
+    timeoutSeconds: 30,
+    memoryMb: 256,
+    reservedConcurrency: 10,
+    streaming: true,
+  },
   fanout: { handler: "functions/fanout.handler", timeoutSeconds: 60, memoryMb: 256 },
   /**
    * Short, so a crashed sender's chunk comes back after 6 × 15 s: the sender starts no WeChat call in
@@ -258,13 +270,15 @@ export const permissions = {
   },
   admin: {
     tables: {
+      // GetItem, and Query on credits, broadcasts (chunk claims) and deliveries: the subscriber lookup
+      // and the previews' consent check.
       subscribers: ["GetItem", "UpdateItem"],
       posts: ["GetItem", "PutItem", "Query"],
-      broadcasts: ["GetItem", "BatchGetItem", "PutItem"],
+      broadcasts: ["GetItem", "BatchGetItem", "PutItem", "Query"],
       tasks: ["GetItem", "PutItem", "UpdateItem", "Query"],
       taskRecipients: ["PutItem"],
-      deliveries: ["Query"],
-      credits: ["GetItem", "PutItem", "UpdateItem"],
+      deliveries: ["Query", "GetItem"],
+      credits: ["GetItem", "PutItem", "UpdateItem", "Query"],
       tokens: ["GetItem", "UpdateItem"],
     },
     queues: { fanout: ["SendMessage"], send: ["SendMessage"], tokenRefresh: ["SendMessage"] },

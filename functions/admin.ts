@@ -22,7 +22,6 @@ import { tallyNow } from "./core/tally-reports.ts";
 import {
   answerError,
   type HttpEvent,
-  type HttpResult,
   json,
   OPERATOR,
   OPERATOR_AND_APP,
@@ -31,8 +30,11 @@ import {
   type RouteDef,
   roleOf,
 } from "./http.ts";
+import { type Answer, respond, streamingHandler } from "./http-stream.ts";
 import { logger } from "./observability.ts";
+import { postDeliveryRoutes } from "./post-delivery-routes.ts";
 import { previewRoutes } from "./preview-routes.ts";
+import { subscriberRoutes } from "./subscriber-routes.ts";
 import { taskRoutes } from "./task-routes.ts";
 
 const config = loadConfig(adminSchema);
@@ -59,6 +61,7 @@ async function postView(post: Post): Promise<PostView> {
         byErrcode: {},
         confirmed: 0,
         rejected: 0,
+        timeline: [],
       };
   return {
     postId: post.postId,
@@ -161,10 +164,28 @@ export const routes: RouteDef[] = [
   ...taskRoutes(db, config),
   // Previews and the account's templates: the routes that call WeChat (functions/preview-routes.ts).
   ...previewRoutes(db, config),
+  // One subscriber as an operator looks them up (functions/subscriber-routes.ts).
+  ...subscriberRoutes(db, config),
+  // A post's delivery records, and the CSV exports of posts' and tasks' (functions/post-delivery-routes.ts).
+  ...postDeliveryRoutes(db, config),
 ];
 
-/** The admin and app API: bearer-token auth by role, JSON in and out. */
-export async function handler(event: HttpEvent): Promise<HttpResult> {
+const logFailure = (message: string, cause: Error) => logger.error(`admin ${message}`, cause);
+
+/**
+ * The admin and app API, bearer-token auth by role, as a response-streaming handler (its Function
+ * URL's invoke mode is RESPONSE_STREAM): JSON answers and the console's files are written whole,
+ * CSV exports as their pages are read.
+ */
+export const handler = streamingHandler<HttpEvent>(async (event, responseStream) => {
+  await respond(await answer(event), responseStream, {
+    answer: (error) => answerError(error, logFailure),
+    log: (error) => logFailure("stream failed", error as Error),
+  });
+});
+
+/** The answer to one request: the console's files, or a route's. */
+async function answer(event: HttpEvent): Promise<Answer> {
   // The console page holds no secret (it asks the operator for the token), so it needs none.
   const page = serveConsole(event);
   if (page) return page;
@@ -183,7 +204,7 @@ export async function handler(event: HttpEvent): Promise<HttpResult> {
     const params = (match.pattern.exec(path)?.slice(1) ?? []).map(decodePathParam);
     return await match.route(event, params);
   } catch (error) {
-    return answerError(error, (message, cause) => logger.error(`admin ${message}`, cause));
+    return answerError(error, logFailure);
   }
 }
 

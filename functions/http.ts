@@ -6,6 +6,18 @@ import { RefusedError, ValidationError } from "./core/errors.ts";
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
+/**
+ * An answer whose body is written as it is produced (a CSV export), through a Lambda response
+ * stream (functions/http-stream.ts): never held whole in memory, and not bound by the 6 MB of a
+ * buffered answer.
+ */
+export interface StreamedResult {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string>>;
+  /** The body's pieces in order; an error after the first one ends the response unfinished. */
+  readonly body: AsyncIterable<string>;
+}
+
 /** Who a bearer token belongs to: the operator (and the console), or the business app. */
 export type Role = "operator" | "app";
 export const OPERATOR: readonly Role[] = ["operator"];
@@ -18,7 +30,7 @@ export interface RouteDef {
   readonly roles: readonly Role[];
   /** "send push tasks": the 403 says "this token may not send push tasks". */
   readonly does: string;
-  readonly route: (event: HttpEvent, params: string[]) => Promise<HttpResult>;
+  readonly route: (event: HttpEvent, params: string[]) => Promise<HttpResult | StreamedResult>;
 }
 
 /** The request body exactly as sent: signatures are computed over these bytes. */

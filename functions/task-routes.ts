@@ -99,7 +99,8 @@ function taskView(task: PushTask, progress: ReturnType<typeof taskProgress>): Ta
   };
 }
 
-function deliveryView(r: DeliveryRecord): DeliveryItem {
+/** A delivery record as the listings answer it (a post's too: functions/post-delivery-routes.ts). */
+export function deliveryView(r: DeliveryRecord): DeliveryItem {
   return {
     openid: r.openid,
     status: r.outcome,

@@ -112,6 +112,8 @@ export function createFunctions(input: FunctionsInput): Functions {
       // is authenticated by its signature (verified in the handler), the API by bearer tokens. No
       // CORS: no browser page on another origin calls these.
       ...(http ? { url: { authorization: "none" as const, cors: false } } : {}),
+      // RESPONSE_STREAM on its URL: the admin function streams its CSV exports (definitions.ts).
+      ...(def.streaming ? { streaming: true } : {}),
       transform: {
         // Lambda's own START/END/REPORT lines are ~300 bytes per invocation: with one invocation per
         // delivery report they would be most of the log bill. WARN keeps only platform problems.

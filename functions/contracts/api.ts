@@ -43,6 +43,15 @@ export const deliveryCounts = z.object({
   byErrcode: counts,
 });
 
+/** Settled recipients in one time bucket (1 minute, or 60 once a broadcast is over 2 hours old). */
+export const timelinePoint = z.object({
+  at: isoTime,
+  minutes: z.union([z.literal(1), z.literal(60)]),
+  sent: z.number(),
+  failed: z.number(),
+});
+export type TimelinePointView = z.infer<typeof timelinePoint>;
+
 export const broadcastProgress = deliveryCounts.extend({
   status: z.enum(["awaiting_payment", "fanning_out", "sending", "paused", "done"]),
   total: z.number(),
@@ -51,6 +60,8 @@ export const broadcastProgress = deliveryCounts.extend({
   confirmed: z.number(),
   rejected: z.number(),
   reportsCountedAt: z.number().optional(),
+  /** Sent and failed by time bucket, oldest first; empty for broadcasts from before it was kept. */
+  timeline: z.array(timelinePoint),
 });
 export type BroadcastProgressView = z.infer<typeof broadcastProgress>;
 
@@ -170,6 +181,11 @@ export const taskView = deliveryCounts.extend({
   scheduleError: z.string().nullable(),
   total: z.number(),
   pending: z.number(),
+  /** Delivery reports of its template messages, as of the last tally, and its timeline (as a post's). */
+  confirmed: z.number(),
+  rejected: z.number(),
+  reportsCountedAt: z.number().optional(),
+  timeline: z.array(timelinePoint),
 });
 export type TaskView = z.infer<typeof taskView>;
 export const taskList = page(taskView);
@@ -283,3 +299,54 @@ export const accessTokenPush = z.strictObject({
     .min(60, "must be at least 60 seconds")
     .max(7200, "must be at most 7,200 seconds (WeChat's longest)"),
 });
+
+// ——— Subscriber lookup (GET /api/subscribers/{openid})
+
+/** One of the user's recent deliveries: which broadcast (a paid post's or a task's) and its outcome. */
+export const recentDelivery = z.object({
+  kind: z.enum(["post", "task"]),
+  /** The post's outTradeNo or the task's id. */
+  id: z.string(),
+  /** The task's name, or the start of the post's content. */
+  title: z.string(),
+  broadcastId: z.string(),
+  status: deliveryItem.shape.status,
+  channel: deliveryItem.shape.channel,
+  errcode: z.number().nullable(),
+  errmsg: z.string().nullable(),
+  at: isoTime,
+});
+export type RecentDeliveryView = z.infer<typeof recentDelivery>;
+
+export const subscriberView = z.object({
+  openid: z.string(),
+  optedIn: z.boolean(),
+  /** `user`: their own 0/1 (only they undo a 0); `operator`: an import; null: never changed. */
+  optedInBy: z.enum(["user", "operator"]).nullable(),
+  /** When the current choice was made (for one never changed: when first stored). */
+  optedInSince: isoTime.nullable(),
+  followed: z.boolean(),
+  /** When they last followed or unfollowed, as `followed` says; null when Fanout never heard. */
+  followedChangedAt: isoTime.nullable(),
+  membershipExpiresAt: isoTime.nullable(),
+  membershipActive: z.boolean(),
+  /** The customer-service window Fanout tracks (a message opens 48 h with 5 messages). */
+  window: z.object({ until: isoTime, remaining: z.number(), open: z.boolean() }).nullable(),
+  /** A broadcast starting now would include them. */
+  inAudience: z.boolean(),
+  lastInteractionAt: isoTime.nullable(),
+  createdAt: isoTime.nullable(),
+  /** Subscribe-message credits by template (SubscriptionCredits `T#<templateId>`). */
+  credits: z.array(z.object({ templateId: z.string(), credits: z.number(), updatedAt: isoTime.nullable() })),
+  recentDeliveries: z.object({
+    /** The newest first, at most 20. */
+    items: z.array(recentDelivery),
+    searchedBroadcasts: z.number(),
+    /** DynamoDB read units the search used. */
+    readUnits: z.number(),
+    /** False when the search stopped (budget, time) before every broadcast that still has records. */
+    complete: z.boolean(),
+    stoppedBy: z.enum(["found", "retention", "end", "budget", "time"]),
+  }),
+});
+export type SubscriberView = z.infer<typeof subscriberView>;

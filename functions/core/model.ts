@@ -1,3 +1,5 @@
+import { type TimelinePoint, timelinePoints } from "./timeline.ts";
+
 /**
  * Final outcome of one recipient; `pending` recipients have no delivery record yet. `unknown`: a
  * customer-service or subscribe call was on the wire when it got no answer (or its invocation
@@ -63,6 +65,11 @@ export interface Broadcast extends DeliveryCounts {
   readonly rejected?: number;
   /** When the report counts were last tallied (epoch ms); absent before the first tally. */
   readonly reportsCountedAt?: number;
+  /**
+   * Settled recipients over time, by bucket (core/timeline.ts), added as each chunk settles. Absent
+   * on broadcasts started before it was kept: they get none.
+   */
+  readonly timeline?: Readonly<Record<string, number>>;
   readonly createdAt: number;
 }
 
@@ -85,6 +92,7 @@ export function startingBroadcast(
     skipped: 0,
     byChannel: {},
     byErrcode: {},
+    timeline: {},
     createdAt,
   };
 }
@@ -130,6 +138,8 @@ export interface BroadcastProgress extends DeliveryCounts {
   readonly confirmed: number;
   readonly rejected: number;
   readonly reportsCountedAt?: number;
+  /** Sent and failed over time (core/timeline.ts); empty for broadcasts from before it was kept. */
+  readonly timeline: TimelinePoint[];
 }
 
 /** Progress of a broadcast, derived from its counters. */
@@ -156,6 +166,7 @@ export function broadcastProgress(b: Broadcast): BroadcastProgress {
     confirmed: b.confirmed ?? 0,
     rejected: b.rejected ?? 0,
     ...(b.reportsCountedAt === undefined ? {} : { reportsCountedAt: b.reportsCountedAt }),
+    timeline: timelinePoints(b.timeline),
   };
 }
 

@@ -53,8 +53,16 @@ export interface BroadcastStore {
   claimChunk(broadcastId: string, chunkId: string, leaseMs: number, now: number): Promise<ChunkClaim>;
   /** Lets a retry claim the chunk at once. */
   releaseChunk(broadcastId: string, chunkId: string): Promise<void>;
-  /** Marks the chunk settled and adds its tally to the counters, atomically and only once. */
-  completeChunk(broadcastId: string, chunkId: string, tally: ChunkTally): Promise<void>;
+  /**
+   * Marks the chunk settled and adds its tally to the counters, atomically and only once; `extras`
+   * ride on the same write.
+   */
+  completeChunk(
+    broadcastId: string,
+    chunkId: string,
+    tally: ChunkTally,
+    extras?: ChunkCompletion,
+  ): Promise<void>;
   setPaused(broadcastId: string, paused: boolean): Promise<void>;
   /** Stores a tally pass's delivery-report counts (tally-reports.ts). */
   setReportCounts(
@@ -62,6 +70,14 @@ export interface BroadcastStore {
     counts: { readonly confirmed: number; readonly rejected: number },
     at: number,
   ): Promise<void>;
+}
+
+/** What a chunk's settling write carries besides its tally: neither is a write of its own. */
+export interface ChunkCompletion {
+  /** The chunk's openids as a Bloom filter (core/member-filter.ts), kept on its claim for lookups. */
+  readonly members?: Uint8Array;
+  /** Timeline counter increments (core/timeline.ts), for broadcasts that keep a timeline. */
+  readonly timeline?: Readonly<Record<string, number>>;
 }
 
 export interface AudiencePage {
@@ -340,4 +356,20 @@ export interface TaskDeliveryReader {
     broadcastId: string,
     opts: { readonly limit: number; readonly after?: string; readonly outcome?: Outcome },
   ): Promise<{ readonly items: readonly DeliveryRecord[]; readonly next: string | null }>;
+}
+
+// ——— Subscriber lookups (core/subscriber-lookup.ts)
+
+/** One newest-first list, a page at a time; `next` null after the last page. */
+export type NewestFirstPages<T> = (
+  cursor: string | null,
+  limit: number,
+) => Promise<{ readonly items: readonly T[]; readonly next: string | null }>;
+
+/** Looks one user's record up in one broadcast, and says what the reading cost (read units). */
+export interface RecipientRecordFinder {
+  find(
+    broadcastId: string,
+    openid: string,
+  ): Promise<{ readonly record?: DeliveryRecord; readonly readUnits: number }>;
 }

@@ -2,6 +2,7 @@ import { classifyErrcode } from "./errcodes.ts";
 import { ValidationError } from "./errors.ts";
 import {
   type Broadcast,
+  type BroadcastProgress,
   broadcastProgress,
   type DeliveryCounts,
   type DeliveryRecord,
@@ -221,6 +222,11 @@ export interface TaskProgress extends DeliveryCounts {
   readonly status: TaskStatus;
   readonly total: number;
   readonly pending: number;
+  /** Delivery reports of its template messages, as of the last tally (as a post's broadcast). */
+  readonly confirmed: number;
+  readonly rejected: number;
+  readonly reportsCountedAt?: number;
+  readonly timeline: BroadcastProgress["timeline"];
 }
 
 /** A task's progress: its broadcast's counters once sent; before that its recipients are all pending. */
@@ -237,6 +243,9 @@ export function taskProgress(task: PushTask, broadcast: Broadcast | undefined): 
       pending: total,
       byChannel: {},
       byErrcode: {},
+      confirmed: 0,
+      rejected: 0,
+      timeline: [],
     };
   }
   const p = broadcastProgress(broadcast);
@@ -250,5 +259,9 @@ export function taskProgress(task: PushTask, broadcast: Broadcast | undefined): 
     pending: p.pending,
     byChannel: p.byChannel,
     byErrcode: p.byErrcode,
+    confirmed: p.confirmed,
+    rejected: p.rejected,
+    ...(p.reportsCountedAt === undefined ? {} : { reportsCountedAt: p.reportsCountedAt }),
+    timeline: p.timeline,
   };
 }

@@ -6,7 +6,9 @@ import {
   UnknownBroadcastError,
 } from "./chunk-run.ts";
 import { RecordWriter, tallyOf } from "./delivery-records.ts";
+import { memberFilter } from "./member-filter.ts";
 import type { ChunkMessage, ChunkTally, DeliveryRecord } from "./model.ts";
+import { timelineIncrements } from "./timeline.ts";
 
 export {
   type Attempt,
@@ -122,7 +124,11 @@ export async function sendChunk(
   }
   if (broadcast.paused && todo.length > 0) await broadcasts.setPaused(chunk.broadcastId, false);
   const tally = withoutRetried(tallyOf(settled.values()), chunk.retryOf);
-  await broadcasts.completeChunk(chunk.broadcastId, chunk.chunkId, tally);
+  await broadcasts.completeChunk(chunk.broadcastId, chunk.chunkId, tally, {
+    members: memberFilter(chunk.openids),
+    // Each record in the minute it settled; broadcasts from before the timeline have none.
+    ...(broadcast.timeline ? { timeline: timelineIncrements(settled.values(), broadcast.createdAt) } : {}),
+  });
   return { kind: "settled", tally };
 }
 

@@ -58,4 +58,21 @@ export type ContainerMessage =
       readonly awsRequestId: string;
       readonly error: LambdaError;
       readonly usage: ContainerUsage;
-    };
+    }
+  /**
+   * A response-streaming handler (`awslambda.streamifyResponse`) wrote its first bytes: the stream's
+   * content type (`application/vnd.awslambda.http-integration-response` after
+   * `awslambda.HttpResponseStream.from`) comes first, as Lambda sends it before the body.
+   */
+  | { readonly type: "stream-start"; readonly awsRequestId: string; readonly contentType: string }
+  /** The next bytes the handler wrote, base64 (the IPC channel carries JSON). */
+  | { readonly type: "stream-chunk"; readonly awsRequestId: string; readonly data: string }
+  /** The handler ended its stream and its promise resolved. */
+  | { readonly type: "stream-end"; readonly awsRequestId: string; readonly usage: ContainerUsage };
+
+/** Lambda's marker on a response-streaming handler, set by `awslambda.streamifyResponse`. */
+export const STREAMING_HANDLER = Symbol.for("aws.lambda.runtime.handler.streaming");
+/** The content type `awslambda.HttpResponseStream.from` sets: a JSON prelude, 8 NUL bytes, the body. */
+export const HTTP_INTEGRATION_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response";
+/** A streaming handler that never sets one. */
+export const DEFAULT_STREAM_CONTENT_TYPE = "application/octet-stream";

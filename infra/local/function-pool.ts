@@ -26,10 +26,19 @@ export interface FunctionConfig {
   readonly handler: string;
   readonly timeoutSeconds: number;
   readonly memoryMb: number;
+  /** Behind a RESPONSE_STREAM Function URL (common/definitions.ts `streaming`). */
+  readonly streaming?: boolean;
 }
 
 export type InvokeOutcome =
-  | { readonly ok: true; readonly result: unknown; readonly awsRequestId: string }
+  | {
+      readonly ok: true;
+      /** A buffered handler's result; a streaming one's bytes as text when no sink took them. */
+      readonly result: unknown;
+      readonly awsRequestId: string;
+      /** The handler was a response-streaming one (`awslambda.streamifyResponse`). */
+      readonly streamed?: true;
+    }
   | {
       readonly ok: false;
       /** `error`: the handler threw or init failed; `crash`: the process died mid-invocation. */
@@ -60,6 +69,13 @@ export interface FunctionStats {
   /** Live containers and those inside an invocation right now. */
   containers: number;
   busy: number;
+}
+
+/** Where a streaming handler's output goes as it is written (a Function URL in RESPONSE_STREAM mode). */
+export interface StreamSink {
+  /** The first bytes are coming, of this content type (the stream's, set before its first write). */
+  start(contentType: string): void;
+  chunk(bytes: Buffer): void;
 }
 
 export interface PoolOptions {
@@ -212,7 +228,8 @@ export class FunctionPool {
     return [...this.containers].map((c) => c.pid);
   }
 
-  async invoke(event: unknown): Promise<InvokeOutcome> {
+  /** Invokes the function; a streaming handler's bytes go to `sink` as they come (else they are collected). */
+  async invoke(event: unknown, sink?: StreamSink): Promise<InvokeOutcome> {
     const awsRequestId = randomUUID();
     await this.acquireSlot();
     try {
@@ -231,7 +248,7 @@ export class FunctionPool {
         if ("error" in started) return this.fail(awsRequestId, "error", started.error);
         container = started.container;
       }
-      return await this.run(container, event, awsRequestId);
+      return await this.run(container, event, awsRequestId, sink);
     } finally {
       this.releaseSlot();
     }
@@ -363,7 +380,12 @@ export class FunctionPool {
     });
   }
 
-  private run(container: Container, event: unknown, awsRequestId: string): Promise<InvokeOutcome> {
+  private run(
+    container: Container,
+    event: unknown,
+    awsRequestId: string,
+    sink?: StreamSink,
+  ): Promise<InvokeOutcome> {
     const { name, timeoutSeconds, memoryMb } = this.config;
     const { child } = container;
     const timeoutMs = timeoutSeconds * 1000;
@@ -389,10 +411,30 @@ export class FunctionPool {
         }
         resolve(outcome);
       };
+      // Without a sink, a streaming handler's bytes are kept and returned as its result.
+      const collected: Buffer[] = [];
       const onMessage = (message: ContainerMessage): void => {
-        if (message.type !== "result" && message.type !== "error") return;
-        if (message.awsRequestId !== awsRequestId) return;
+        if (!("awsRequestId" in message) || message.awsRequestId !== awsRequestId) return;
+        if (message.type === "stream-start") {
+          sink?.start(message.contentType);
+          return;
+        }
+        if (message.type === "stream-chunk") {
+          const bytes = Buffer.from(message.data, "base64");
+          if (sink) sink.chunk(bytes);
+          else collected.push(bytes);
+          return;
+        }
         this.recordUsage(container, message.usage);
+        if (message.type === "stream-end") {
+          settle({
+            ok: true,
+            result: Buffer.concat(collected).toString("utf8"),
+            awsRequestId,
+            streamed: true,
+          });
+          return;
+        }
         if (message.type === "error") {
           settle(this.fail(awsRequestId, "error", message.error));
         } else if (Buffer.byteLength(message.payload) > MAX_PAYLOAD_BYTES) {

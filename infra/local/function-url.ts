@@ -207,3 +207,34 @@ export function fromFunctionUrlResult(result: unknown): HttpResponse {
       : Buffer.alloc(0);
   return { statusCode, headers: out, body: bytes };
 }
+
+/** Eight NUL bytes end a streamed response's JSON prelude (`awslambda.HttpResponseStream.from`). */
+const PRELUDE_END = Buffer.alloc(8);
+/** A prelude is headers, not a body: past this without its end, the stream is not well formed. */
+export const MAX_PRELUDE_BYTES = 64 * 1024;
+
+/**
+ * The status line and headers of a streamed response whose content type is
+ * `application/vnd.awslambda.http-integration-response`, from the bytes seen so far: undefined while
+ * the prelude's end has not come yet, else the head and the body bytes already after it. Checked as
+ * a buffered result is (InvalidResponseError); `statusCode` defaults to 200.
+ */
+export function streamedHead(
+  bytes: Buffer,
+): { readonly head: Omit<HttpResponse, "body">; readonly rest: Buffer } | undefined {
+  const end = bytes.indexOf(PRELUDE_END);
+  if (end < 0) {
+    if (bytes.length > MAX_PRELUDE_BYTES) throw new InvalidResponseError("the stream's prelude never ends");
+    return undefined;
+  }
+  let prelude: unknown;
+  try {
+    prelude = JSON.parse(bytes.subarray(0, end).toString("utf8"));
+  } catch {
+    throw new InvalidResponseError("the stream's prelude is not JSON");
+  }
+  if (!isRecord(prelude)) throw new InvalidResponseError("the stream's prelude must be an object");
+  const { body: _body, isBase64Encoded: _base64, ...metadata } = prelude;
+  const { statusCode, headers } = fromFunctionUrlResult({ statusCode: 200, ...metadata });
+  return { head: { statusCode, headers }, rest: bytes.subarray(end + PRELUDE_END.length) };
+}

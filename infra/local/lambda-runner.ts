@@ -17,6 +17,11 @@
  *   routeKey is `$default`; plain http; a request beyond the function's local concurrency waits for a
  *   container instead of getting 429; a failed, timed-out or malformed invocation answers 502
  *   `{"message":"Internal Server Error"}`; a text body that is not valid UTF-8 is passed base64.
+ * - Streaming URLs (`streaming: true`, invoke mode RESPONSE_STREAM): the handler's bytes are sent on
+ *   as they come, chunked, after the prelude's status and headers; a failure after that cuts the
+ *   connection (streamed-response.ts). A handler whose kind does not match its URL's invoke mode (a
+ *   buffered handler behind RESPONSE_STREAM or the reverse) answers 502 with a log line saying so:
+ *   what AWS makes of such a mismatch is not imitated.
  * - Containers get only the given environment, Lambda's reserved variables, PATH and TMPDIR.
  * - The account id in ARNs is 000000000000.
  */

@@ -10,6 +10,7 @@ import type { HttpRouteDef } from "../../common/definitions.ts";
 import { type FunctionPool, MAX_PAYLOAD_BYTES } from "./function-pool.ts";
 import { fromFunctionUrlResult, toFunctionUrlEvent } from "./function-url.ts";
 import { BodyTooLargeError, listen, readBody, sendJson } from "./http-io.ts";
+import { serveStreamed } from "./streamed-response.ts";
 
 /** How AWS's own answers (not the function's) are typed. */
 const AWS_ANSWER_HEADERS = { "content-type": "application/json" };
@@ -103,6 +104,10 @@ export class HttpFront {
       return;
     }
     const event = toFunctionUrlEvent(req, body, { requestId: randomUUID() });
+    if (pool?.config.streaming) {
+      await serveStreamed(pool, event, res, this.log, `[http] ${method} ${path} → ${pool.config.name}`);
+      return;
+    }
     const response = local
       ? fromFunctionUrlResult(await local.handle(event))
       : await this.invoke(pool as FunctionPool, event, { method, path });
@@ -120,6 +125,10 @@ export class HttpFront {
     const outcome = await pool.invoke(event);
     if (!outcome.ok) {
       this.log(`${label} ${outcome.kind}: ${outcome.error.errorMessage}`);
+      return undefined;
+    }
+    if (outcome.streamed) {
+      this.log(`${label}: the handler streams, but the URL's invoke mode is BUFFERED`);
       return undefined;
     }
     try {

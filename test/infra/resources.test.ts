@@ -337,6 +337,21 @@ describe("functions", () => {
     expect(outputs.adminConsoleUrl).toMatch(/^https:\/\/.*\/admin$/);
   });
 
+  it("streams the admin function's answers (RESPONSE_STREAM) and buffers every other URL", () => {
+    const urls = ofType("aws:lambda/functionUrl:FunctionUrl");
+    const modes = Object.fromEntries(urls.map((u) => [u.name, u.inputs.invokeMode]));
+    expect(modes.AdminFunctionUrl).toBe("RESPONSE_STREAM");
+    for (const [name, mode] of Object.entries(modes))
+      if (name !== "AdminFunctionUrl") expect(mode, name).toBe("BUFFERED");
+    // The subscriber lookup's reads: the subscriber, its credits, chunk claims and task records.
+    expect(permissions.admin.tables).toMatchObject({
+      subscribers: expect.arrayContaining(["GetItem"]),
+      credits: expect.arrayContaining(["Query"]),
+      broadcasts: expect.arrayContaining(["Query"]),
+      deliveries: expect.arrayContaining(["Query", "GetItem"]),
+    });
+  });
+
   it("bundles the admin function, and only it, with the console's esbuild plugin", () => {
     // The graph's build stub loads the plugins as SST does; without them admin.ts would not bundle.
     const withPlugins = graphs.refresher.builds.filter((b) => b.plugins !== null);

@@ -16,6 +16,7 @@ import {
   type AudienceReader,
   type BroadcastStore,
   type ChunkClaim,
+  type ChunkCompletion,
   type ChunkRef,
   type Clock,
   type CreditReservation,
@@ -86,11 +87,14 @@ export class MemoryBroadcastStore implements BroadcastStore {
     const c = this.chunks.get(`${id}/${chunkId}`);
     if (c?.state === "claimed") c.leaseUntil = 0;
   }
-  async completeChunk(id: string, chunkId: string, tally: ChunkTally) {
+  /** Each settled chunk's openid filter, by `<broadcast>/<chunk>`. */
+  readonly members = new Map<string, Uint8Array>();
+  async completeChunk(id: string, chunkId: string, tally: ChunkTally, extras: ChunkCompletion = {}) {
     const c = this.chunks.get(`${id}/${chunkId}`);
     if (!c || c.state === "done") return;
     c.state = "done";
     this.completions += 1;
+    if (extras.members) this.members.set(`${id}/${chunkId}`, extras.members);
     const b = this.items.get(id);
     if (!b) return;
     b.sent += tally.sent;
@@ -98,6 +102,7 @@ export class MemoryBroadcastStore implements BroadcastStore {
     b.skipped += tally.skipped;
     b.byChannel = addCounts(b.byChannel, tally.byChannel);
     b.byErrcode = addCounts(b.byErrcode, tally.byErrcode);
+    if (extras.timeline && b.timeline) b.timeline = addCounts(b.timeline, extras.timeline);
   }
   async setPaused(id: string, paused: boolean) {
     const b = this.items.get(id);

@@ -7,15 +7,20 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { Broadcast, ChunkTally } from "../../core/model.ts";
-import type { BroadcastStore, ChunkClaim } from "../../core/ports.ts";
+import type { BroadcastStore, ChunkClaim, ChunkCompletion } from "../../core/ports.ts";
 import { ignoreConditionFailure, isConditionFailure, transactWithRetry } from "./transactions.ts";
 import { expiresAfter } from "./ttl.ts";
 
 /** Sort key of a broadcast's own item; chunk claims sit beside it as `CHUNK#<chunkId>`. */
 export const META = "META";
 const chunkKey = (broadcastId: string, chunkId: string) => ({ broadcastId, sk: `CHUNK#${chunkId}` });
-/** Chunk claims are only needed while their messages can still be redelivered (SQS keeps 14 days). */
-const CHUNK_RETENTION_SECONDS = 15 * 24 * 3600;
+/**
+ * A chunk's claim outlives its delivery records (30 days): it holds the filter of the chunk's openids
+ * a subscriber lookup reads before any record (delivery-lookup.ts).
+ */
+const CHUNK_RETENTION_SECONDS = 31 * 24 * 3600;
+/** The chunk claim's attribute holding its openids' filter (core/member-filter.ts). */
+export const MEMBERS_ATTRIBUTE = "members";
 
 /** The transaction item that creates a broadcast's META item, only if it does not exist yet. */
 export function putStartingBroadcast(table: string, broadcast: Broadcast) {
@@ -103,7 +108,12 @@ export class DynamoBroadcastStore implements BroadcastStore {
     );
   }
 
-  async completeChunk(broadcastId: string, chunkId: string, tally: ChunkTally): Promise<void> {
+  async completeChunk(
+    broadcastId: string,
+    chunkId: string,
+    tally: ChunkTally,
+    extras: ChunkCompletion = {},
+  ): Promise<void> {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {
       ":sent": tally.sent,
@@ -124,6 +134,7 @@ export class DynamoBroadcastStore implements BroadcastStore {
     };
     addToMap("byChannel", tally.byChannel);
     addToMap("byErrcode", tally.byErrcode);
+    if (extras.timeline) addToMap("timeline", extras.timeline);
     const update = `SET ${[
       "sent = sent + :sent",
       "failed = failed + :failed",
@@ -143,9 +154,16 @@ export class DynamoBroadcastStore implements BroadcastStore {
               TableName: this.table,
               Key: chunkKey(broadcastId, chunkId),
               ConditionExpression: "#state = :claimed",
-              UpdateExpression: "SET #state = :done REMOVE leaseUntil",
-              ExpressionAttributeNames: { "#state": "state" },
-              ExpressionAttributeValues: { ":claimed": "claimed", ":done": "done" },
+              UpdateExpression: `SET #state = :done${extras.members ? ", #members = :members" : ""} REMOVE leaseUntil`,
+              ExpressionAttributeNames: {
+                "#state": "state",
+                ...(extras.members ? { "#members": MEMBERS_ATTRIBUTE } : {}),
+              },
+              ExpressionAttributeValues: {
+                ":claimed": "claimed",
+                ":done": "done",
+                ...(extras.members ? { ":members": extras.members } : {}),
+              },
             },
           },
           {

@@ -20,7 +20,7 @@ export const RECORD_RETENTION_SECONDS = 30 * 24 * 3600;
 /** Query rounds per listing page: a filter may leave DynamoDB pages empty, but a request stays short. */
 const MAX_LIST_ROUNDS = 10;
 /** Sort keys of grouped records start with this, which no openid does. */
-const GROUP_MARK = "#";
+export const GROUP_MARK = "#";
 
 export interface DeliveryPage {
   readonly items: DeliveryRecord[];
@@ -29,7 +29,7 @@ export interface DeliveryPage {
 }
 
 /** One recipient's record inside a group item, with one-letter names: the item's size is its price. */
-interface GroupEntry {
+export interface GroupEntry {
   readonly o: string;
   readonly s: Outcome;
   readonly c?: Channel;
@@ -50,7 +50,7 @@ function grouped(broadcastId: string): boolean {
   return !isTaskBroadcast(broadcastId);
 }
 
-const groupPrefix = (chunkId: string) => `${GROUP_MARK}${chunkId}${GROUP_MARK}`;
+export const groupPrefix = (chunkId: string) => `${GROUP_MARK}${chunkId}${GROUP_MARK}`;
 
 function toEntry(r: DeliveryRecord): GroupEntry {
   return {
@@ -65,7 +65,7 @@ function toEntry(r: DeliveryRecord): GroupEntry {
   };
 }
 
-function fromEntry(broadcastId: string, e: GroupEntry): DeliveryRecord {
+export function fromEntry(broadcastId: string, e: GroupEntry): DeliveryRecord {
   return {
     broadcastId,
     openid: e.o,

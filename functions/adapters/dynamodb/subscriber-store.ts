@@ -78,7 +78,7 @@ export class DynamoSubscriberStore implements AudienceReader, SubscriberStatusSt
               Key: { openid: s.openid },
               UpdateExpression: `SET ${[...sets, ...optedIn].join(", ")}`,
               ExpressionAttributeValues: { ...values, ...extra },
-              ...(condition ? { ConditionExpression: condition } : {}),
+              ...(condition ? { ConditionExpression: condition, ReturnValues: "UPDATED_OLD" } : {}),
             }),
           );
         if (s.optedIn === undefined) await update(["optedIn = if_not_exists(optedIn, :yes)"], {});
@@ -86,11 +86,13 @@ export class DynamoSubscriberStore implements AudienceReader, SubscriberStatusSt
           await update(["optedIn = :no", "optedInBy = :operator", "optedInChangedAt = :now"], OPERATOR_OUT);
         else {
           try {
-            await update(
+            const { Attributes } = await update(
               ["optedIn = :yes", "optedInBy = :operator"],
               OPERATOR_IN,
               "NOT (optedIn = :no AND (optedInBy = :user OR attribute_not_exists(optedInBy)))",
             );
+            // The operator undid their own opt-out: the choice changed now (the lookup's "since").
+            if (Attributes?.optedIn === false) await this.markOptedInChanged(s.openid, now);
           } catch (error) {
             if (!isConditionFailure(error)) throw error;
             keptOptedOut += 1;
@@ -114,6 +116,21 @@ export class DynamoSubscriberStore implements AudienceReader, SubscriberStatusSt
       }),
     );
     return new Set(items.filter((openid) => openid !== undefined));
+  }
+
+  /** Notes when an operator's opt-in over their own opt-out took effect, unless a reply came since. */
+  private async markOptedInChanged(openid: string, now: number): Promise<void> {
+    await ignoreConditionFailure(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { openid },
+          ConditionExpression: "optedIn = :yes AND optedInBy = :operator",
+          UpdateExpression: "SET optedInChangedAt = :now",
+          ExpressionAttributeValues: { ":yes": true, ":operator": "operator", ":now": now },
+        }),
+      ),
+    );
   }
 
   /**

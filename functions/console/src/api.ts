@@ -11,6 +11,7 @@ import type {
   RetryAnswer,
   SendTaskAnswer,
   SendTaskBody,
+  SubscriberView,
   TaskList,
   TaskView,
   TemplatesAnswer,
@@ -82,8 +83,35 @@ function errorOf(text: string): string {
   }
 }
 
+/**
+ * A file the API answers (a CSV export), fetched with the bearer token (it is in no cookie, so a
+ * plain link could not carry it), whole, with the name the API gives it.
+ */
+async function download(path: string): Promise<{ blob: Blob; name: string }> {
+  let res: Response;
+  try {
+    res = await fetch(path, { headers: { authorization: `Bearer ${token.get() ?? ""}` } });
+  } catch {
+    throw new ApiError(0, "");
+  }
+  if (res.status === 401) {
+    onUnauthorized();
+    throw new ApiError(401, "");
+  }
+  if (!res.ok) throw new ApiError(res.status, errorOf(await res.text()));
+  const name = /filename="([^"]+)"/.exec(res.headers.get("content-disposition") ?? "")?.[1] ?? "export.csv";
+  try {
+    return { blob: await res.blob(), name };
+  } catch {
+    // The server cut the stream: what arrived is not the whole file.
+    throw new ApiError(0, "");
+  }
+}
+
 const task = (id: string) => `/api/tasks/${encodeURIComponent(id)}`;
 const post = (outTradeNo: string) => `/api/posts/${encodeURIComponent(outTradeNo)}`;
+const withStatus = (path: string, status: DeliveryItem["status"] | null) =>
+  status ? `${path}${path.includes("?") ? "&" : "?"}status=${status}` : path;
 const paged = (path: string, cursor: string | null, limit = PAGE_SIZE) => {
   const query = new URLSearchParams({ limit: String(limit) });
   if (cursor) query.set("cursor", cursor);
@@ -111,4 +139,14 @@ export const api = {
   },
   listPosts: (cursor: string | null) => call<PostList>("GET", paged("/api/posts", cursor)),
   getPost: (outTradeNo: string) => call<PostView>("GET", post(outTradeNo)),
+  listPostDeliveries: (outTradeNo: string, status: DeliveryItem["status"] | null, cursor: string | null) =>
+    call<DeliveriesPage>(
+      "GET",
+      withStatus(paged(`${post(outTradeNo)}/deliveries`, cursor, RECORDS_PAGE_SIZE), status),
+    ),
+  getSubscriber: (openid: string) =>
+    call<SubscriberView>("GET", `/api/subscribers/${encodeURIComponent(openid)}`),
+  /** A task's (`task`) or a post's (`post`) records of one status as CSV. */
+  exportDeliveries: (kind: "task" | "post", id: string, status: DeliveryItem["status"]) =>
+    download(withStatus(`${kind === "task" ? task(id) : post(id)}/deliveries.csv`, status)),
 };

@@ -4,8 +4,10 @@ import { type Ctx, errorText, isSignedOut } from "./context.ts";
 import { demoMerchantInUse, payWithDemoMerchant } from "./demo-pay.ts";
 import { displayZone, formatTime } from "./format.ts";
 import { catalogs, DEFAULT_LANG, isLang, type Lang } from "./i18n.ts";
+import { createPostDetail, type PostDetailView } from "./post-detail.ts";
 import { createPostList, type PostListView } from "./posts-view.ts";
 import { createShell, type Shell } from "./shell.ts";
+import { createSubscriberLookup } from "./subscriber-view.ts";
 import { createTaskDetail, type TaskDetailView } from "./task-detail.ts";
 import { createTaskForm } from "./task-form.ts";
 import { isRunning, isRunningPost, nextPollIn } from "./task-logic.ts";
@@ -14,7 +16,8 @@ import { createTokenView, type TokenView } from "./token-view.ts";
 
 /**
  * The console: its state (what the API last said), the views built from it in one language, and
- * live progress. Switching the language rebuilds the views from the same state.
+ * live progress. Switching the language rebuilds the views from the same state. It is long (over
+ * 300 lines) because it is the one place where that state, the views and the polling meet.
  */
 
 /** The chosen language, kept across sessions (the token is not: sessionStorage only). */
@@ -29,6 +32,8 @@ const state = {
   posts: [] as PostView[],
   postsNext: null as string | null,
   openId: null as string | null,
+  /** The post whose broadcast detail is open. */
+  openPost: null as string | null,
   /** Tasks whose Send was pressed and not refused: never offered twice, even before the answer. */
   pressed: new Set<string>(),
   timer: undefined as ReturnType<typeof setTimeout> | undefined,
@@ -44,6 +49,7 @@ interface Views {
   readonly list: TaskListView;
   readonly detail: TaskDetailView;
   readonly posts: PostListView;
+  readonly postDetail: PostDetailView;
 }
 let views: Views;
 const t = () => views.ctx.t;
@@ -99,10 +105,13 @@ function mount(lang: Lang): Views {
     more: () => void loadPosts(false),
     preview: (outTradeNo, openids) => api.previewPost(outTradeNo, openids),
     pay: (outTradeNo, button) => void payPost(outTradeNo, button),
+    open: (outTradeNo) => void openPost(outTradeNo),
   });
-  shell.app.append(list.root, detail.root, form, posts.root);
+  const postDetail = createPostDetail(ctx, { close: closePost });
+  // The post detail joins the page only while open: its records filter has the task detail's label.
+  shell.app.append(createSubscriberLookup(ctx), list.root, detail.root, form, posts.root);
   document.getElementById("root")?.replaceChildren(shell.header, login.root, shell.app);
-  return { ctx, shell, login, list, detail, posts };
+  return { ctx, shell, login, list, detail, posts, postDetail };
 }
 
 function start(lang: Lang): void {
@@ -127,6 +136,7 @@ async function signIn(): Promise<void> {
   views.shell.forget.hidden = false;
   await Promise.all([loadTasks(true), loadPosts(true), detectDemoPay()]);
   if (state.openId) await openTask(state.openId);
+  if (state.openPost) await openPost(state.openPost);
 }
 
 function signOut(reason?: string): void {
@@ -300,6 +310,34 @@ async function loadPosts(reset: boolean): Promise<void> {
   }
 }
 
+function mergePost(post: PostView): void {
+  const index = state.posts.findIndex((known) => known.outTradeNo === post.outTradeNo);
+  if (index >= 0) state.posts[index] = post;
+}
+
+async function openPost(outTradeNo: string): Promise<void> {
+  state.openPost = outTradeNo;
+  const detail = views.postDetail;
+  if (!detail.root.isConnected) views.posts.root.after(detail.root);
+  detail.open(outTradeNo);
+  try {
+    const post = await api.getPost(outTradeNo);
+    mergePost(post);
+    detail.show(post);
+    await detail.records.start(outTradeNo);
+    detail.focus();
+    schedulePoll();
+  } catch (error) {
+    if (!isSignedOut(error)) detail.say(t().loadPostFailed + errorText(error, t()), true);
+  }
+}
+
+function closePost(): void {
+  state.openPost = null;
+  views.postDetail.hide();
+  views.postDetail.root.remove();
+}
+
 // ——— Live progress: only what is still moving, one round at a time, stopping when nothing is
 
 function schedulePoll(): void {
@@ -332,8 +370,11 @@ async function poll(): Promise<void> {
     );
     const posts = state.posts.filter(isRunningPost).slice(0, POLL_BATCH);
     for (const post of await Promise.all(posts.map((p) => api.getPost(p.outTradeNo)))) {
-      const index = state.posts.findIndex((known) => known.outTradeNo === post.outTradeNo);
-      if (index >= 0) state.posts[index] = post;
+      mergePost(post);
+      if (post.outTradeNo === state.openPost) {
+        views.postDetail.show(post);
+        if (!isRunningPost(post)) await views.postDetail.records.reload();
+      }
     }
     if (posts.length > 0) renderPosts();
   } catch (error) {

@@ -20,6 +20,8 @@ export interface PostActions {
   /** Pays the post with the local stack's demo merchant (demo-pay.ts). */
   pay(outTradeNo: string, button: HTMLButtonElement): void;
   preview(outTradeNo: string, openids: string[]): Promise<PreviewAnswer>;
+  /** Opens the post's broadcast detail. */
+  open(outTradeNo: string): void;
 }
 
 /** Paid-post broadcasts, newest first, with payment state and broadcast progress; a preview of any post. */
@@ -112,7 +114,13 @@ export function createPostList(ctx: Ctx, actions: PostActions): PostListView {
       h("td", {}, p.payment === "PAID" ? progressBar(postProgress(p), t) : ""),
       h(
         "td",
-        {},
+        { className: "row-actions" },
+        h("button", {
+          text: t.open,
+          attrs: { type: "button", "aria-label": t.openPost(p.outTradeNo) },
+          on: { click: () => actions.open(p.outTradeNo) },
+        }),
+        " ",
         h("button", {
           className: "link",
           text: t.previewPost,

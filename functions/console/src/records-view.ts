@@ -1,4 +1,4 @@
-import type { DeliveryItem } from "../../contracts/api.ts";
+import type { DeliveriesPage, DeliveryItem } from "../../contracts/api.ts";
 import { api } from "./api.ts";
 import { type Ctx, errorText, isSignedOut } from "./context.ts";
 import { h, say } from "./dom.ts";
@@ -8,31 +8,46 @@ const FILTERS = ["failed", "unknown", "skipped", "sent"] as const satisfies read
 
 export interface RecordsView {
   readonly root: HTMLElement;
-  /** Shows the task's records from the first page, with the filter set back to everyone. */
+  /** Shows the task's (or post's) records from the first page, with the filter set back to everyone. */
   start(taskId: string): Promise<void>;
   /** Reloads from the first page, keeping the filter. */
   reload(): Promise<void>;
 }
 
-/** A task's per-user delivery records, filterable by outcome and paged. */
-export function createRecords(ctx: Ctx, message: HTMLElement): RecordsView {
+type ListPage = (
+  id: string,
+  status: DeliveryItem["status"] | null,
+  cursor: string | null,
+) => Promise<DeliveriesPage>;
+
+/**
+ * A task's per-user delivery records, filterable by outcome and paged; a paid post's too, given its
+ * listing (`list`) and an id prefix of its own (`prefix`) for the elements.
+ */
+export function createRecords(
+  ctx: Ctx,
+  message: HTMLElement,
+  opts: { readonly list?: ListPage; readonly prefix?: string } = {},
+): RecordsView {
   const { t } = ctx;
+  const list = opts.list ?? api.listDeliveries;
+  const id = (name: string) => `${opts.prefix ?? "records"}${name}`;
   let taskId: string | null = null;
   let next: string | null = null;
   const body = h("tbody");
   const empty = h("p", {
     className: "empty",
     text: t.recordsEmpty,
-    attrs: { id: "records-empty", hidden: true },
+    attrs: { id: id("-empty"), hidden: true },
   });
   const more = h("button", {
     text: t.more,
-    attrs: { type: "button", id: "records-more", hidden: true },
+    attrs: { type: "button", id: id("-more"), hidden: true },
     on: { click: () => void load(false) },
   });
   const filter = h(
     "select",
-    { attrs: { id: "records-filter" }, on: { change: () => void load(true) } },
+    { className: "records-filter", attrs: { id: id("-filter") }, on: { change: () => void load(true) } },
     h("option", { text: t.filterAll, attrs: { value: "" } }),
     ...FILTERS.map((status) => h("option", { text: t.outcome[status], attrs: { value: status } })),
   );
@@ -40,15 +55,15 @@ export function createRecords(ctx: Ctx, message: HTMLElement): RecordsView {
   const root = h(
     "div",
     {},
-    h("h3", { text: t.recordsTitle, attrs: { id: "records-title" } }),
-    h("label", { className: "inline", text: t.recordsFilter, attrs: { for: "records-filter" } }),
+    h("h3", { text: t.recordsTitle, attrs: { id: id("-title") } }),
+    h("label", { className: "inline", text: t.recordsFilter, attrs: { for: id("-filter") } }),
     filter,
     h(
       "div",
       { className: "scroll" },
       h(
         "table",
-        { attrs: { id: "records", "aria-labelledby": "records-title" } },
+        { attrs: { id: id(""), "aria-labelledby": id("-title") } },
         h("thead", {}, h("tr", {}, ...columns.map((c) => h("th", { text: c, attrs: { scope: "col" } })))),
         body,
       ),
@@ -72,12 +87,12 @@ export function createRecords(ctx: Ctx, message: HTMLElement): RecordsView {
   const selected = (): DeliveryItem["status"] | null => FILTERS.find((f) => f === filter.value) ?? null;
 
   async function load(reset: boolean): Promise<void> {
-    const id = taskId;
-    if (!id) return;
+    const shown = taskId;
+    if (!shown) return;
     try {
-      const page = await api.listDeliveries(id, selected(), reset ? null : next);
+      const page = await list(shown, selected(), reset ? null : next);
       // The operator opened another task while this page was on its way.
-      if (taskId !== id) return;
+      if (taskId !== shown) return;
       const rows = page.items.map(row);
       if (reset) body.replaceChildren(...rows);
       else body.append(...rows);
@@ -91,8 +106,8 @@ export function createRecords(ctx: Ctx, message: HTMLElement): RecordsView {
 
   return {
     root,
-    start(id) {
-      taskId = id;
+    start(openedId) {
+      taskId = openedId;
       next = null;
       filter.value = "";
       body.replaceChildren();

@@ -1,5 +1,7 @@
 import type { PreviewAnswer, TaskView } from "../../contracts/api.ts";
+import { createBroadcastStats } from "./broadcast-stats.ts";
 import type { Ctx } from "./context.ts";
+import { detailCard, summaryTerms } from "./detail-card.ts";
 import { h, say } from "./dom.ts";
 import { explainErrcode, formatTime } from "./format.ts";
 import { createPreview } from "./preview-view.ts";
@@ -17,6 +19,28 @@ import {
   typeText,
 } from "./task-logic.ts";
 import { createUpload } from "./upload-view.ts";
+
+/** Why deliveries did not succeed, by errcode, each explained in words; nothing when none failed. */
+export function errcodeList(entries: readonly { code: string; count: number }[], t: Ctx["t"]): Node | string {
+  if (entries.length === 0) return "";
+  return h(
+    "div",
+    {},
+    h("h3", { text: t.byErrcodeTitle }),
+    h(
+      "ul",
+      { className: "errcodes" },
+      entries.map(({ code, count }) =>
+        h(
+          "li",
+          { attrs: { "data-errcode": code } },
+          h("span", { className: "mono", text: code === "none" ? "—" : code }),
+          ` ${explainErrcode(code, t)} × ${count}`,
+        ),
+      ),
+    ),
+  );
+}
 
 export interface DetailActions extends ScheduleActions {
   send(id: string, button: HTMLButtonElement): void;
@@ -69,27 +93,19 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
   const preview = createPreview(ctx, "task-preview", (openids) =>
     taskId ? actions.preview(taskId, openids) : Promise.reject(new Error("no task open")),
   );
+  const stats = createBroadcastStats(ctx, () => (taskId ? { kind: "task", id: taskId } : null), "task");
   const records = createRecords(ctx, message);
-  const root = h(
-    "section",
-    { className: "card", attrs: { id: "task-detail", "aria-labelledby": "detail-title", hidden: true } },
-    h(
-      "div",
-      { className: "head" },
-      title,
-      h("button", {
-        className: "link",
-        text: t.close,
-        attrs: { type: "button", id: "detail-close" },
-        on: { click: actions.close },
-      }),
-    ),
+  const root = detailCard(
+    { card: "task-detail", close: "detail-close" },
+    title,
+    { text: t.close, click: actions.close },
     summary,
     progress,
     breakdown,
     message,
     h("div", { className: "actions" }, sendButton, retryButton, retryWhy, schedule.root),
     preview.root,
+    stats.root,
     upload.root,
     records.root,
   );
@@ -110,36 +126,11 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
       [t.fieldRecipients, recipientsText(task, t)],
       [t.fieldRetry, task.retry ? t.retryRound(task.retry.round, task.retry.requeued) : ""],
     ];
-    summary.replaceChildren(
-      ...rows
-        .filter(([, value]) => value !== "")
-        .flatMap(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })]),
-    );
+    summary.replaceChildren(...summaryTerms(rows));
   }
 
   function renderBreakdown(task: TaskView): void {
-    const entries = errcodeBreakdown(task.byErrcode);
-    breakdown.replaceChildren(
-      entries.length === 0
-        ? ""
-        : h(
-            "div",
-            {},
-            h("h3", { text: t.byErrcodeTitle }),
-            h(
-              "ul",
-              { className: "errcodes" },
-              entries.map(({ code, count }) =>
-                h(
-                  "li",
-                  { attrs: { "data-errcode": code } },
-                  h("span", { className: "mono", text: code === "none" ? "—" : code }),
-                  ` ${explainErrcode(code, t)} × ${count}`,
-                ),
-              ),
-            ),
-          ),
-    );
+    breakdown.replaceChildren(errcodeList(errcodeBreakdown(task.byErrcode), t));
   }
 
   return {
@@ -160,6 +151,8 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
       renderSummary(task);
       progress.replaceChildren(isUnsent(task) ? "" : progressBar(taskProgress(task), t));
       renderBreakdown(task);
+      stats.root.hidden = isDraft(task);
+      stats.show(task, task.failed > 0);
       // A task is sent once; the server answers 409 to a second send.
       sendButton.disabled = !isDraft(task) || actions.sendPressed(task.taskId);
       schedule.show(task, actions.sendPressed(task.taskId));

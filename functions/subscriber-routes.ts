@@ -1,0 +1,137 @@
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { z } from "zod";
+import { DynamoDeliveryLookup } from "./adapters/dynamodb/delivery-lookup.ts";
+import { RECORD_RETENTION_SECONDS } from "./adapters/dynamodb/delivery-store.ts";
+import { DynamoPostStore } from "./adapters/dynamodb/post-store.ts";
+import { DynamoSubscriberReader } from "./adapters/dynamodb/subscriber-reader.ts";
+import { DynamoTaskStore } from "./adapters/dynamodb/task-store.ts";
+import { systemClock } from "./clock.ts";
+import type { adminSchema } from "./config.ts";
+import type { RecentDeliveryView, SubscriberView } from "./contracts/api.ts";
+import { NotFoundError, ValidationError } from "./core/errors.ts";
+import { OPENID_PATTERN } from "./core/recipient-list.ts";
+import { type RecentDelivery, recentDeliveries, subscriberState } from "./core/subscriber-lookup.ts";
+import { json, OPERATOR, type RouteDef } from "./http.ts";
+
+/** Deliveries a lookup shows. */
+const RECENT = 20;
+/**
+ * Read units one lookup may spend on delivery records (about $0.0013 at on-demand prices): some 250
+ * broadcasts of 100,000 recipients, or 20,000 task broadcasts (README, "Subscriber lookup").
+ */
+const READ_BUDGET = 10_000;
+/** Broadcasts searched at once. */
+const CONCURRENCY = 4;
+/** No broadcast is searched after this long: the admin function's timeout is 30 s. */
+const TIME_BUDGET_MS = 15_000;
+/**
+ * Words under /api/subscribers/ that are routes of their own, not openids (an openid has at least 6
+ * characters, so none of these can be one).
+ */
+const RESERVED = ["sync"];
+
+const iso = (ms: number | null | undefined) =>
+  ms === null || ms === undefined ? null : new Date(ms).toISOString();
+
+function deliveryView({ source, record }: RecentDelivery): RecentDeliveryView {
+  return {
+    kind: source.kind,
+    id: source.id,
+    title: source.title,
+    broadcastId: source.broadcastId,
+    status: record.outcome,
+    channel: record.channel ?? null,
+    errcode: record.errcode ?? null,
+    errmsg: record.errmsg ?? null,
+    at: new Date(record.at).toISOString(),
+  };
+}
+
+/** `GET /api/subscribers/{openid}`: one subscriber as the operator looks them up. */
+export function subscriberRoutes(
+  db: DynamoDBDocumentClient,
+  config: z.output<typeof adminSchema>,
+): RouteDef[] {
+  const reader = new DynamoSubscriberReader(db, {
+    subscribers: config.TABLE_SUBSCRIBERS,
+    credits: config.TABLE_CREDITS,
+  });
+  const posts = new DynamoPostStore(db, config.TABLE_POSTS, config.TABLE_BROADCASTS);
+  const tasks = new DynamoTaskStore(db, {
+    tasks: config.TABLE_TASKS,
+    recipients: config.TABLE_TASK_RECIPIENTS,
+    broadcasts: config.TABLE_BROADCASTS,
+  });
+  const finder = new DynamoDeliveryLookup(db, {
+    deliveries: config.TABLE_DELIVERIES,
+    broadcasts: config.TABLE_BROADCASTS,
+  });
+  return [
+    {
+      method: "GET",
+      pattern: new RegExp(`^\\/api\\/subscribers\\/(?!${RESERVED.join("$|")}$)([^/]+)$`),
+      roles: OPERATOR,
+      does: "look up subscribers",
+      route: async (_event, [openid = ""]) => {
+        if (!OPENID_PATTERN.test(openid))
+          throw new ValidationError("openid: must be a WeChat openid (6–64 letters, digits, _ or -)");
+        const stored = await reader.get(openid);
+        if (!stored) throw new NotFoundError("no subscriber with this openid");
+        const now = systemClock.now();
+        const [credits, recent] = await Promise.all([
+          reader.credits(openid),
+          recentDeliveries(
+            openid,
+            {
+              posts: (cursor, limit) => posts.listNewest(limit, cursor),
+              tasks: (cursor, limit) => tasks.list(limit, cursor),
+              finder,
+              clock: systemClock,
+            },
+            {
+              limit: RECENT,
+              readBudget: READ_BUDGET,
+              concurrency: CONCURRENCY,
+              retentionMs: RECORD_RETENTION_SECONDS * 1000,
+              stopAt: now + TIME_BUDGET_MS,
+            },
+          ),
+        ]);
+        const state = subscriberState(stored, now);
+        const answer: SubscriberView = {
+          openid,
+          optedIn: state.optedIn,
+          optedInBy: state.optedInBy,
+          optedInSince: iso(state.optedInSince),
+          followed: state.followed,
+          followedChangedAt: iso(state.followedChangedAt),
+          membershipExpiresAt: iso(state.membershipExpiresAt),
+          membershipActive: state.membershipActive,
+          window: state.window
+            ? {
+                until: iso(state.window.until) ?? "",
+                remaining: state.window.remaining,
+                open: state.window.open,
+              }
+            : null,
+          inAudience: state.inAudience,
+          lastInteractionAt: iso(stored.lastInteractionAt),
+          createdAt: iso(stored.createdAt),
+          credits: credits.map((c) => ({
+            templateId: c.templateId,
+            credits: c.credits,
+            updatedAt: iso(c.updatedAt),
+          })),
+          recentDeliveries: {
+            items: recent.items.map(deliveryView),
+            searchedBroadcasts: recent.searchedBroadcasts,
+            readUnits: recent.readUnits,
+            complete: recent.complete,
+            stoppedBy: recent.stoppedBy,
+          },
+        };
+        return json(200, answer);
+      },
+    },
+  ];
+}
