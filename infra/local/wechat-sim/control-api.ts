@@ -1,4 +1,5 @@
 import { parseFaultsPatch } from "./faults.ts";
+import { configureFollowerList } from "./follower-list.ts";
 import type { WeChatSimulator } from "./simulator.ts";
 
 export interface ControlAnswer {
@@ -114,6 +115,12 @@ const ROUTES: Readonly<Record<string, Partial<Record<string, Handler>>>> = {
   "/__sim/window": { POST: postWindow },
   "/__sim/subscriptions": { POST: postSubscription },
   "/__sim/templates": { POST: postTemplates },
+  "/__sim/follower-list": {
+    POST: (sim, body) => {
+      const answer = configureFollowerList(sim.followers, body);
+      return typeof answer === "string" ? bad(answer) : { status: 200, body: { ok: true, ...answer } };
+    },
+  },
   "/__sim/faults": {
     GET: (sim) => ({ status: 200, body: sim.faultSettings() }),
     POST: (sim, body) => {

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { handleControl } from "./control-api.ts";
 import { type WxBody, wxError } from "./errors.ts";
 import { DEFAULT_FAULTS, drawFault, type Faults, Prng } from "./faults.ts";
+import { FollowerList } from "./follower-list.ts";
 import { BodyTooLargeError, readBody, sendJson, sendText } from "./http-io.ts";
 import type { Delivered } from "./ledger.ts";
 import {
@@ -99,6 +100,7 @@ const ROUTES: Readonly<Record<string, Route>> = {
   "/cgi-bin/message/custom/send": { method: "POST", api: "custom_send" },
   "/cgi-bin/message/template/send": { method: "POST", api: "template_send" },
   "/cgi-bin/message/subscribe/send": { method: "POST", api: "subscribe_send" },
+  "/cgi-bin/user/get": { method: "GET", api: "user_get" },
 };
 
 const API_BODY_LIMIT = 1024 * 1024;
@@ -108,7 +110,7 @@ const CONTROL_BODY_LIMIT = 256 * 1024 * 1024;
 const KEEP_ALIVE_MS = 65_000;
 
 function zeroCalls(): Record<ApiName, number> {
-  return { stable_token: 0, token: 0, custom_send: 0, template_send: 0, subscribe_send: 0 };
+  return { stable_token: 0, token: 0, custom_send: 0, template_send: 0, subscribe_send: 0, user_get: 0 };
 }
 
 function zeroInjected(): SimStats["faultsInjected"] {
@@ -121,6 +123,8 @@ function zeroInjected(): SimStats["faultsInjected"] {
  */
 export class WeChatSimulator {
   private readonly api: WeChatApi;
+  /** `GET /cgi-bin/user/get` over the users that follow: page size, quota, held and failed calls. */
+  readonly followers: FollowerList;
   private readonly now: () => number;
   private faults: Faults = { ...DEFAULT_FAULTS };
   private faultRng = new Prng(DEFAULT_FAULTS.seed);
@@ -164,6 +168,7 @@ export class WeChatSimulator {
       ledgerBodyLimit: opts.ledgerBodyLimit ?? 1000,
       now: this.now,
     });
+    this.followers = new FollowerList(this.api.users, this.api.tokens, this.now);
   }
 
   /** Base URL once started, e.g. `http://127.0.0.1:43211`. */
@@ -424,6 +429,7 @@ export class WeChatSimulator {
    */
   reset(opts?: { keepTokens?: boolean }): void {
     this.api.reset(opts?.keepTokens ?? false);
+    this.followers.reset();
     this.clearFaults();
     this.calls = zeroCalls();
     this.errcodes = {};
@@ -480,6 +486,9 @@ export class WeChatSimulator {
         return;
       case "token":
         this.reply(res, this.api.classicToken(url.searchParams));
+        return;
+      case "user_get":
+        this.reply(res, await this.followers.answer(url.searchParams));
         return;
       default:
         this.send(route.api, url.searchParams.get("access_token"), raw, res);
