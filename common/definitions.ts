@@ -111,6 +111,15 @@ export const tables = {
     ttlAttribute: "expiresAt",
     critical: true,
   },
+  /**
+   * Imports of the account's followers from WeChat: one item per sync (cursor, counters, lease) and
+   * `#current`, naming the latest sync, which keeps one running at a time.
+   */
+  syncs: {
+    name: "Syncs",
+    hashKey: { name: "syncId", type: "S" },
+    critical: false,
+  },
 } as const satisfies Record<string, TableDef>;
 
 export type TableKey = keyof typeof tables;
@@ -160,12 +169,21 @@ export const functions = {
     memoryMb: 128,
     reservedConcurrency: 2,
   },
+  /**
+   * Pages the account's follower list (user/get, 10,000 a page) into Subscribers. A page takes a few
+   * seconds in AWS; it starts no page it could not finish before its timeout.
+   */
+  followerSync: { handler: "functions/follower-sync.handler", timeoutSeconds: 120, memoryMb: 256 },
 } as const satisfies Record<string, FunctionDef>;
 
 export type FunctionKey = keyof typeof functions;
 
 /** The functions that call WeChat: they run in the VPC whose NAT gives them whitelisted IPs. */
-export const WECHAT_CALLERS = ["sender", "tokenRefresher"] as const satisfies readonly FunctionKey[];
+export const WECHAT_CALLERS = [
+  "sender",
+  "tokenRefresher",
+  "followerSync",
+] as const satisfies readonly FunctionKey[];
 
 export interface QueueDef {
   readonly name: string;
@@ -211,6 +229,22 @@ export const queues = {
       maximumConcurrency: 2,
     },
   },
+  /**
+   * A follower sync's next pages. One message per sync at a time (its lease in the Syncs table);
+   * 2 is the lowest maximumConcurrency Lambda allows.
+   */
+  sync: {
+    name: "SyncQueue",
+    deadLetterName: "SyncDeadLetterQueue",
+    visibilityTimeoutSeconds: 6 * functions.followerSync.timeoutSeconds,
+    maxReceiveCount: 5,
+    consumer: {
+      function: "followerSync",
+      batchSize: 1,
+      maximumBatchingWindowSeconds: 0,
+      maximumConcurrency: 2,
+    },
+  },
 } as const satisfies Record<string, QueueDef>;
 
 export type QueueKey = keyof typeof queues;
@@ -252,8 +286,9 @@ export const permissions = {
       taskRecipients: ["PutItem"],
       deliveries: ["Query"],
       credits: ["GetItem", "PutItem", "UpdateItem"],
+      syncs: ["GetItem", "PutItem", "UpdateItem"],
     },
-    queues: { fanout: ["SendMessage"], send: ["SendMessage"] },
+    queues: { fanout: ["SendMessage"], send: ["SendMessage"], sync: ["SendMessage"] },
   },
   fanout: {
     tables: {
@@ -286,6 +321,10 @@ export const permissions = {
   tokenPush: {
     tables: { tokens: ["PutItem", "UpdateItem"] },
     queues: {},
+  },
+  followerSync: {
+    tables: { syncs: ["UpdateItem"], subscribers: ["UpdateItem"], tokens: ["GetItem", "UpdateItem"] },
+    queues: { tokenRefresh: ["SendMessage"], sync: ["SendMessage"] },
   },
 } as const satisfies Record<FunctionKey, FunctionPermissions>;
 

@@ -32,6 +32,7 @@ import {
   roleOf,
 } from "./http.ts";
 import { logger } from "./observability.ts";
+import { syncRoutes } from "./sync-routes.ts";
 import { taskRoutes } from "./task-routes.ts";
 
 const config = loadConfig(adminSchema);
@@ -158,6 +159,8 @@ export const routes: RouteDef[] = [
   },
   // Push tasks and subscribe-message credits (functions/task-routes.ts).
   ...taskRoutes(db, config),
+  // Importing the account's followers from WeChat (functions/sync-routes.ts).
+  ...syncRoutes(db, config),
 ];
 
 /** The admin and app API: bearer-token auth by role, JSON in and out. */

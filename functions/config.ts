@@ -1,3 +1,8 @@
+/**
+ * Every function's settings, one zod schema per function (`configSchemas`), read and checked once at
+ * start-up. It is long (over 300 lines) because it is the one list of what each function reads: the
+ * deploy derives every function's environment, links and secrets from it, so it stays in one file.
+ */
 import { readFileSync } from "node:fs";
 import { Resource } from "sst/resource";
 import { z } from "zod";
@@ -203,9 +208,25 @@ export const adminSchema = z.object({
   TABLE_CREDITS: required,
   QUEUE_URL_FANOUT: required,
   QUEUE_URL_SEND: required,
+  TABLE_SYNCS: required,
+  QUEUE_URL_SYNC: required,
   ADMIN_TOKEN: required.min(16, "must be at least 16 characters"),
   /** The business app's token: posts, subscriber imports and subscribe credits only. */
   APP_TOKEN: required.min(16, "must be at least 16 characters"),
+});
+
+/** The follower sync: pages the account's follower list (user/get) into Subscribers. */
+export const followerSyncSchema = z.object({
+  TABLE_SYNCS: required,
+  TABLE_SUBSCRIBERS: required,
+  TABLE_TOKENS: required,
+  /** Its own queue: where it hands a sync's next pages to its next invocation. */
+  QUEUE_URL_SYNC: required,
+  /** Where it asks for a refresh after WeChat refused the token (refresher mode), as a sender does. */
+  QUEUE_URL_TOKEN_REFRESH: required,
+  WECHAT_APP_ID: required,
+  WECHAT_TOKEN_SOURCE: tokenSource,
+  ...wechatApi,
 });
 
 const encodingAesKey = z
@@ -240,6 +261,7 @@ export const configSchemas = {
   callback: callbackSchema,
   tokenRefresher: tokenRefresherSchema,
   tokenPush: tokenPushSchema,
+  followerSync: followerSyncSchema,
 } as const;
 
 /**

@@ -1,4 +1,3 @@
-import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { ChangeMessageVisibilityCommand } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { queues } from "../common/definitions.ts";
@@ -7,19 +6,18 @@ import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoCreditStore } from "./adapters/dynamodb/credit-store.ts";
 import { DynamoDeliveryStore } from "./adapters/dynamodb/delivery-store.ts";
 import { DynamoSubscriberStore } from "./adapters/dynamodb/subscriber-store.ts";
-import { DynamoTokenStore } from "./adapters/dynamodb/token-store.ts";
-import { createSqsClient, SqsSendQueue, SqsTokenRefreshRequester } from "./adapters/sqs/queues.ts";
+import { createSqsClient, SqsSendQueue } from "./adapters/sqs/queues.ts";
 import { WeChatApiClient } from "./adapters/wechat/api-client.ts";
 import { systemClock } from "./clock.ts";
 import { fallbackBaseUrl, loadConfig, senderSchema } from "./config.ts";
 import { chunkMessage } from "./contracts/messages.ts";
-import { SharedToken } from "./core/access-token.ts";
 import { InFlightLimit } from "./core/in-flight-limit.ts";
 import type { Broadcast } from "./core/model.ts";
-import type { TokenRefreshRequester } from "./core/ports.ts";
 import { lastCallStart, type SendChunkResult, sendChunk } from "./core/send-chunk.ts";
 import { countChunk, countTokenRefreshFailure, countTokenRejections, publishMetrics } from "./metrics.ts";
 import { logger } from "./observability.ts";
+import { consumeRecords } from "./queue-consumer.ts";
+import { sharedToken } from "./shared-token.ts";
 
 const config = loadConfig(senderSchema);
 const db = createDocumentClient();
@@ -33,20 +31,7 @@ const wechat = new WeChatApiClient({
   timeoutMs: config.WECHAT_TIMEOUT_MS,
 });
 
-/** External mode: nobody here can refresh; the central server's next push (or TokenStale) ends the wait. */
-const awaitCentralServer: TokenRefreshRequester = {
-  async request() {
-    logger.warn("waiting for the central token server to push a token (PUT /api/access-token)");
-  },
-};
-const tokens = new SharedToken({
-  store: new DynamoTokenStore(db, config.TABLE_TOKENS, config.WECHAT_APP_ID),
-  refresh:
-    config.WECHAT_TOKEN_SOURCE === "refresher"
-      ? new SqsTokenRefreshRequester(sqs, config.QUEUE_URL_TOKEN_REFRESH)
-      : awaitCentralServer,
-  clock: systemClock,
-});
+const tokens = sharedToken(db, sqs, config);
 
 /** A broadcast's message never changes; its pause flag may, so the memo is short-lived. */
 const BROADCAST_MEMO_MS = 5_000;
@@ -78,7 +63,6 @@ const deps = {
     },
   },
 };
-const processor = new BatchProcessor(EventType.SQS);
 
 /** Raised for a chunk with recipients still pending, so the batch reports it as failed. */
 export class ChunkPendingError extends Error {
@@ -163,27 +147,14 @@ function recordHandler(context: Context) {
   };
 }
 
-/** Logs a failed chunk once (the batch processor only reports its message id) and re-throws it. */
-function loggingFailures(handle: (record: SQSRecord) => Promise<void>) {
-  return async (record: SQSRecord): Promise<void> => {
-    try {
-      await handle(record);
-    } catch (error) {
-      if (!(error instanceof ChunkPendingError))
-        logger.error("chunk failed", { messageId: record.messageId, error });
-      throw error;
-    }
-  };
-}
-
 /** Send-queue consumer: each record is one chunk of a broadcast's recipients. */
-export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  try {
-    return await processPartialResponse(event, loggingFailures(recordHandler(context)), processor, {
-      throwOnFullBatchFailure: false,
-    });
-  } finally {
-    countTokenRejections(tokens.rejections);
-    publishMetrics();
-  }
+export function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  return consumeRecords(event, recordHandler(context), {
+    what: "chunk",
+    expected: (error) => error instanceof ChunkPendingError,
+    settle: () => {
+      countTokenRejections(tokens.rejections);
+      publishMetrics();
+    },
+  });
 }

@@ -1,7 +1,9 @@
 import { Pool } from "undici";
+import type { FollowerListAnswer } from "../../core/follower-sync.ts";
 import type { BroadcastMessage } from "../../core/model.ts";
 import {
   type FetchedToken,
+  type FollowerLister,
   type TaskMessenger,
   type TokenFetcher,
   type WeChatMessenger,
@@ -65,7 +67,7 @@ function endpoint(baseUrl: string, opts: WeChatApiOptions): Endpoint {
  * A small typed client for the WeChat endpoints Fanout uses. A pool of keep-alive connections per
  * domain bounds the calls in flight.
  */
-export class WeChatApiClient implements WeChatMessenger, TaskMessenger {
+export class WeChatApiClient implements WeChatMessenger, TaskMessenger, FollowerLister {
   private readonly primary: Endpoint;
   private readonly fallback: Endpoint | undefined;
 
@@ -127,6 +129,23 @@ export class WeChatApiClient implements WeChatMessenger, TaskMessenger {
     return { accessToken: body.access_token, expiresInSeconds: body.expires_in };
   }
 
+  /** user/get: the followers after `nextOpenid`. It changes nothing, so the fallback domain may repeat it. */
+  async followerPage(accessToken: string, nextOpenid: string): Promise<FollowerListAnswer> {
+    const query = new URLSearchParams({ access_token: accessToken, next_openid: nextOpenid });
+    const body = await this.call(`/cgi-bin/user/get?${query}`, undefined, "repeatable");
+    const data = body.data as { openid?: unknown } | undefined;
+    const openids = Array.isArray(data?.openid)
+      ? data.openid.filter((id): id is string => typeof id === "string")
+      : undefined;
+    return {
+      errcode: typeof body.errcode === "number" ? body.errcode : 0,
+      errmsg: typeof body.errmsg === "string" ? body.errmsg : "",
+      ...(openids ? { openids } : {}),
+      ...(typeof body.count === "number" ? { count: body.count } : {}),
+      nextOpenid: typeof body.next_openid === "string" ? body.next_openid : "",
+    };
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.primary.pool.close(), this.fallback?.pool.close()]);
   }
@@ -149,14 +168,17 @@ export class WeChatApiClient implements WeChatMessenger, TaskMessenger {
     };
   }
 
-  /** One call within the timeout; a repeatable one that failed in transport goes once to the fallback. */
+  /**
+   * One call within the timeout (a GET without a payload); a repeatable one that failed in transport
+   * goes once to the fallback.
+   */
   private async call(
     pathAndQuery: string,
-    payload: object,
+    payload: object | undefined,
     repeatable: Repeatable,
   ): Promise<Record<string, unknown>> {
     const signal = AbortSignal.timeout(this.opts.timeoutMs);
-    const body = JSON.stringify(payload);
+    const body = payload === undefined ? undefined : JSON.stringify(payload);
     try {
       return await this.exchange(this.primary, pathAndQuery, body, signal);
     } catch (error) {
@@ -169,18 +191,18 @@ export class WeChatApiClient implements WeChatMessenger, TaskMessenger {
   private async exchange(
     { pool, prefix }: Endpoint,
     pathAndQuery: string,
-    body: string,
+    body: string | undefined,
     signal: AbortSignal,
   ): Promise<Record<string, unknown>> {
     let statusCode: number;
     let text: string;
     try {
       const res = await pool.request({
-        method: "POST",
         path: `${prefix}${pathAndQuery}`,
-        headers: { "content-type": "application/json" },
-        body,
         signal,
+        ...(body === undefined
+          ? { method: "GET" }
+          : { method: "POST", headers: { "content-type": "application/json" }, body }),
       });
       statusCode = res.statusCode;
       text = await res.body.text();
