@@ -8,6 +8,8 @@ import type {
   PostView,
   RetryAnswer,
   SendTaskAnswer,
+  StartSyncAnswer,
+  SyncView,
   TaskList,
   TaskView,
   UploadAnswer,
@@ -99,4 +101,6 @@ export const api = {
   },
   listPosts: (cursor: string | null) => call<PostList>("GET", paged("/api/posts", cursor)),
   getPost: (outTradeNo: string) => call<PostView>("GET", `/api/posts/${encodeURIComponent(outTradeNo)}`),
+  startSync: () => call<StartSyncAnswer>("POST", "/api/subscribers/sync"),
+  getSync: (id: string) => call<SyncView>("GET", `/api/subscribers/sync/${encodeURIComponent(id)}`),
 };

@@ -5,6 +5,7 @@ import { displayZone } from "./format.ts";
 import { catalogs, DEFAULT_LANG, isLang, type Lang } from "./i18n.ts";
 import { createPostList, type PostListView } from "./posts-view.ts";
 import { createShell, type Shell } from "./shell.ts";
+import { createSyncPanel, type SyncPanel } from "./sync-view.ts";
 import { createTaskDetail, type TaskDetailView } from "./task-detail.ts";
 import { createTaskForm } from "./task-form.ts";
 import { isRunning, isRunningPost } from "./task-logic.ts";
@@ -41,6 +42,7 @@ interface Views {
   readonly list: TaskListView;
   readonly detail: TaskDetailView;
   readonly posts: PostListView;
+  readonly sync: SyncPanel;
 }
 let views: Views;
 const t = () => views.ctx.t;
@@ -92,13 +94,15 @@ function mount(lang: Lang): Views {
     refresh: () => void loadPosts(true),
     more: () => void loadPosts(false),
   });
-  shell.app.append(list.root, detail.root, form, posts.root);
+  const sync = createSyncPanel(ctx);
+  shell.app.append(list.root, detail.root, form, posts.root, sync.root);
   document.getElementById("root")?.replaceChildren(shell.header, login.root, shell.app);
-  return { ctx, shell, login, list, detail, posts };
+  return { ctx, shell, login, list, detail, posts, sync };
 }
 
 function start(lang: Lang): void {
   stopPolling();
+  views?.sync.stop();
   views = mount(lang);
   if (token.get()) void signIn();
   else signOut();
@@ -117,13 +121,14 @@ async function signIn(): Promise<void> {
   views.login.hide();
   views.shell.app.hidden = false;
   views.shell.forget.hidden = false;
-  await Promise.all([loadTasks(true), loadPosts(true)]);
+  await Promise.all([loadTasks(true), loadPosts(true), views.sync.restore()]);
   if (state.openId) await openTask(state.openId);
 }
 
 function signOut(reason?: string): void {
   token.clear();
   stopPolling();
+  views.sync.stop();
   views.shell.app.hidden = true;
   views.shell.forget.hidden = true;
   views.login.show(reason);
