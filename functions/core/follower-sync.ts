@@ -61,9 +61,14 @@ export function isLive(sync: FollowerSync, now: number): boolean {
   return sync.status === "running" && sync.leaseUntil >= now;
 }
 
-/** Paused, or running with no live worker (a crash, a lost message): the next start resumes it. */
+/** Running with no live worker (a crash, a lost message): anyone may take it over. */
+export function isStalled(sync: FollowerSync, now: number): boolean {
+  return sync.status === "running" && sync.leaseUntil < now;
+}
+
+/** Paused or stalled: the next start resumes it from its cursor. */
 export function isResumable(sync: FollowerSync, now: number): boolean {
-  return sync.status === "paused" || (sync.status === "running" && sync.leaseUntil < now);
+  return sync.status === "paused" || isStalled(sync, now);
 }
 
 /** What one user/get answer means for the sync. */

@@ -9,6 +9,7 @@
  * created before as imported again (they carry the sync's and the page's mark), so the counts come
  * out as if it had run once.
  */
+import type { SyncView } from "../contracts/api.ts";
 import type { SyncMessage } from "../contracts/messages.ts";
 import { TokenUnavailableError } from "./access-token.ts";
 import { classifyErrcode, TRANSPORT_ERRCODE } from "./errcodes.ts";
@@ -18,6 +19,7 @@ import {
   type FollowerSync,
   isLive,
   isResumable,
+  isStalled,
   readPage,
   type SyncStatus,
   startingSync,
@@ -84,11 +86,8 @@ export async function startSync(deps: StartSyncDeps): Promise<{ syncId: string; 
 }
 
 /** A sync as the API shows it: a running one whose worker is gone reads as paused, with the reason. */
-export function syncProgress(
-  sync: FollowerSync,
-  now: number,
-): { status: SyncStatus; pages: number; imported: number; alreadyKnown: number; error?: string } {
-  const stalled = sync.status === "running" && sync.leaseUntil < now;
+export function syncProgress(sync: FollowerSync, now: number): SyncView {
+  const stalled = isStalled(sync, now);
   const error = stalled
     ? "interrupted: its worker stopped (a crash or a timeout); it goes on by itself when its message comes back, or at once when the sync is started again"
     : sync.error;
