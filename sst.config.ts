@@ -55,6 +55,8 @@ export default $config({
       fanoutDeadLetterQueueUrl: queues.fanout.deadLetter.url,
       sendQueueUrl: queues.send.queue.url,
       sendDeadLetterQueueUrl: queues.send.deadLetter.url,
+      syncQueueUrl: queues.sync.queue.url,
+      syncDeadLetterQueueUrl: queues.sync.deadLetter.url,
       alarmTopic: topic.arn,
     };
   },

@@ -119,6 +119,15 @@ export const tables = {
     ttlAttribute: "expiresAt",
     critical: true,
   },
+  /**
+   * Imports of the account's followers from WeChat: one item per sync (cursor, counters, lease) and
+   * `#current`, naming the latest sync, which keeps one running at a time.
+   */
+  syncs: {
+    name: "Syncs",
+    hashKey: { name: "syncId", type: "S" },
+    critical: false,
+  },
 } as const satisfies Record<string, TableDef>;
 
 export type TableKey = keyof typeof tables;
@@ -182,15 +191,25 @@ export const functions = {
   },
   /** Every minute: starts the push tasks whose scheduled time has come. */
   taskScheduler: { handler: "functions/task-scheduler.handler", timeoutSeconds: 30, memoryMb: 128 },
+  /**
+   * Pages the account's follower list (user/get, 10,000 a page) into Subscribers. A page takes a few
+   * seconds in AWS; it starts no page it could not finish before its timeout.
+   */
+  followerSync: { handler: "functions/follower-sync.handler", timeoutSeconds: 120, memoryMb: 256 },
 } as const satisfies Record<string, FunctionDef>;
 
 export type FunctionKey = keyof typeof functions;
 
 /**
  * The functions that call WeChat: they run in the VPC whose NAT gives them whitelisted IPs. The
- * admin function sends previews.
+ * admin function sends previews and lists the account's templates.
  */
-export const WECHAT_CALLERS = ["sender", "tokenRefresher", "admin"] as const satisfies readonly FunctionKey[];
+export const WECHAT_CALLERS = [
+  "sender",
+  "tokenRefresher",
+  "followerSync",
+  "admin",
+] as const satisfies readonly FunctionKey[];
 
 export interface QueueDef {
   readonly name: string;
@@ -232,6 +251,22 @@ export const queues = {
     consumer: {
       function: "tokenRefresher",
       batchSize: 10,
+      maximumBatchingWindowSeconds: 0,
+      maximumConcurrency: 2,
+    },
+  },
+  /**
+   * A follower sync's next pages. One message per sync at a time (its lease in the Syncs table);
+   * 2 is the lowest maximumConcurrency Lambda allows.
+   */
+  sync: {
+    name: "SyncQueue",
+    deadLetterName: "SyncDeadLetterQueue",
+    visibilityTimeoutSeconds: 6 * functions.followerSync.timeoutSeconds,
+    maxReceiveCount: 5,
+    consumer: {
+      function: "followerSync",
+      batchSize: 1,
       maximumBatchingWindowSeconds: 0,
       maximumConcurrency: 2,
     },
@@ -280,8 +315,14 @@ export const permissions = {
       deliveries: ["Query", "GetItem"],
       credits: ["GetItem", "PutItem", "UpdateItem", "Query"],
       tokens: ["GetItem", "UpdateItem"],
+      syncs: ["GetItem", "PutItem", "UpdateItem"],
     },
-    queues: { fanout: ["SendMessage"], send: ["SendMessage"], tokenRefresh: ["SendMessage"] },
+    queues: {
+      fanout: ["SendMessage"],
+      send: ["SendMessage"],
+      tokenRefresh: ["SendMessage"],
+      sync: ["SendMessage"],
+    },
   },
   fanout: {
     tables: {
@@ -318,6 +359,10 @@ export const permissions = {
   taskScheduler: {
     tables: { tasks: ["Query", "GetItem", "UpdateItem"], broadcasts: ["PutItem"] },
     queues: { fanout: ["SendMessage"] },
+  },
+  followerSync: {
+    tables: { syncs: ["UpdateItem"], subscribers: ["UpdateItem"], tokens: ["GetItem", "UpdateItem"] },
+    queues: { tokenRefresh: ["SendMessage"], sync: ["SendMessage"] },
   },
 } as const satisfies Record<FunctionKey, FunctionPermissions>;
 

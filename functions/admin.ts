@@ -35,6 +35,7 @@ import { logger } from "./observability.ts";
 import { postDeliveryRoutes } from "./post-delivery-routes.ts";
 import { previewRoutes } from "./preview-routes.ts";
 import { subscriberRoutes } from "./subscriber-routes.ts";
+import { syncRoutes } from "./sync-routes.ts";
 import { taskRoutes } from "./task-routes.ts";
 
 const config = loadConfig(adminSchema);
@@ -168,6 +169,8 @@ export const routes: RouteDef[] = [
   ...subscriberRoutes(db, config),
   // A post's delivery records, and the CSV exports of posts' and tasks' (functions/post-delivery-routes.ts).
   ...postDeliveryRoutes(db, config),
+  // Importing the account's followers from WeChat (functions/sync-routes.ts).
+  ...syncRoutes(db, config),
 ];
 
 const logFailure = (message: string, cause: Error) => logger.error(`admin ${message}`, cause);

@@ -222,6 +222,8 @@ export const adminSchema = z.object({
   TABLE_CREDITS: required,
   QUEUE_URL_FANOUT: required,
   QUEUE_URL_SEND: required,
+  TABLE_SYNCS: required,
+  QUEUE_URL_SYNC: required,
   // Previews: the admin function sends a task's or a post's message to test openids itself.
   ...wechatCaller,
   ...postMessage,
@@ -235,6 +237,15 @@ export const taskSchedulerSchema = z.object({
   TABLE_TASKS: required,
   TABLE_BROADCASTS: required,
   QUEUE_URL_FANOUT: required,
+});
+
+/** The follower sync: pages the account's follower list (user/get) into Subscribers. */
+export const followerSyncSchema = z.object({
+  TABLE_SYNCS: required,
+  TABLE_SUBSCRIBERS: required,
+  /** Its own queue: where it hands a sync's next pages to its next invocation. */
+  QUEUE_URL_SYNC: required,
+  ...wechatCaller,
 });
 
 const encodingAesKey = z
@@ -270,6 +281,7 @@ export const configSchemas = {
   tokenRefresher: tokenRefresherSchema,
   tokenPush: tokenPushSchema,
   taskScheduler: taskSchedulerSchema,
+  followerSync: followerSyncSchema,
 } as const;
 
 /**

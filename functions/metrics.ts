@@ -32,6 +32,11 @@ export function countChunk(result: SendChunkResult): void {
   }
 }
 
+/** A follower sync paused because user/get's daily quota ran out (45009): the same alarm as a send's. */
+export function countSyncQuotaExhausted(): void {
+  metrics.addMetric(names.quotaExhausted, MetricUnit.Count, 1);
+}
+
 /** Counts a refresh that failed, or a chunk left waiting because no access token could be had. */
 export function countTokenRefreshFailure(): void {
   metrics.addMetric(names.tokenRefreshFailures, MetricUnit.Count, 1);

@@ -1,4 +1,3 @@
-import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { ChangeMessageVisibilityCommand } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { queues } from "../common/definitions.ts";
@@ -16,6 +15,7 @@ import type { Broadcast } from "./core/model.ts";
 import { lastCallStart, type SendChunkResult, sendChunk } from "./core/send-chunk.ts";
 import { countChunk, countTokenRefreshFailure, countTokenRejections, publishMetrics } from "./metrics.ts";
 import { logger } from "./observability.ts";
+import { consumeRecords } from "./queue-consumer.ts";
 import { wechatCaller } from "./wechat-caller.ts";
 
 const config = loadConfig(senderSchema);
@@ -55,7 +55,6 @@ const deps = {
     },
   },
 };
-const processor = new BatchProcessor(EventType.SQS);
 
 /** Raised for a chunk with recipients still pending, so the batch reports it as failed. */
 export class ChunkPendingError extends Error {
@@ -140,27 +139,14 @@ function recordHandler(context: Context) {
   };
 }
 
-/** Logs a failed chunk once (the batch processor only reports its message id) and re-throws it. */
-function loggingFailures(handle: (record: SQSRecord) => Promise<void>) {
-  return async (record: SQSRecord): Promise<void> => {
-    try {
-      await handle(record);
-    } catch (error) {
-      if (!(error instanceof ChunkPendingError))
-        logger.error("chunk failed", { messageId: record.messageId, error });
-      throw error;
-    }
-  };
-}
-
 /** Send-queue consumer: each record is one chunk of a broadcast's recipients. */
-export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  try {
-    return await processPartialResponse(event, loggingFailures(recordHandler(context)), processor, {
-      throwOnFullBatchFailure: false,
-    });
-  } finally {
-    countTokenRejections(tokens.rejections);
-    publishMetrics();
-  }
+export function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  return consumeRecords(event, recordHandler(context), {
+    what: "chunk",
+    expected: (error) => error instanceof ChunkPendingError,
+    settle: () => {
+      countTokenRejections(tokens.rejections);
+      publishMetrics();
+    },
+  });
 }

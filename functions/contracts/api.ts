@@ -87,6 +87,26 @@ export type SubscriberImport = z.input<typeof importSubscribersBody>["subscriber
 export const importSubscribersAnswer = z.object({ imported: z.number(), keptOptedOut: z.number() });
 export type ImportSubscribersAnswer = z.infer<typeof importSubscribersAnswer>;
 
+// ——— Importing the account's followers from WeChat
+
+/** A sync started, or the paused (or stalled) one resumed: poll it by this id. */
+export const startSyncAnswer = z.object({ syncId: z.string() });
+export type StartSyncAnswer = z.infer<typeof startSyncAnswer>;
+
+/**
+ * A follower sync. `pages`: pages of followers read; `imported`: followers new to Fanout;
+ * `alreadyKnown`: followers it had. `error` (paused or failed) starts with WeChat's errcode when
+ * WeChat gave one: `45009: …`.
+ */
+export const syncView = z.object({
+  status: z.enum(["running", "done", "paused", "failed"]),
+  pages: z.number(),
+  imported: z.number(),
+  alreadyKnown: z.number(),
+  error: z.string().optional(),
+});
+export type SyncView = z.infer<typeof syncView>;
+
 // ——— Posts
 
 export const registerPostBody = z.strictObject({

@@ -38,6 +38,20 @@ export const chunkMessage = z
   .readonly();
 export type ChunkMessage = z.infer<typeof chunkMessage>;
 
+/**
+ * A sync-queue message: go on with a follower sync from its stored cursor. `lease` is the lease the
+ * sync's item holds for this message; any other message for the sync is a stale duplicate.
+ */
+export const syncMessage = z
+  .object({
+    syncId: id,
+    lease: id,
+    /** Consecutive waits (for a token, or out of transient WeChat failures) before this message. */
+    waits: count.optional(),
+  })
+  .readonly();
+export type SyncMessage = z.infer<typeof syncMessage>;
+
 /** A fan-out-queue message: continue the audience scan of a broadcast from `cursor`. */
 export const fanoutPageMessage = z
   .object({ broadcastId: id, page: count, cursor: z.string().nullable() })

@@ -3,7 +3,8 @@
  * (over 300 lines) because it is the core's whole boundary in one file, each interface short and
  * documented: what the core depends on is read here, in one place.
  */
-import type { TallyMessage } from "../contracts/messages.ts";
+import type { SyncMessage, TallyMessage } from "../contracts/messages.ts";
+import type { FollowerListAnswer, FollowerSync, SyncStatus } from "./follower-sync.ts";
 import type {
   Broadcast,
   BroadcastMessage,
@@ -111,6 +112,84 @@ export type WindowUse = "taken" | "none" | "in_doubt";
 export interface ConsentReader {
   /** The subscribers among `openids` who opted out (themselves, or an operator for them). */
   optedOut(openids: readonly string[]): Promise<ReadonlySet<string>>;
+}
+
+export interface FollowerLister {
+  /** The followers after `nextOpenid` ("" for the first page); WeChatTransportError without an answer. */
+  followerPage(accessToken: string, nextOpenid: string): Promise<FollowerListAnswer>;
+}
+
+/** The sync, and its page, that created a subscriber. */
+export interface SyncMark {
+  readonly syncId: string;
+  readonly page: number;
+}
+
+export interface FollowerImporter {
+  /**
+   * Makes each openid a following subscriber: a new one opted in and marked with `mark`; a stored one
+   * keeps its optedIn, and stays unfollowed if it unfollowed after `listedAt` (epoch ms). `imported`
+   * counts the new ones, including those this same page (`mark`) created in an attempt that crashed;
+   * `alreadyKnown` the rest.
+   */
+  importFollowers(
+    openids: readonly string[],
+    mark: SyncMark,
+    listedAt: number,
+    now: number,
+  ): Promise<{ readonly imported: number; readonly alreadyKnown: number }>;
+}
+
+/**
+ * Follower syncs. Every write by a worker is conditional on the lease it holds: one that lost its
+ * lease (taken over after it stalled) changes nothing.
+ */
+export interface SyncStore {
+  get(syncId: string): Promise<FollowerSync | undefined>;
+  /** The latest sync started (finished or not); undefined before the first. */
+  latest(): Promise<FollowerSync | undefined>;
+  /** Stores a new sync as the latest, if the latest is still `previous`; false otherwise. */
+  create(sync: FollowerSync, previous: string | null): Promise<boolean>;
+  /** Paused, or running with its lease run out: running again, leased to `lease`; false otherwise. */
+  resume(syncId: string, lease: string, leaseUntil: number, now: number): Promise<boolean>;
+  /**
+   * A worker takes the sync with the lease it was handed (or any, once run out) and holds it as
+   * `fresh` until `leaseUntil`, so a duplicate of its message finds the lease gone: the sync as it
+   * now is, or undefined when it is not running or someone else holds it.
+   */
+  claim(
+    syncId: string,
+    presented: string,
+    fresh: string,
+    leaseUntil: number,
+    now: number,
+  ): Promise<FollowerSync | undefined>;
+  /**
+   * Records page `page` (read at `cursor`): moves the cursor to `next` and adds the counts, once
+   * (false when the sync is no longer at that page under that lease); `last` also ends it, done.
+   */
+  recordPage(
+    syncId: string,
+    lease: string,
+    at: { readonly cursor: string; readonly page: number },
+    result: { readonly next: string; readonly imported: number; readonly alreadyKnown: number },
+    last: boolean,
+    now: number,
+  ): Promise<boolean>;
+  /** Ends the sync's run (done, paused or failed, with the reason) and drops the lease. */
+  finish(
+    syncId: string,
+    lease: string,
+    end: { readonly status: Exclude<SyncStatus, "running">; readonly error?: string },
+    now: number,
+  ): Promise<boolean>;
+  /** Hands the lease to the next message (`next`), held until `leaseUntil`. */
+  handOver(syncId: string, lease: string, next: string, leaseUntil: number): Promise<boolean>;
+}
+
+export interface SyncQueue {
+  /** Enqueues a sync's next run, delivered after `delaySeconds` (≤ 900). */
+  send(message: SyncMessage, delaySeconds: number): Promise<void>;
 }
 
 /** The chunk a delivery record was written for. */

@@ -8,6 +8,7 @@ import type {
   PreviewAnswer,
   RetryAnswer,
   SendTaskAnswer,
+  SyncView,
   TaskList,
   TaskView,
 } from "../../functions/contracts/api.ts";
@@ -41,6 +42,8 @@ interface Fixture {
   calls: string[];
   /** The JSON bodies the page sent, by "METHOD /path". */
   bodies?: Record<string, unknown>;
+  /** The follower sync's start answer, and its views in turn (the last one stays). */
+  sync?: { start: { status: number; body: unknown }; views: SyncView[] };
 }
 
 /** Serves the console as the admin function does and answers the API from the fixture. */
@@ -71,6 +74,10 @@ async function fulfil(route: Route, fixture: Fixture): Promise<void> {
   const foundPost = kind === "posts" ? fixture.posts.find((p) => p.outTradeNo === id) : undefined;
   if (url.pathname === "/api/tasks") return answer({ items: fixture.tasks, next: null } satisfies TaskList);
   if (url.pathname === "/api/posts") return answer({ items: fixture.posts, next: null } satisfies PostList);
+  if (fixture.sync && url.pathname === "/api/subscribers/sync" && method === "POST")
+    return answer(fixture.sync.start.body, fixture.sync.start.status);
+  if (fixture.sync && kind === "subscribers" && id === "sync" && sub !== undefined)
+    return answer(fixture.sync.views.length > 1 ? fixture.sync.views.shift() : fixture.sync.views[0]);
   if (foundPost && sub === undefined) return answer(foundPost);
   if (found && sub === undefined) return answer(found);
   if (found && sub === "deliveries") return answer({ items: [], next: null });
@@ -192,6 +199,72 @@ describe("retry", () => {
     await page.getByText("任务 transient：已为 2 位接收人重新排队发送。").waitFor();
     expect(fixture.calls.filter((c) => c.startsWith("POST"))).toEqual(["POST /api/tasks/transient/retry"]);
     await shot(page, "retry");
+    await context.close();
+  });
+});
+
+describe("importing followers from WeChat", () => {
+  const counts = (pages: number, imported: number, alreadyKnown: number) => ({
+    pages,
+    imported,
+    alreadyKnown,
+  });
+
+  it("starts a sync, shows its progress, and says in words why it paused", async () => {
+    const fixture: Fixture = {
+      tasks: [],
+      posts: [],
+      calls: [],
+      sync: {
+        start: { status: 202, body: { syncId: "s1" } },
+        views: [
+          { status: "running", ...counts(1, 87, 13) },
+          {
+            status: "paused",
+            ...counts(2, 87, 113),
+            error: "45009: user/get's daily quota is used up (reach max api daily quota limit rid: 1-2-3)",
+          },
+        ],
+      },
+    };
+    const { context, page } = await open(fixture);
+    await signIn(page, /^令牌/, "进入控制台");
+    await page.getByRole("button", { name: "从微信导入关注者" }).click();
+    await page.locator('#sync-progress[data-status="paused"]').waitFor();
+    expect(await page.locator("#sync-progress").textContent()).toBe(
+      "已暂停 · 已读取 2 页 · 新增 87 · 已有 113",
+    );
+    expect(await page.locator("#sync-msg").textContent()).toBe(
+      "暂停原因：45009 今日额度已用完（获取关注者列表每天可调用 500 次，北京时间 0 点重置）。点击“继续导入”将从中断处继续。",
+    );
+    expect(await page.locator("#sync-start").textContent()).toBe("继续导入");
+    expect(fixture.calls.filter((c) => c.includes("/subscribers/sync"))).toEqual([
+      "POST /api/subscribers/sync",
+      "GET /api/subscribers/sync/s1",
+      "GET /api/subscribers/sync/s1",
+    ]);
+    await shot(page, "sync-paused");
+    await context.close();
+  });
+
+  it("explains a 409: one import at a time", async () => {
+    const fixture: Fixture = {
+      tasks: [],
+      posts: [],
+      calls: [],
+      sync: {
+        start: { status: 409, body: { error: "follower sync s0 is running: one sync at a time" } },
+        views: [],
+      },
+    };
+    const { context, page } = await open(fixture);
+    await signIn(page, /^令牌/, "进入控制台");
+    await page.getByRole("button", { name: "从微信导入关注者" }).click();
+    await page.getByText(/^已有一个导入正在进行/).waitFor();
+    expect(await page.locator("#sync-msg").textContent()).toBe(
+      "已有一个导入正在进行，同一时间只能运行一个，请等它结束后再试：follower sync s0 is running: one sync at a time",
+    );
+    expect(await page.locator("#sync-start").isEnabled()).toBe(true);
     await context.close();
   });
 });

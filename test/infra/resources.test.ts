@@ -415,6 +415,99 @@ describe("schedules", () => {
   });
 });
 
+describe("the follower sync", () => {
+  const statementsOf = (key: string) =>
+    (
+      one("aws:iam/role:Role", `${capitalized(key)}FunctionRole`).inputs.inlinePolicies as {
+        policy: string;
+      }[]
+    )
+      .flatMap(
+        (p) =>
+          (JSON.parse(p.policy) as { Statement: { actions: string[]; resources: string[] }[] }).Statement,
+      )
+      .map(({ actions, resources }) => ({ actions, resources }));
+  const tableArn = (name: string) => arnOf(one("aws:dynamodb/table:Table", `${name}Table`));
+
+  it("has the Syncs table, SyncQueue with its dead-letter queue, and a consumer in the egress VPC", () => {
+    expect(one("aws:dynamodb/table:Table", "SyncsTable").inputs).toMatchObject({
+      hashKey: "syncId",
+      billingMode: "PAY_PER_REQUEST",
+      pointInTimeRecovery: { enabled: false },
+      serverSideEncryption: { enabled: true },
+    });
+    const fn = lambdaOf("followerSync");
+    expect(fn.inputs).toMatchObject({
+      handler: "functions/follower-sync.handler",
+      timeout: 120,
+      memorySize: 256,
+    });
+    const queue = queueOf("SyncQueue");
+    expect(queue.inputs.visibilityTimeoutSeconds).toBe(720);
+    expect(JSON.parse(queue.inputs.redrivePolicy)).toEqual({
+      deadLetterTargetArn: arnOf(queueOf("SyncDeadLetterQueue")),
+      maxReceiveCount: 5,
+    });
+    const mapping = ofType("aws:lambda/eventSourceMapping:EventSourceMapping").filter(
+      (m) => m.inputs.eventSourceArn === arnOf(queue),
+    );
+    expect(mapping.map((m) => m.inputs)).toEqual([
+      expect.objectContaining({
+        functionName: arnOf(fn),
+        batchSize: 1,
+        functionResponseTypes: ["ReportBatchItemFailures"],
+        scalingConfig: { maximumConcurrency: 2 },
+      }),
+    ]);
+    // WeChat sees it from the whitelisted NAT addresses, as it sees the senders.
+    expect(fn.inputs.vpcConfig.subnetIds).toEqual(lambdaOf("sender").inputs.vpcConfig.subnetIds);
+    expect(finders("proxy").lambdaOf("followerSync").inputs.vpcConfig).toBeUndefined();
+    expect(one("aws:cloudwatch/metricAlarm:MetricAlarm", "SyncDeadLetterQueueNotEmpty").inputs).toMatchObject(
+      {
+        metricName: "ApproximateNumberOfMessagesVisible",
+        dimensions: { QueueName: queueOf("SyncDeadLetterQueue").inputs.name },
+        threshold: 0,
+      },
+    );
+    expect(one("aws:cloudwatch/metricAlarm:MetricAlarm", "FollowerSyncErrors").inputs).toMatchObject({
+      dimensions: { FunctionName: fn.inputs.name },
+    });
+  });
+
+  it("may write subscribers and its syncs, read the shared token, and nothing more; no AppSecret", () => {
+    expect(statementsOf("followerSync")).toEqual([
+      { actions: ["dynamodb:UpdateItem"], resources: [tableArn("Syncs")] },
+      { actions: ["dynamodb:UpdateItem"], resources: [tableArn("Subscribers")] },
+      { actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources: [tableArn("Tokens")] },
+      { actions: ["sqs:SendMessage"], resources: [arnOf(queueOf("TokenRefreshQueue"))] },
+      {
+        actions: ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+        resources: [arnOf(queueOf("SyncQueue"))],
+      },
+    ]);
+    expect(Object.keys(lambdaOf("followerSync").inputs.environment.variables).sort()).toEqual(
+      expect.arrayContaining([
+        "QUEUE_URL_SYNC",
+        "QUEUE_URL_TOKEN_REFRESH",
+        "TABLE_SUBSCRIBERS",
+        "TABLE_SYNCS",
+        "TABLE_TOKENS",
+      ]),
+    );
+    expect(Object.keys(linksOf("followerSync"))).not.toContain("WechatAppSecret");
+    // The admin API starts and reads syncs: it puts and updates them and sends their first message.
+    expect(statementsOf("admin")).toEqual(
+      expect.arrayContaining([
+        {
+          actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+          resources: [tableArn("Syncs")],
+        },
+        { actions: ["sqs:SendMessage"], resources: [arnOf(queueOf("SyncQueue"))] },
+      ]),
+    );
+  });
+});
+
 describe("alarms", () => {
   const topicArn = () => arnOf(one("aws:sns/topic:Topic", "AlarmTopic"));
   const alarm = (name: string) => one("aws:cloudwatch/metricAlarm:MetricAlarm", name).inputs;
@@ -546,7 +639,7 @@ describe("fixed egress for the IP whitelist", () => {
       .filter((key) => finders(stage).lambdaOf(key).inputs.vpcConfig !== undefined)
       .sort();
 
-  it("runs exactly the WeChat callers in the VPC: the senders, the refresher and admin (previews)", () => {
+  it("runs exactly the WeChat callers in the VPC: the senders, the refresher, the follower sync and admin (previews)", () => {
     expect(inVpc("refresher")).toEqual([...WECHAT_CALLERS].sort());
     const subnets = lambdaOf("sender").inputs.vpcConfig.subnetIds as string[];
     expect(subnets).toEqual(

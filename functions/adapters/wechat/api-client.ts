@@ -1,7 +1,9 @@
 import { Pool } from "undici";
+import type { FollowerListAnswer } from "../../core/follower-sync.ts";
 import type { BroadcastMessage } from "../../core/model.ts";
 import {
   type FetchedToken,
+  type FollowerLister,
   type TaskMessenger,
   type TemplateLister,
   type TemplateListing,
@@ -67,7 +69,7 @@ function endpoint(baseUrl: string, opts: WeChatApiOptions): Endpoint {
  * A small typed client for the WeChat endpoints Fanout uses. A pool of keep-alive connections per
  * domain bounds the calls in flight.
  */
-export class WeChatApiClient implements WeChatMessenger, TaskMessenger, TemplateLister {
+export class WeChatApiClient implements WeChatMessenger, TaskMessenger, TemplateLister, FollowerLister {
   private readonly primary: Endpoint;
   private readonly fallback: Endpoint | undefined;
 
@@ -150,6 +152,23 @@ export class WeChatApiClient implements WeChatMessenger, TaskMessenger, Template
         : [],
     );
     return { errcode: 0, errmsg: "ok", templates };
+  }
+
+  /** user/get: the followers after `nextOpenid`. It changes nothing, so the fallback domain may repeat it. */
+  async followerPage(accessToken: string, nextOpenid: string): Promise<FollowerListAnswer> {
+    const query = new URLSearchParams({ access_token: accessToken, next_openid: nextOpenid });
+    const body = await this.call(`/cgi-bin/user/get?${query}`, undefined, "repeatable");
+    const data = body.data as { openid?: unknown } | undefined;
+    const openids = Array.isArray(data?.openid)
+      ? data.openid.filter((id): id is string => typeof id === "string")
+      : undefined;
+    return {
+      errcode: typeof body.errcode === "number" ? body.errcode : 0,
+      errmsg: typeof body.errmsg === "string" ? body.errmsg : "",
+      ...(openids ? { openids } : {}),
+      ...(typeof body.count === "number" ? { count: body.count } : {}),
+      nextOpenid: typeof body.next_openid === "string" ? body.next_openid : "",
+    };
   }
 
   async close(): Promise<void> {

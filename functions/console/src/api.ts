@@ -11,7 +11,9 @@ import type {
   RetryAnswer,
   SendTaskAnswer,
   SendTaskBody,
+  StartSyncAnswer,
   SubscriberView,
+  SyncView,
   TaskList,
   TaskView,
   TemplatesAnswer,
@@ -149,4 +151,6 @@ export const api = {
   /** A task's (`task`) or a post's (`post`) records of one status as CSV. */
   exportDeliveries: (kind: "task" | "post", id: string, status: DeliveryItem["status"]) =>
     download(withStatus(`${kind === "task" ? task(id) : post(id)}/deliveries.csv`, status)),
+  startSync: () => call<StartSyncAnswer>("POST", "/api/subscribers/sync"),
+  getSync: (id: string) => call<SyncView>("GET", `/api/subscribers/sync/${encodeURIComponent(id)}`),
 };

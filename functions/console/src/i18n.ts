@@ -1,4 +1,4 @@
-import type { DeliveryItem, PostView, TaskView } from "../../contracts/api.ts";
+import type { DeliveryItem, PostView, SyncView, TaskView } from "../../contracts/api.ts";
 
 /**
  * Every text the console shows, in Chinese (the operators' language, the default) and English. The
@@ -217,6 +217,31 @@ const zhCN = {
   demoPayHint: "仅本地环境：用演示商户签名的微信支付通知支付此订单，随后开始群发",
   demoPaid: (outTradeNo: string) => `订单 ${outTradeNo} 已模拟支付，开始群发。`,
   demoPayFailed: (outTradeNo: string) => `订单 ${outTradeNo} 模拟支付失败：`,
+
+  syncTitle: "从微信导入关注者",
+  syncHelp:
+    "读取公众号的全部关注者（每页 10,000 人），新关注者加入订阅用户并默认接收推送；已有用户保持原来的选择，回复过 0 的用户仍不接收。",
+  syncButton: "从微信导入关注者",
+  syncResume: "继续导入",
+  syncStatus: { running: "导入中", done: "已完成", paused: "已暂停", failed: "失败" } satisfies Names<
+    SyncView["status"]
+  >,
+  syncCounts: (pages: number, imported: number, alreadyKnown: number) =>
+    `已读取 ${pages} 页 · 新增 ${imported} · 已有 ${alreadyKnown}`,
+  syncStarted: "已开始从微信导入关注者。",
+  syncResumed: "已从中断处继续导入。",
+  syncConflict: "已有一个导入正在进行，同一时间只能运行一个，请等它结束后再试：",
+  syncRefused: "未能开始导入：",
+  syncPaused: (reason: string) => `暂停原因：${reason}。点击“继续导入”将从中断处继续。`,
+  syncFailed: (reason: string) => `导入失败：${reason}。`,
+  syncQuotaHint: "（获取关注者列表每天可调用 500 次，北京时间 0 点重置）",
+  syncInterrupted: "导入进程中断（崩溃或超时），稍后会自动继续，也可点击“继续导入”立即继续",
+  syncNoToken: "暂时拿不到可用的 access_token（请检查令牌刷新或中控服务器）",
+  syncErrcode: {
+    40164: "调用 IP 不在公众号的 IP 白名单中",
+    48001: "接口未授权：公众号未认证或没有获取用户列表的权限",
+  } as Record<number, string>,
+  syncLoadFailed: "无法读取导入进度：",
 
   errcode: {
     0: "成功",
@@ -501,6 +526,30 @@ const en: Catalog = {
     "Local stack only: pays this order with a WeChat Pay notify signed by the demo merchant; the broadcast then starts",
   demoPaid: (outTradeNo) => `Order ${outTradeNo} paid (simulated); broadcasting.`,
   demoPayFailed: (outTradeNo) => `Simulated payment of order ${outTradeNo} failed: `,
+
+  syncTitle: "Import followers from WeChat",
+  syncHelp:
+    "Reads every follower of the Official Account (10,000 a page). New followers become subscribers who receive posts; existing ones keep their choice, and whoever replied 0 still receives nothing.",
+  syncButton: "Import followers from WeChat",
+  syncResume: "Resume import",
+  syncStatus: { running: "importing", done: "done", paused: "paused", failed: "failed" },
+  syncCounts: (pages, imported, alreadyKnown) =>
+    `${pages} pages read · ${imported} new · ${alreadyKnown} already known`,
+  syncStarted: "Importing followers from WeChat.",
+  syncResumed: "Import resumed where it stopped.",
+  syncConflict: "An import is already running; only one runs at a time, try again once it has ended: ",
+  syncRefused: "Import not started: ",
+  syncPaused: (reason) => `Why it paused: ${reason}. Resume import goes on where it stopped.`,
+  syncFailed: (reason) => `Import failed: ${reason}.`,
+  syncQuotaHint: " (the follower list allows 500 calls a day; the count resets at midnight, China time)",
+  syncInterrupted:
+    "the import stopped (a crash or a timeout); it goes on by itself shortly, or at once with Resume import",
+  syncNoToken: "no usable access_token for now (check the token refresher or the central token server)",
+  syncErrcode: {
+    40164: "the caller's IP is not in the account's IP whitelist",
+    48001: "API unauthorized: the account is not verified or may not read its follower list",
+  },
+  syncLoadFailed: "Could not read the import's progress: ",
 
   errcode: {
     0: "success",

@@ -8,6 +8,7 @@ import { createPostDetail, type PostDetailView } from "./post-detail.ts";
 import { createPostList, type PostListView } from "./posts-view.ts";
 import { createShell, type Shell } from "./shell.ts";
 import { createSubscriberLookup } from "./subscriber-view.ts";
+import { createSyncPanel, type SyncPanel } from "./sync-view.ts";
 import { createTaskDetail, type TaskDetailView } from "./task-detail.ts";
 import { createTaskForm } from "./task-form.ts";
 import { isRunning, isRunningPost, nextPollIn } from "./task-logic.ts";
@@ -50,6 +51,7 @@ interface Views {
   readonly detail: TaskDetailView;
   readonly posts: PostListView;
   readonly postDetail: PostDetailView;
+  readonly sync: SyncPanel;
 }
 let views: Views;
 const t = () => views.ctx.t;
@@ -108,14 +110,16 @@ function mount(lang: Lang): Views {
     open: (outTradeNo) => void openPost(outTradeNo),
   });
   const postDetail = createPostDetail(ctx, { close: closePost });
+  const sync = createSyncPanel(ctx);
   // The post detail joins the page only while open: its records filter has the task detail's label.
-  shell.app.append(createSubscriberLookup(ctx), list.root, detail.root, form, posts.root);
+  shell.app.append(createSubscriberLookup(ctx), list.root, detail.root, form, posts.root, sync.root);
   document.getElementById("root")?.replaceChildren(shell.header, login.root, shell.app);
-  return { ctx, shell, login, list, detail, posts, postDetail };
+  return { ctx, shell, login, list, detail, posts, postDetail, sync };
 }
 
 function start(lang: Lang): void {
   stopPolling();
+  views?.sync.stop();
   views = mount(lang);
   if (token.get()) void signIn();
   else signOut();
@@ -134,7 +138,7 @@ async function signIn(): Promise<void> {
   views.login.hide();
   views.shell.app.hidden = false;
   views.shell.forget.hidden = false;
-  await Promise.all([loadTasks(true), loadPosts(true), detectDemoPay()]);
+  await Promise.all([loadTasks(true), loadPosts(true), detectDemoPay(), views.sync.restore()]);
   if (state.openId) await openTask(state.openId);
   if (state.openPost) await openPost(state.openPost);
 }
@@ -142,6 +146,7 @@ async function signIn(): Promise<void> {
 function signOut(reason?: string): void {
   token.clear();
   stopPolling();
+  views.sync.stop();
   views.shell.app.hidden = true;
   views.shell.forget.hidden = true;
   views.login.show(reason);

@@ -1,4 +1,5 @@
 import { type Faults, parseFaultsPatch } from "./faults.ts";
+import { configureFollowerList, type FollowerList } from "./follower-list.ts";
 import type { Delivered } from "./ledger.ts";
 import type { WindowKind } from "./user-store.ts";
 
@@ -20,6 +21,8 @@ export interface SimulatorControls {
   deliveries(from?: number, to?: number): Iterable<Delivered>;
   stats(): { readonly users: number; readonly delivered: number };
   reset(opts?: { keepTokens?: boolean }): void;
+  /** The follower list user/get pages (its page size, faults and quota). */
+  readonly followers: FollowerList;
 }
 
 export interface ControlAnswer {
@@ -145,6 +148,12 @@ const ROUTES: Readonly<Record<string, Partial<Record<string, Handler>>>> = {
     POST: (sim, body) => {
       const answer = postTemplates(sim, body);
       return answer.status === 200 ? ok(templatesBody(sim)) : answer;
+    },
+  },
+  "/__sim/follower-list": {
+    POST: (sim, body) => {
+      const answer = configureFollowerList(sim.followers, body);
+      return typeof answer === "string" ? bad(answer) : { status: 200, body: { ok: true, ...answer } };
     },
   },
   "/__sim/faults": {

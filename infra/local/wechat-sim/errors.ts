@@ -17,10 +17,12 @@ export const ERRMSG = {
   43101: "user refuse to accept the msg",
   44002: "empty post data",
   45009: "reach max api daily quota limit",
+  45011: "api minute-quota reach limit  mustslower  retry next minute",
   45015: "response out of time limit or subscription is canceled",
   45047: "out of response count limit",
   47001: "data format error",
   47003: "argument invalid!",
+  48001: "api unauthorized",
   89503: "此次调用需要管理员确认，请耐心等候",
 } as const;
 

@@ -11,6 +11,7 @@ import { handleControl, type SimulatorControls } from "./control-api.ts";
 import { type CallbackOptions, DeliveryReports, type ReportStats } from "./delivery-reports.ts";
 import { type WxBody, wxError } from "./errors.ts";
 import { DEFAULT_FAULTS, drawFault, type Faults, Prng } from "./faults.ts";
+import { FollowerList } from "./follower-list.ts";
 import type { Delivered } from "./ledger.ts";
 import { eventXml, type PushResult, pushToCallback, textMessageXml } from "./push.ts";
 import type { WindowKind } from "./user-store.ts";
@@ -75,6 +76,7 @@ const ROUTES: Readonly<Record<string, Route>> = {
   "/cgi-bin/message/template/send": { method: "POST", api: "template_send" },
   "/cgi-bin/message/subscribe/send": { method: "POST", api: "subscribe_send" },
   "/cgi-bin/template/get_all_private_template": { method: "GET", api: "template_list" },
+  "/cgi-bin/user/get": { method: "GET", api: "user_get" },
 };
 
 const API_BODY_LIMIT = 1024 * 1024;
@@ -84,7 +86,15 @@ const CONTROL_BODY_LIMIT = 256 * 1024 * 1024;
 const KEEP_ALIVE_MS = 65_000;
 
 function zeroCalls(): Record<ApiName, number> {
-  return { stable_token: 0, token: 0, template_list: 0, custom_send: 0, template_send: 0, subscribe_send: 0 };
+  return {
+    stable_token: 0,
+    token: 0,
+    template_list: 0,
+    custom_send: 0,
+    template_send: 0,
+    subscribe_send: 0,
+    user_get: 0,
+  };
 }
 
 function zeroInjected(): SimStats["faultsInjected"] {
@@ -97,6 +107,8 @@ function zeroInjected(): SimStats["faultsInjected"] {
  */
 export class WeChatSimulator implements SimulatorControls {
   private readonly api: WeChatApi;
+  /** `GET /cgi-bin/user/get` over the users that follow: page size, quota, held and failed calls. */
+  readonly followers: FollowerList;
   private readonly now: () => number;
   private faults: Faults = { ...DEFAULT_FAULTS };
   private faultRng = new Prng(DEFAULT_FAULTS.seed);
@@ -135,6 +147,7 @@ export class WeChatSimulator implements SimulatorControls {
       ledgerBodyLimit: opts.ledgerBodyLimit ?? 1000,
       now: this.now,
     });
+    this.followers = new FollowerList(this.api.users, this.api.tokens, this.now);
   }
 
   /** Base URL once started, e.g. `http://127.0.0.1:43211`. */
@@ -342,6 +355,7 @@ export class WeChatSimulator implements SimulatorControls {
    */
   reset(opts?: { keepTokens?: boolean }): void {
     this.api.reset(opts?.keepTokens ?? false);
+    this.followers.reset();
     this.clearFaults();
     this.calls = zeroCalls();
     this.errcodes = {};
@@ -401,6 +415,9 @@ export class WeChatSimulator implements SimulatorControls {
         return;
       case "template_list":
         this.reply(res, this.api.templateList(url.searchParams.get("access_token")));
+        return;
+      case "user_get":
+        this.reply(res, await this.followers.answer(url.searchParams));
         return;
       default:
         this.send(route.api, url.searchParams.get("access_token"), raw, res);

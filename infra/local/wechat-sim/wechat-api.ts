@@ -7,7 +7,7 @@ import { checkTemplateData, type TemplateFlavour } from "./value-rules.ts";
 
 export const SEND_APIS = ["custom_send", "template_send", "subscribe_send"] as const;
 export type SendApi = (typeof SEND_APIS)[number];
-export type ApiName = "stable_token" | "token" | "template_list" | SendApi;
+export type ApiName = "stable_token" | "token" | "template_list" | SendApi | "user_get";
 
 export interface ApiConfig {
   readonly appId: string;
