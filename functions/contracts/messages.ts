@@ -81,3 +81,28 @@ export const fanoutQueueMessage = z.union([tallyMessage, fanoutPageMessage]);
 /** A token-refresh-queue message: a sender had the token refused and asks for the successor. */
 export const tokenRefreshRequest = z.object({ refresh: z.literal(true) }).readonly();
 export type TokenRefreshRequest = z.infer<typeof tokenRefreshRequest>;
+
+/**
+ * What happened to a paid post's broadcast, as the business app's webhook receives it (issue 14):
+ * held for review, rejected, paused (WeChat's daily quota), deferred (quiet hours), or settled.
+ * `eventId` is stable for one occurrence, so a re-delivery carries the same one.
+ */
+export const broadcastEventName = z.enum(["held", "rejected", "paused", "deferred", "settled"]);
+export type BroadcastEventName = z.infer<typeof broadcastEventName>;
+export const broadcastEvent = z
+  .object({
+    eventId: id,
+    event: broadcastEventName,
+    outTradeNo: id,
+    broadcastId: id,
+    /** The broadcast's status as the post API shows it, at the event. */
+    status: z.string(),
+    total: count,
+    sent: count,
+    failed: count,
+    skipped: count,
+    /** ISO 8601, when it happened. */
+    at: z.string(),
+  })
+  .readonly();
+export type BroadcastEvent = z.infer<typeof broadcastEvent>;

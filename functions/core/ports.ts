@@ -3,7 +3,7 @@
  * (over 300 lines) because it is the core's whole boundary in one file, each interface short and
  * documented: what the core depends on is read here, in one place.
  */
-import type { SyncMessage, TallyMessage } from "../contracts/messages.ts";
+import type { BroadcastEvent, SyncMessage, TallyMessage } from "../contracts/messages.ts";
 import type { FollowerListAnswer, FollowerSync, SyncStatus } from "./follower-sync.ts";
 import type {
   Broadcast,
@@ -219,6 +219,14 @@ export interface ReportedMsgids {
 export interface ReportReader {
   /** WeChat's report status per msgid, for those of `msgids` that have been reported. */
   statuses(msgids: readonly number[]): Promise<Map<number, string>>;
+}
+
+/**
+ * Where a paid post's broadcast tells what happened to it (held, rejected, paused, deferred,
+ * settled): the business app's webhook, delivered at least once. A stage without a webhook drops them.
+ */
+export interface BroadcastEvents {
+  emit(event: BroadcastEvent): Promise<void>;
 }
 
 export interface FanoutQueue extends TallyQueue {
