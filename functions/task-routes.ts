@@ -31,16 +31,15 @@ import { ValidationError } from "./core/errors.ts";
 import type { DeliveryRecord } from "./core/model.ts";
 import { isRetryableFailure, type PushTask, taskBroadcastId, taskProgress } from "./core/push-task.ts";
 import {
-  cancelSchedule,
   createTask,
   loadTask,
   type PushTaskDeps,
   retryTask,
-  scheduleTask,
   sendTask,
   uploadRecipients,
 } from "./core/push-tasks.ts";
 import { OPENID_PATTERN } from "./core/recipient-list.ts";
+import { cancelSchedule, scheduleTask } from "./core/scheduled-sends.ts";
 import {
   type HttpEvent,
   json,

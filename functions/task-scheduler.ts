@@ -3,7 +3,7 @@ import { DynamoTaskStore } from "./adapters/dynamodb/task-store.ts";
 import { createSqsClient, SqsFanoutQueue } from "./adapters/sqs/queues.ts";
 import { systemClock } from "./clock.ts";
 import { loadConfig, taskSchedulerSchema } from "./config.ts";
-import { sendDueTasks } from "./core/push-tasks.ts";
+import { sendDueTasks } from "./core/scheduled-sends.ts";
 import { logger } from "./observability.ts";
 
 const config = loadConfig(taskSchedulerSchema);

@@ -1,7 +1,7 @@
 /**
- * The push-task use cases: create a task, upload its recipients, send it once (now or at a
- * scheduled time), re-send its transient failures, and restart a send whose first fan-out message
- * was lost. Ports in, results out: the routes only parse, call one of these and shape the answer.
+ * The push-task use cases: create a task, upload its recipients, send it once, re-send its
+ * transient failures, and restart a send whose first fan-out message was lost (scheduled sends:
+ * scheduled-sends.ts). Ports in, results out: the routes only parse, call one of these and shape the answer.
  */
 import { CHUNK_SIZE } from "../../common/definitions.ts";
 import { ConflictError, NotFoundError, type RefusedError, ValidationError } from "./errors.ts";
@@ -18,7 +18,6 @@ import {
 } from "./ports.ts";
 import {
   isRetryableFailure,
-  MAX_SCHEDULE_AHEAD_MS,
   type PushTask,
   prepareTaskMessage,
   type RetryRound,
@@ -34,8 +33,6 @@ const RETRY_QUEUEING_MS = 5 * 60_000;
 const FANOUT_START_GRACE_MS = 60_000;
 /** Retry chunks queued per SendMessageBatch round trip. */
 const CHUNKS_PER_SEND = 10;
-/** Due tasks started per scheduler run; the rest are due at the next run a minute later. */
-const DUE_PER_RUN = 25;
 
 export interface PushTaskDeps {
   readonly tasks: TaskStore;
@@ -101,7 +98,7 @@ export async function uploadRecipients(
 }
 
 /** Why a task that is not a draft can be neither sent nor scheduled now. */
-function notDraft(task: PushTask): ConflictError {
+export function notDraft(task: PushTask): ConflictError {
   return task.status === "scheduled"
     ? new ConflictError(
         `the task is scheduled for ${new Date(task.sendAt ?? 0).toISOString()}; cancel the schedule first`,
@@ -110,7 +107,7 @@ function notDraft(task: PushTask): ConflictError {
 }
 
 /** The refusal of a conditional send or schedule, as the operator reads it. */
-function refusalError(refusal: SendRefusal, task: PushTask): RefusedError {
+export function refusalError(refusal: SendRefusal, task: PushTask): RefusedError {
   switch (refusal) {
     case "missing":
       return new NotFoundError("no task with this id");
@@ -143,73 +140,12 @@ export async function sendTask(
   return { broadcastId };
 }
 
-const dispatchOf = (task: PushTask) => ({
+/** What a task's broadcast carries: its audience and its rendered message. */
+export const dispatchOf = (task: PushTask) => ({
   taskId: task.taskId,
   audience: task.audience,
   message: task.message,
 });
-
-/**
- * Schedules a draft for `sendAt` (epoch ms, in the future and at most 30 days ahead), refused like a
- * send without recipients or with the goods off the shelf; the scheduler sends it at that time.
- */
-export async function scheduleTask(
-  taskId: string,
-  sendAt: number,
-  deps: Pick<PushTaskDeps, "tasks" | "clock">,
-): Promise<{ readonly sendAt: number }> {
-  const now = deps.clock.now();
-  if (sendAt <= now) throw new ValidationError("at: the time has passed; give a time in the future");
-  if (sendAt > now + MAX_SCHEDULE_AHEAD_MS) throw new ValidationError("at: at most 30 days ahead");
-  const task = await loadTask(taskId, deps);
-  if (task.status !== "draft") throw notDraft(task);
-  const scheduled = await deps.tasks.schedule(task, sendAt);
-  if (scheduled !== true) throw refusalError(scheduled, task);
-  return { sendAt };
-}
-
-/** Returns a scheduled task to draft; nothing has been sent. */
-export async function cancelSchedule(taskId: string, deps: Pick<PushTaskDeps, "tasks">): Promise<void> {
-  const task = await loadTask(taskId, deps);
-  if (task.status !== "scheduled" || !(await deps.tasks.unschedule(task.taskId)))
-    throw new ConflictError(
-      task.status === "draft" ? "the task is not scheduled" : "the task was sent; it cannot be cancelled",
-    );
-}
-
-/** What one scheduler run did. */
-export interface DueRun {
-  readonly started: readonly string[];
-  /** Tasks whose send was refused at its time, back to draft with the reason. */
-  readonly refused: readonly { readonly taskId: string; readonly reason: string }[];
-}
-
-/**
- * Starts every scheduled task that is due, with the send's guards checked again. A task stays due
- * until its fan-out's first message is queued, so a run that stops halfway is finished by the next.
- */
-export async function sendDueTasks(
-  deps: Pick<PushTaskDeps, "tasks" | "fanoutQueue" | "clock">,
-): Promise<DueRun> {
-  const now = deps.clock.now();
-  const started: string[] = [];
-  const refused: { taskId: string; reason: string }[] = [];
-  for (const task of await deps.tasks.due(now, DUE_PER_RUN)) {
-    if (task.status === "scheduled") {
-      const result = await deps.tasks.startSend(task, dispatchOf(task), now, "scheduled");
-      if (result === "not_draft" || result === "missing") continue;
-      if (result !== true) {
-        const reason = refusalError(result, task).message;
-        if (await deps.tasks.unschedule(task.taskId, reason)) refused.push({ taskId: task.taskId, reason });
-        continue;
-      }
-    }
-    await deps.fanoutQueue.sendPage({ broadcastId: taskBroadcastId(task.taskId), page: 0, cursor: null });
-    await deps.tasks.clearDue(task.taskId);
-    started.push(task.taskId);
-  }
-  return { started, refused };
-}
 
 /**
  * A send whose first fan-out message was lost (the request failed between its write and the

@@ -35,7 +35,7 @@ function target(file: string, specifier: string): string | undefined {
   return relative(root, resolve(root, dirname(file), specifier));
 }
 
-const functionsFiles = sources("functions").filter((f) => !f.startsWith("functions/console/src/"));
+const functionsFiles = sources("functions");
 
 describe("the code's shape", () => {
   it("functions/ never imports infra/", () => {

@@ -4,16 +4,14 @@ import type { TaskDraft } from "../../functions/core/model.ts";
 import { TaskNotDraftError } from "../../functions/core/ports.ts";
 import { MAX_SCHEDULE_AHEAD_MS, retryChunkId, taskBroadcastId } from "../../functions/core/push-task.ts";
 import {
-  cancelSchedule,
   createTask,
   type PushTaskDeps,
   retryTask,
-  scheduleTask,
-  sendDueTasks,
   sendTask,
   uploadRecipients,
 } from "../../functions/core/push-tasks.ts";
 import { jsonRows } from "../../functions/core/recipient-list.ts";
+import { cancelSchedule, scheduleTask, sendDueTasks } from "../../functions/core/scheduled-sends.ts";
 import {
   FakeClock,
   MemoryBroadcastStore,

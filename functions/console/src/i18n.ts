@@ -1,10 +1,11 @@
-import type { DeliveryItem, PostView, SyncView, TaskView } from "../../contracts/api.ts";
-
 /**
  * Every text the console shows, in Chinese (the operators' language, the default) and English. The
  * English catalog is typed as the Chinese one, so a key missing from either is a compile error; the
  * errcode tables are typed by KNOWN_ERRCODES the same way.
+ * It is long (over 300 lines) because it holds every text twice, once per language, side by side
+ * with its twin so a change to one is seen in the other.
  */
+import type { DeliveryItem, PostView, SyncView, TaskView } from "../../contracts/api.ts";
 
 export const LANGS = ["zh-CN", "en"] as const;
 export type Lang = (typeof LANGS)[number];

@@ -1,3 +1,8 @@
+/**
+ * The console: its state (what the API last said), the views built from it in one language, and
+ * live progress. Switching the language rebuilds the views from the same state. It is long (over
+ * 300 lines) because it is the one place where that state, the views and the polling meet.
+ */
 import type { PostView, TaskView } from "../../contracts/api.ts";
 import { ApiError, api, token, whenUnauthorized } from "./api.ts";
 import { type Ctx, errorText, isSignedOut } from "./context.ts";
@@ -14,12 +19,6 @@ import { createTaskForm } from "./task-form.ts";
 import { isRunning, isRunningPost, nextPollIn } from "./task-logic.ts";
 import { createTaskList, type TaskListView } from "./tasks-view.ts";
 import { createTokenView, type TokenView } from "./token-view.ts";
-
-/**
- * The console: its state (what the API last said), the views built from it in one language, and
- * live progress. Switching the language rebuilds the views from the same state. It is long (over
- * 300 lines) because it is the one place where that state, the views and the polling meet.
- */
 
 /** The chosen language, kept across sessions (the token is not: sessionStorage only). */
 const LANG_KEY = "fanout.lang";
