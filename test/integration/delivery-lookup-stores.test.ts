@@ -1,17 +1,16 @@
 import { type DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   DynamoBroadcastStore,
   putStartingBroadcast,
 } from "../../functions/adapters/dynamodb/broadcast-store.ts";
-import { createDocumentClient } from "../../functions/adapters/dynamodb/client.ts";
 import { DynamoDeliveryLookup } from "../../functions/adapters/dynamodb/delivery-lookup.ts";
 import { DynamoDeliveryStore } from "../../functions/adapters/dynamodb/delivery-store.ts";
 import { DynamoGroupedDeliveryReader } from "../../functions/adapters/dynamodb/grouped-deliveries.ts";
 import { memberFilter } from "../../functions/core/member-filter.ts";
 import { type DeliveryRecord, startingBroadcast } from "../../functions/core/model.ts";
 import { taskBroadcastId } from "../../functions/core/push-task.ts";
-import { type Emulators, startEmulators } from "../../infra/local/emulators.ts";
+import { useEmulators } from "../fixtures/emulator-clients.ts";
 
 /**
  * The subscriber lookup's and the post listing's reads of delivery records, against DynamoDB Local:
@@ -19,27 +18,21 @@ import { type Emulators, startEmulators } from "../../infra/local/emulators.ts";
  * task's by key, and a post's records paged inside their groups.
  */
 
-let emulators: Emulators;
+const aws = useEmulators();
 let db: DynamoDBDocumentClient;
 let broadcasts: DynamoBroadcastStore;
 let deliveries: DynamoDeliveryStore;
 let lookup: DynamoDeliveryLookup;
 
-beforeAll(async () => {
-  emulators = await startEmulators();
-  Object.assign(process.env, emulators.awsEnv);
-  db = createDocumentClient();
-  const env = emulators.awsEnv;
+beforeAll(() => {
+  db = aws.db;
+  const env = aws.env;
   broadcasts = new DynamoBroadcastStore(db, env.TABLE_BROADCASTS as string);
   deliveries = new DynamoDeliveryStore(db, env.TABLE_DELIVERIES as string);
   lookup = new DynamoDeliveryLookup(db, {
     deliveries: env.TABLE_DELIVERIES as string,
     broadcasts: env.TABLE_BROADCASTS as string,
   });
-});
-afterAll(async () => {
-  db?.destroy();
-  await emulators?.stop();
 });
 
 const NOW = Date.now();
@@ -62,7 +55,7 @@ async function postBroadcast(
   chunks: number,
   opts: { filters: boolean; claims: boolean },
 ) {
-  const table = emulators.awsEnv.TABLE_BROADCASTS as string;
+  const table = aws.table("TABLE_BROADCASTS");
   await db.send(new PutCommand(putStartingBroadcast(table, startingBroadcast(broadcastId, NOW, {})).Put));
   for (let c = 0; c < chunks; c += 1) {
     const openids = Array.from({ length: 100 }, (_, i) => id(c, i));
@@ -130,7 +123,7 @@ describe("listing a post's grouped records", () => {
   it("pages through every record, resuming inside a group, with and without a status filter", async () => {
     const broadcastId = "post-LIST00001";
     await postBroadcast(broadcastId, 3, { filters: true, claims: true });
-    const reader = new DynamoGroupedDeliveryReader(db, emulators.awsEnv.TABLE_DELIVERIES as string);
+    const reader = new DynamoGroupedDeliveryReader(db, aws.table("TABLE_DELIVERIES"));
     const read = async (limit: number, outcome?: "failed") => {
       const seen: DeliveryRecord[] = [];
       let after: Parameters<typeof reader.listPage>[1]["after"];

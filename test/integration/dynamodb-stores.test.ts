@@ -1,8 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { DynamoBroadcastStore } from "../../functions/adapters/dynamodb/broadcast-store.ts";
 import { DynamoCallbackStore } from "../../functions/adapters/dynamodb/callback-store.ts";
-import { createDocumentClient } from "../../functions/adapters/dynamodb/client.ts";
 import { DynamoDeliveryStore } from "../../functions/adapters/dynamodb/delivery-store.ts";
 import { DynamoPostStore } from "../../functions/adapters/dynamodb/post-store.ts";
 import { DynamoSubscriberStore } from "../../functions/adapters/dynamodb/subscriber-store.ts";
@@ -10,24 +9,16 @@ import { DynamoTokenStore } from "../../functions/adapters/dynamodb/token-store.
 import type { DeliveryRecord, Post } from "../../functions/core/model.ts";
 import type { PaymentNotice } from "../../functions/core/payment.ts";
 import { taskBroadcastId } from "../../functions/core/push-task.ts";
-import { type Emulators, startEmulators } from "../../infra/local/emulators.ts";
+import { useEmulators } from "../fixtures/emulator-clients.ts";
 
-let emulators: Emulators;
+const aws = useEmulators();
 let db: DynamoDBDocumentClient;
-let env: Record<string, string>;
 
-beforeAll(async () => {
-  emulators = await startEmulators();
-  env = emulators.awsEnv;
-  Object.assign(process.env, env);
-  db = createDocumentClient();
-});
-afterAll(async () => {
-  db?.destroy();
-  await emulators?.stop();
+beforeAll(() => {
+  db = aws.db;
 });
 
-const table = (name: string) => env[name] as string;
+const table = (name: string) => aws.table(name);
 /** Times near now: DynamoDB Local's TTL sweeper deletes items whose `expiresAt` has passed. */
 const T0 = Date.now();
 const notice = (outTradeNo: string): PaymentNotice => ({

@@ -1,30 +1,23 @@
 /** The follower sync's DynamoDB adapters against DynamoDB Local: the Syncs table and the importer. */
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDocumentClient } from "../../functions/adapters/dynamodb/client.ts";
+import { beforeAll, describe, expect, it } from "vitest";
 import { DynamoFollowerImporter } from "../../functions/adapters/dynamodb/follower-import.ts";
 import { DynamoSubscriberStore } from "../../functions/adapters/dynamodb/subscriber-store.ts";
 import { DynamoSyncStore } from "../../functions/adapters/dynamodb/sync-store.ts";
 import { startingSync } from "../../functions/core/follower-sync.ts";
-import { type Emulators, startEmulators } from "../../infra/local/emulators.ts";
+import { useEmulators } from "../fixtures/emulator-clients.ts";
 
-let emulators: Emulators;
+const aws = useEmulators();
 let db: DynamoDBDocumentClient;
 let subscribersTable: string;
 let syncs: DynamoSyncStore;
 let importer: DynamoFollowerImporter;
 
-beforeAll(async () => {
-  emulators = await startEmulators();
-  Object.assign(process.env, emulators.awsEnv);
-  db = createDocumentClient();
-  subscribersTable = emulators.awsEnv.TABLE_SUBSCRIBERS as string;
-  syncs = new DynamoSyncStore(db, emulators.awsEnv.TABLE_SYNCS as string);
+beforeAll(() => {
+  db = aws.db;
+  subscribersTable = aws.table("TABLE_SUBSCRIBERS");
+  syncs = new DynamoSyncStore(db, aws.table("TABLE_SYNCS"));
   importer = new DynamoFollowerImporter(db, subscribersTable);
-});
-afterAll(async () => {
-  db?.destroy();
-  await emulators?.stop();
 });
 
 const subscriber = async (openid: string) =>

@@ -1,7 +1,6 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { DynamoBroadcastStore } from "../../functions/adapters/dynamodb/broadcast-store.ts";
-import { createDocumentClient } from "../../functions/adapters/dynamodb/client.ts";
 import { DynamoCreditStore } from "../../functions/adapters/dynamodb/credit-store.ts";
 import { DynamoDeliveryStore } from "../../functions/adapters/dynamodb/delivery-store.ts";
 import {
@@ -14,21 +13,19 @@ import type { DeliveryRecord, TaskDraft } from "../../functions/core/model.ts";
 import { TaskNotDraftError } from "../../functions/core/ports.ts";
 import { type PushTask, prepareTaskMessage, taskBroadcastId } from "../../functions/core/push-task.ts";
 import { csvRows, importRecipients } from "../../functions/core/recipient-list.ts";
-import { type Emulators, startEmulators } from "../../infra/local/emulators.ts";
+import { useEmulators } from "../fixtures/emulator-clients.ts";
 import { sampleTaskDraft } from "../fixtures/task-draft.ts";
 
-let emulators: Emulators;
+const aws = useEmulators();
 let db: DynamoDBDocumentClient;
 let tasks: DynamoTaskStore;
 let credits: DynamoCreditStore;
 let broadcasts: DynamoBroadcastStore;
 let deliveries: DynamoDeliveryStore;
 
-beforeAll(async () => {
-  emulators = await startEmulators();
-  Object.assign(process.env, emulators.awsEnv);
-  db = createDocumentClient();
-  const env = emulators.awsEnv;
+beforeAll(() => {
+  db = aws.db;
+  const env = aws.env;
   tasks = new DynamoTaskStore(db, {
     tasks: env.TABLE_TASKS as string,
     recipients: env.TABLE_TASK_RECIPIENTS as string,
@@ -37,10 +34,6 @@ beforeAll(async () => {
   credits = new DynamoCreditStore(db, env.TABLE_CREDITS as string);
   broadcasts = new DynamoBroadcastStore(db, env.TABLE_BROADCASTS as string);
   deliveries = new DynamoDeliveryStore(db, env.TABLE_DELIVERIES as string);
-});
-afterAll(async () => {
-  db?.destroy();
-  await emulators?.stop();
 });
 
 const draft: TaskDraft = {
@@ -104,10 +97,11 @@ describe("DynamoTaskStore", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const page = await new DynamoTaskRecipientReader(
-        db,
-        emulators.awsEnv.TABLE_TASK_RECIPIENTS as string,
-      ).readTaskPage("T-big", cursor, 500);
+      const page = await new DynamoTaskRecipientReader(db, aws.table("TABLE_TASK_RECIPIENTS")).readTaskPage(
+        "T-big",
+        cursor,
+        500,
+      );
       seen.push(...page.openids);
       cursor = page.next;
       pages += 1;
