@@ -53,8 +53,8 @@ export const timelinePoint = z.object({
 });
 export type TimelinePointView = z.infer<typeof timelinePoint>;
 
-export const broadcastProgress = deliveryCounts.extend({
-  status: z.enum(["awaiting_payment", "fanning_out", "sending", "paused", "done"]),
+/** A broadcast's numbers, a post's or a task's: its counts, total and pending, reports and timeline. */
+const broadcastNumbers = deliveryCounts.extend({
   total: z.number(),
   pending: z.number(),
   /** Delivery reports WeChat pushed, as of the last tally (`reportsCountedAt`, epoch ms). */
@@ -63,6 +63,10 @@ export const broadcastProgress = deliveryCounts.extend({
   reportsCountedAt: z.number().optional(),
   /** Sent and failed by time bucket, oldest first; empty for broadcasts from before it was kept. */
   timeline: z.array(timelinePoint),
+});
+
+export const broadcastProgress = broadcastNumbers.extend({
+  status: z.enum(["awaiting_payment", "fanning_out", "sending", "paused", "done"]),
 });
 export type BroadcastProgressView = z.infer<typeof broadcastProgress>;
 
@@ -175,7 +179,7 @@ const taskMessage = z.object({
 });
 
 /** A task: what the operator entered, its rendered message, and its progress. */
-export const taskView = deliveryCounts.extend({
+export const taskView = broadcastNumbers.extend({
   taskId: z.string(),
   name: z.string(),
   channel: z.enum(["template", "subscribe"]),
@@ -200,13 +204,6 @@ export const taskView = deliveryCounts.extend({
   sendAt: isoTime.nullable(),
   /** Why the scheduled send was refused at its time (the task is a draft again); null otherwise. */
   scheduleError: z.string().nullable(),
-  total: z.number(),
-  pending: z.number(),
-  /** Delivery reports of its template messages, as of the last tally, and its timeline (as a post's). */
-  confirmed: z.number(),
-  rejected: z.number(),
-  reportsCountedAt: z.number().optional(),
-  timeline: z.array(timelinePoint),
 });
 export type TaskView = z.infer<typeof taskView>;
 export const taskList = page(taskView);

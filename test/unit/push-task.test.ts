@@ -118,14 +118,10 @@ describe("templateValueProblem", () => {
 
 describe("taskRequest", () => {
   const message = prepareTaskMessage(draft);
+  const MINI_FORMAL = { miniProgramAppId: "wxMINI0000000001", miniProgramState: "formal" } as const;
 
   it("addresses a template message with client_msg_id and the page in the configured mini program", () => {
-    const withApp = taskRequest(
-      message,
-      "oUser",
-      { miniProgramAppId: "wxMINI0000000001", miniProgramState: "formal" },
-      "cid",
-    );
+    const withApp = taskRequest(message, "oUser", MINI_FORMAL, "cid");
     expect(withApp).toEqual({
       api: "template",
       body: {
@@ -149,12 +145,7 @@ describe("taskRequest", () => {
 
   it("addresses a subscribe message with page and miniprogram_state, no client_msg_id", () => {
     const sub = prepareTaskMessage({ ...draft, channel: "subscribe" });
-    const request = taskRequest(
-      sub,
-      "oUser",
-      { miniProgramAppId: "wxMINI0000000001", miniProgramState: "trial" },
-      "cid",
-    );
+    const request = taskRequest(sub, "oUser", { ...MINI_FORMAL, miniProgramState: "trial" }, "cid");
     expect(request).toEqual({
       api: "subscribe",
       body: {

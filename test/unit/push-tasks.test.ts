@@ -12,6 +12,7 @@ import {
 } from "../../functions/core/push-tasks.ts";
 import { jsonRows } from "../../functions/core/recipient-list.ts";
 import { cancelSchedule, scheduleTask, sendDueTasks } from "../../functions/core/scheduled-sends.ts";
+import { sampleTaskDraft } from "../fixtures/task-draft.ts";
 import {
   FakeClock,
   MemoryBroadcastStore,
@@ -21,16 +22,11 @@ import {
 } from "./fakes.ts";
 
 const draft: TaskDraft = {
-  name: "秋季上新",
-  channel: "template",
-  templateId: "TPL_TASK",
-  templateName: "活动加入成功提醒",
-  topic: "秋季上新",
-  caption: "全场新品八折起",
+  ...sampleTaskDraft,
   tips: "",
   data: { thing1: "{{topic}}", amount2: "¥{{goods.price}}" },
-  goods: { id: "1989", title: "叉车", price: 250, onShelf: true },
-  audience: "uploaded",
+  page: undefined,
+  goods: { ...sampleTaskDraft.goods, title: "叉车" },
 };
 const openids = (n: number, prefix = "oUser") =>
   Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, "0")}`);
