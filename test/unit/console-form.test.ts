@@ -8,12 +8,10 @@ import {
   type TextField,
   taskBody,
 } from "../../functions/console/src/form-rules.ts";
-import { catalogs } from "../../functions/console/src/i18n.ts";
 import { createTaskBody } from "../../functions/contracts/api.ts";
 import { prepareTaskMessage } from "../../functions/core/push-task.ts";
+import { en, zh } from "../fixtures/console-catalogs.ts";
 
-const zh = catalogs["zh-CN"];
-const en = catalogs.en;
 const touched = { touched: true };
 const message = (field: TextField, value: string, lang = zh) => {
   const problem = checkField(field, value, touched);

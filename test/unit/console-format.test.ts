@@ -9,12 +9,11 @@ import {
   reasonText,
   truncate,
 } from "../../functions/console/src/format.ts";
-import { catalogs } from "../../functions/console/src/i18n.ts";
 import { NO_CREDIT } from "../../functions/core/push-task.ts";
 import { INVALID_OPENID } from "../../functions/core/recipient-list.ts";
+import { en, zh } from "../fixtures/console-catalogs.ts";
 
-const zh = catalogs["zh-CN"];
-const en = catalogs.en;
+const SHANGHAI = "Asia/Shanghai";
 
 describe("money", () => {
   it("shows fen as yuan with two decimals, counted in integers", () => {
@@ -34,29 +33,29 @@ describe("money", () => {
 
 describe("times", () => {
   it("uses Asia/Shanghai unless the browser names a real place other than UTC", () => {
-    expect(displayZone(undefined)).toBe("Asia/Shanghai");
-    expect(displayZone("")).toBe("Asia/Shanghai");
+    expect(displayZone(undefined)).toBe(SHANGHAI);
+    expect(displayZone("")).toBe(SHANGHAI);
     for (const utc of ["UTC", "Etc/UTC", "Etc/GMT", "GMT", "Etc/GMT-8", "Universal"])
-      expect(displayZone(utc)).toBe("Asia/Shanghai");
-    expect(displayZone("Asia/Shanghai")).toBe("Asia/Shanghai");
+      expect(displayZone(utc)).toBe(SHANGHAI);
+    expect(displayZone(SHANGHAI)).toBe(SHANGHAI);
     expect(displayZone("Europe/Berlin")).toBe("Europe/Berlin");
     expect(displayZone("America/Los_Angeles")).toBe("America/Los_Angeles");
   });
 
   it("formats an API time in the zone, as year-month-day and a 24-hour clock", () => {
-    expect(formatTime("2025-01-02T03:04:05.000Z", "Asia/Shanghai")).toBe("2025-01-02 11:04:05");
+    expect(formatTime("2025-01-02T03:04:05.000Z", SHANGHAI)).toBe("2025-01-02 11:04:05");
     // Across midnight and a date line.
-    expect(formatTime("2025-01-01T18:30:00Z", "Asia/Shanghai")).toBe("2025-01-02 02:30:00");
+    expect(formatTime("2025-01-01T18:30:00Z", SHANGHAI)).toBe("2025-01-02 02:30:00");
     expect(formatTime("2025-07-01T00:00:00Z", "America/New_York")).toBe("2025-06-30 20:00:00");
     // An offset the API gives is honoured.
-    expect(formatTime("2025-01-02T08:00:00+08:00", "Asia/Shanghai")).toBe("2025-01-02 08:00:00");
-    expect(formatTime("2025-01-01T16:00:00Z", "Asia/Shanghai")).toBe("2025-01-02 00:00:00");
+    expect(formatTime("2025-01-02T08:00:00+08:00", SHANGHAI)).toBe("2025-01-02 08:00:00");
+    expect(formatTime("2025-01-01T16:00:00Z", SHANGHAI)).toBe("2025-01-02 00:00:00");
   });
 
   it("shows nothing for no time, and a value that is not a time as it is", () => {
-    expect(formatTime(null, "Asia/Shanghai")).toBe("");
-    expect(formatTime("", "Asia/Shanghai")).toBe("");
-    expect(formatTime("soon", "Asia/Shanghai")).toBe("soon");
+    expect(formatTime(null, SHANGHAI)).toBe("");
+    expect(formatTime("", SHANGHAI)).toBe("");
+    expect(formatTime("soon", SHANGHAI)).toBe("soon");
   });
 });
 

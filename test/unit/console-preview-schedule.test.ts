@@ -1,12 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { catalogs } from "../../functions/console/src/i18n.ts";
 import { parseTestOpenids, previewResultText } from "../../functions/console/src/preview-logic.ts";
 import { scheduleProblem, zonedIso } from "../../functions/console/src/schedule-logic.ts";
 import { isRunning, nextPollIn } from "../../functions/console/src/task-logic.ts";
 import type { TaskView } from "../../functions/contracts/api.ts";
 import { MAX_SCHEDULE_AHEAD_MS, NO_CREDIT, OPTED_OUT } from "../../functions/core/push-task.ts";
-
-const zh = catalogs["zh-CN"];
+import { zh } from "../fixtures/console-catalogs.ts";
 
 describe("test openids for a preview", () => {
   it("takes one per line (or comma-separated), each once, and says which line is wrong", () => {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { catalogs } from "../../functions/console/src/i18n.ts";
 import {
   postProgress,
   progressText,
@@ -7,9 +6,8 @@ import {
   taskProgress,
 } from "../../functions/console/src/progress.ts";
 import type { PostView, TaskView } from "../../functions/contracts/api.ts";
+import { en, zh } from "../fixtures/console-catalogs.ts";
 
-const zh = catalogs["zh-CN"];
-const en = catalogs.en;
 const counts = {
   sent: 0,
   failed: 0,

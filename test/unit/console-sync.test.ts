@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { catalogs } from "../../functions/console/src/i18n.ts";
 import {
   isSyncRunning,
   syncButton,
@@ -8,9 +7,8 @@ import {
   syncReason,
 } from "../../functions/console/src/sync-logic.ts";
 import type { SyncView } from "../../functions/contracts/api.ts";
+import { en, zh } from "../fixtures/console-catalogs.ts";
 
-const zh = catalogs["zh-CN"];
-const en = catalogs.en;
 const sync = (fields: Partial<SyncView>): SyncView => ({
   status: "running",
   pages: 2,
