@@ -11,6 +11,8 @@ export function createDashboard(input: {
   const region = aws.getRegionOutput().region;
   const ns = metrics.namespace;
   const svc = ["service", metrics.service] as const;
+  /** The service's own metrics, one line each. */
+  const own = (...names: (keyof typeof metrics.names)[]) => names.map((n) => [ns, metrics.names[n], ...svc]);
   const queueNames = (Object.values(input.queues) as QueuePair[]).map((q) => ({
     name: q.queue.nodes.queue.name,
     dlq: q.deadLetter.nodes.queue.name,
@@ -35,11 +37,7 @@ export function createDashboard(input: {
         widgets: [
           widget("Throughput: deliveries per period", 0, 0, {
             stat: "Sum",
-            metrics: [
-              [ns, metrics.names.sent, ...svc],
-              [ns, metrics.names.failed, ...svc],
-              [ns, metrics.names.skipped, ...svc],
-            ],
+            metrics: own("sent", "failed", "skipped"),
           }),
           widget("Failures by errcode", 12, 0, {
             stat: "Sum",
@@ -66,14 +64,14 @@ export function createDashboard(input: {
           }),
           widget("Token refreshes, refusals, failures, quota pauses", 0, 12, {
             stat: "Sum",
-            metrics: [
-              [ns, metrics.names.tokenRefreshes, ...svc],
-              [ns, metrics.names.tokenRejections, ...svc],
-              [ns, metrics.names.tokenRefreshFailures, ...svc],
-              [ns, metrics.names.tokenStale, ...svc],
-              [ns, metrics.names.quotaExhausted, ...svc],
-              [ns, metrics.names.notifyFailures, ...svc],
-            ],
+            metrics: own(
+              "tokenRefreshes",
+              "tokenRejections",
+              "tokenRefreshFailures",
+              "tokenStale",
+              "quotaExhausted",
+              "notifyFailures",
+            ),
           }),
           widget("Function errors and throttles", 12, 12, {
             stat: "Sum",

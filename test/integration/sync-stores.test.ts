@@ -48,24 +48,14 @@ describe("DynamoFollowerImporter", () => {
   });
 
   it("counts a page again exactly as the first time, and another page's or sync's creations as known", async () => {
-    const page = ["oImpRerun001", "oImpRerun002", "oImpKnown001"];
-    expect(await importer.importFollowers(page, { syncId: "syncB", page: 3 }, 100, 200)).toEqual({
-      imported: 2,
-      alreadyKnown: 1,
-    });
+    const openids = ["oImpRerun001", "oImpRerun002", "oImpKnown001"];
+    const importAs = (syncId: string, page: number, listedAt: number, now: number) =>
+      importer.importFollowers(openids, { syncId, page }, listedAt, now);
+    expect(await importAs("syncB", 3, 100, 200)).toEqual({ imported: 2, alreadyKnown: 1 });
     // The same page of the same sync after a crash before it was recorded.
-    expect(await importer.importFollowers(page, { syncId: "syncB", page: 3 }, 300, 400)).toEqual({
-      imported: 2,
-      alreadyKnown: 1,
-    });
-    expect(await importer.importFollowers(page, { syncId: "syncB", page: 4 }, 300, 400)).toEqual({
-      imported: 0,
-      alreadyKnown: 3,
-    });
-    expect(await importer.importFollowers(page, { syncId: "syncC", page: 3 }, 300, 400)).toEqual({
-      imported: 0,
-      alreadyKnown: 3,
-    });
+    expect(await importAs("syncB", 3, 300, 400)).toEqual({ imported: 2, alreadyKnown: 1 });
+    expect(await importAs("syncB", 4, 300, 400)).toEqual({ imported: 0, alreadyKnown: 3 });
+    expect(await importAs("syncC", 3, 300, 400)).toEqual({ imported: 0, alreadyKnown: 3 });
     expect(await subscriber("oImpRerun001")).toMatchObject({ createdBySync: "syncB", createdAt: 200 });
   });
 

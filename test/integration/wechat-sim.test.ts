@@ -76,24 +76,24 @@ function custom(tok: string, touser: string, content = "hello"): Promise<Json> {
   return send("custom", tok, { touser, msgtype: "text", text: { content } });
 }
 
+/** A valid template message body, and a valid subscribe message body, each without its `touser`. */
+const TEMPLATE_BODY = {
+  template_id: TEMPLATE,
+  url: "https://example.com/post/42",
+  data: { thing1: { value: "二手叉车转让" }, character_string2: { value: "P20260101000042" } },
+};
+const SUBSCRIBE_BODY = {
+  template_id: SUB_TEMPLATE,
+  page: "pages/post/detail?id=42",
+  data: { thing1: { value: "夏季新品上架" }, amount2: { value: "¥99.00" } },
+};
+
 function template(tok: string, touser: string, extra: Json = {}): Promise<Json> {
-  return send("template", tok, {
-    touser,
-    template_id: TEMPLATE,
-    url: "https://example.com/post/42",
-    data: { thing1: { value: "二手叉车转让" }, character_string2: { value: "P20260101000042" } },
-    ...extra,
-  });
+  return send("template", tok, { touser, ...TEMPLATE_BODY, ...extra });
 }
 
 function subscribe(tok: string, touser: string, extra: Json = {}): Promise<Json> {
-  return send("subscribe", tok, {
-    touser,
-    template_id: SUB_TEMPLATE,
-    page: "pages/post/detail?id=42",
-    data: { thing1: { value: "夏季新品上架" }, amount2: { value: "¥99.00" } },
-    ...extra,
-  });
+  return send("subscribe", tok, { touser, ...SUBSCRIBE_BODY, ...extra });
 }
 
 beforeEach(async () => {

@@ -38,6 +38,13 @@ const spec = {
 } as const;
 
 const run = (...argv: string[]) => parseCommandLine(spec, argv);
+/** A command that takes one positional argument. */
+const pay = {
+  command: "npm run pay",
+  summary: "Pays.",
+  flags: {},
+  positionals: [{ name: "id", description: "the order" }],
+};
 const errorOf = (...argv: string[]) => {
   const line = run(...argv);
   if (line.kind !== "error") throw new Error(`expected an error, got ${line.kind}`);
@@ -61,12 +68,6 @@ describe("--help", () => {
   });
 
   it("names the positional arguments", () => {
-    const pay = {
-      command: "npm run pay",
-      summary: "Pays.",
-      flags: {},
-      positionals: [{ name: "id", description: "the order" }],
-    };
     expect(helpText(pay)).toContain("Usage: npm run pay -- [flags] <id>");
     expect(helpText(pay)).toMatch(/Arguments:\n {2}<id> +the order/);
   });
@@ -103,12 +104,6 @@ describe("a bad command line", () => {
   });
 
   it("asks for a missing positional and refuses an extra one", () => {
-    const pay = {
-      command: "npm run pay",
-      summary: "",
-      flags: {},
-      positionals: [{ name: "id", description: "the order" }],
-    };
     expect(parseCommandLine(pay, [])).toEqual({
       kind: "error",
       message: "npm run pay: missing <id>: the order (npm run pay -- --help lists the flags)",
