@@ -24,12 +24,12 @@ export function taskRequest(
   settings: TaskSendSettings,
   clientMsgId: string,
 ): TaskRequest {
+  const addressed = { touser: openid, template_id: message.templateId };
   if (message.channel === "subscribe") {
     return {
       api: "subscribe",
       body: {
-        touser: openid,
-        template_id: message.templateId,
+        ...addressed,
         ...(message.page ? { page: message.page } : {}),
         miniprogram_state: settings.miniProgramState,
         lang: "zh_CN",
@@ -44,8 +44,7 @@ export function taskRequest(
   return {
     api: "template",
     body: {
-      touser: openid,
-      template_id: message.templateId,
+      ...addressed,
       ...(message.url ? { url: message.url } : {}),
       ...miniprogram,
       client_msg_id: clientMsgId,
