@@ -26,12 +26,11 @@ let lookup: DynamoDeliveryLookup;
 
 beforeAll(() => {
   db = aws.db;
-  const env = aws.env;
-  broadcasts = new DynamoBroadcastStore(db, env.TABLE_BROADCASTS as string);
-  deliveries = new DynamoDeliveryStore(db, env.TABLE_DELIVERIES as string);
+  broadcasts = new DynamoBroadcastStore(db, aws.table("TABLE_BROADCASTS"));
+  deliveries = new DynamoDeliveryStore(db, aws.table("TABLE_DELIVERIES"));
   lookup = new DynamoDeliveryLookup(db, {
-    deliveries: env.TABLE_DELIVERIES as string,
-    broadcasts: env.TABLE_BROADCASTS as string,
+    deliveries: aws.table("TABLE_DELIVERIES"),
+    broadcasts: aws.table("TABLE_BROADCASTS"),
   });
 });
 

@@ -25,15 +25,14 @@ let deliveries: DynamoDeliveryStore;
 
 beforeAll(() => {
   db = aws.db;
-  const env = aws.env;
   tasks = new DynamoTaskStore(db, {
-    tasks: env.TABLE_TASKS as string,
-    recipients: env.TABLE_TASK_RECIPIENTS as string,
-    broadcasts: env.TABLE_BROADCASTS as string,
+    tasks: aws.table("TABLE_TASKS"),
+    recipients: aws.table("TABLE_TASK_RECIPIENTS"),
+    broadcasts: aws.table("TABLE_BROADCASTS"),
   });
-  credits = new DynamoCreditStore(db, env.TABLE_CREDITS as string);
-  broadcasts = new DynamoBroadcastStore(db, env.TABLE_BROADCASTS as string);
-  deliveries = new DynamoDeliveryStore(db, env.TABLE_DELIVERIES as string);
+  credits = new DynamoCreditStore(db, aws.table("TABLE_CREDITS"));
+  broadcasts = new DynamoBroadcastStore(db, aws.table("TABLE_BROADCASTS"));
+  deliveries = new DynamoDeliveryStore(db, aws.table("TABLE_DELIVERIES"));
 });
 
 const draft: TaskDraft = {
