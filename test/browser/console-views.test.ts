@@ -1,5 +1,5 @@
-import type { Browser, BrowserContext, Page, Route } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BrowserContext, Page, Route } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { serveConsole } from "../../functions/console/serve.ts";
 import { formatTime } from "../../functions/console/src/format.ts";
 import type {
@@ -14,7 +14,7 @@ import type {
 } from "../../functions/contracts/api.ts";
 import type { HttpEvent } from "../../functions/http.ts";
 import { postView as post, taskView as task } from "../fixtures/console-answers.ts";
-import { launchChromium, screenshots } from "./browser.ts";
+import { screenshots, useChromium } from "./browser.ts";
 
 /**
  * The console's views in headless Chromium against answers shaped by the API's contract: the page
@@ -25,15 +25,8 @@ import { launchChromium, screenshots } from "./browser.ts";
 
 const ORIGIN = "http://console.test";
 const TOKEN = "fixture-admin-token";
-let browser: Browser;
+const browser = useChromium();
 const shot = screenshots("console-views");
-
-beforeAll(async () => {
-  browser = await launchChromium();
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-});
 
 interface Fixture {
   tasks: TaskView[];
@@ -104,7 +97,7 @@ async function fulfil(route: Route, fixture: Fixture): Promise<void> {
 }
 
 async function open(fixture: Fixture, timezoneId = "UTC"): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId });
+  const context = await browser().newContext({ viewport: { width: 1280, height: 900 }, timezoneId });
   await context.route(`${ORIGIN}/**`, (route) => fulfil(route, fixture));
   const page = await context.newPage();
   await page.goto(`${ORIGIN}/admin`);
@@ -209,24 +202,23 @@ describe("importing followers from WeChat", () => {
     imported,
     alreadyKnown,
   });
+  /** No tasks or posts; the sync starts with `start`, then shows `views` in turn. */
+  const syncing = (start: { status: number; body: unknown }, views: SyncView[]): Fixture => ({
+    tasks: [],
+    posts: [],
+    calls: [],
+    sync: { start, views },
+  });
 
   it("starts a sync, shows its progress, and says in words why it paused", async () => {
-    const fixture: Fixture = {
-      tasks: [],
-      posts: [],
-      calls: [],
-      sync: {
-        start: { status: 202, body: { syncId: "s1" } },
-        views: [
-          { status: "running", ...counts(1, 87, 13) },
-          {
-            status: "paused",
-            ...counts(2, 87, 113),
-            error: "45009: user/get's daily quota is used up (reach max api daily quota limit rid: 1-2-3)",
-          },
-        ],
+    const fixture = syncing({ status: 202, body: { syncId: "s1" } }, [
+      { status: "running", ...counts(1, 87, 13) },
+      {
+        status: "paused",
+        ...counts(2, 87, 113),
+        error: "45009: user/get's daily quota is used up (reach max api daily quota limit rid: 1-2-3)",
       },
-    };
+    ]);
     const { context, page } = await open(fixture);
     await signIn(page, /^令牌/, "进入控制台");
     await page.getByRole("button", { name: "从微信导入关注者" }).click();
@@ -248,15 +240,10 @@ describe("importing followers from WeChat", () => {
   });
 
   it("explains a 409: one import at a time", async () => {
-    const fixture: Fixture = {
-      tasks: [],
-      posts: [],
-      calls: [],
-      sync: {
-        start: { status: 409, body: { error: "follower sync s0 is running: one sync at a time" } },
-        views: [],
-      },
-    };
+    const fixture = syncing(
+      { status: 409, body: { error: "follower sync s0 is running: one sync at a time" } },
+      [],
+    );
     const { context, page } = await open(fixture);
     await signIn(page, /^令牌/, "进入控制台");
     await page.getByRole("button", { name: "从微信导入关注者" }).click();
