@@ -44,6 +44,29 @@ function recordApiCalls(p: Page): Request[] {
   return calls;
 }
 
+/** A push task as the operator types it into the create form. */
+const springTask = {
+  name: "春季上新推送",
+  topic: "春季上新",
+  caption: "新品到货，欢迎选购",
+  tips: "点击查看详情",
+  goods: { id: "G-1001", title: "不锈钢保温杯", price: "39.90" },
+};
+
+/** Fills the create form with `task` (on the stack's own template, named 上新通知) and submits it. */
+async function submitTaskForm(p: Page, task: typeof springTask): Promise<void> {
+  await p.getByLabel("名称", { exact: true }).fill(task.name);
+  await p.getByLabel("模板 ID").fill(t.app.env.WECHAT_TEMPLATE_ID ?? "");
+  await p.getByLabel("模板名称").fill("上新通知");
+  await p.getByLabel("主题（最多 10 个字）").fill(task.topic);
+  await p.getByLabel("说明（最多 30 个字）").fill(task.caption);
+  await p.getByLabel("提示（选填，最多 30 个字）").fill(task.tips);
+  await p.getByLabel("商品编码").fill(task.goods.id);
+  await p.getByLabel("商品名称").fill(task.goods.title);
+  await p.getByLabel("商品价格（元，如 12.50）").fill(task.goods.price);
+  await p.getByRole("button", { name: "创建任务" }).click();
+}
+
 describe("the console page", () => {
   it("is served without the token, with a strict CSP and cacheable hashed assets", async () => {
     const res = await fetch(`${t.app.baseUrl}/admin`);
@@ -122,16 +145,14 @@ describe("the create form, answered by the API", () => {
   it("shows the API's 400 under the field it names and creates nothing", async () => {
     await signIn(page);
     const calls = recordApiCalls(page);
-    await page.getByLabel("名称", { exact: true }).fill("太长的说明");
-    await page.getByLabel("模板 ID").fill(t.app.env.WECHAT_TEMPLATE_ID ?? "");
-    await page.getByLabel("模板名称").fill("上新通知");
-    await page.getByLabel("主题（最多 10 个字）").fill("春季上新");
-    // Within the caption's 30 characters, but `thing2={{caption}}` renders past a thing's 20.
-    await page.getByLabel("说明（最多 30 个字）").fill("这是一段二十五个字的说明文字用来测试模板字段长度");
-    await page.getByLabel("商品编码").fill("G-2001");
-    await page.getByLabel("商品名称").fill("保温杯");
-    await page.getByLabel("商品价格（元，如 12.50）").fill("10");
-    await page.getByRole("button", { name: "创建任务" }).click();
+    await submitTaskForm(page, {
+      ...springTask,
+      name: "太长的说明",
+      // Within the caption's 30 characters, but `thing2={{caption}}` renders past a thing's 20.
+      caption: "这是一段二十五个字的说明文字用来测试模板字段长度",
+      tips: "",
+      goods: { id: "G-2001", title: "保温杯", price: "10" },
+    });
     // The admin function may still be answering the template list the template field asked for.
     await expect
       .poll(() => page.locator("#f-data-msg").textContent(), { timeout: 10_000 })
@@ -205,16 +226,7 @@ describe("a push task, end to end", () => {
     await signIn(page);
     const calls = recordApiCalls(page);
 
-    await page.getByLabel("名称", { exact: true }).fill("春季上新推送");
-    await page.getByLabel("模板 ID").fill(t.app.env.WECHAT_TEMPLATE_ID ?? "");
-    await page.getByLabel("模板名称").fill("上新通知");
-    await page.getByLabel("主题（最多 10 个字）").fill("春季上新");
-    await page.getByLabel("说明（最多 30 个字）").fill("新品到货，欢迎选购");
-    await page.getByLabel("提示（选填，最多 30 个字）").fill("点击查看详情");
-    await page.getByLabel("商品编码").fill("G-1001");
-    await page.getByLabel("商品名称").fill("不锈钢保温杯");
-    await page.getByLabel("商品价格（元，如 12.50）").fill("39.90");
-    await page.getByRole("button", { name: "创建任务" }).click();
+    await submitTaskForm(page, springTask);
     await page.getByText(/^任务 .+ 已创建。/).waitFor();
     // The new task opens below the list.
     await page.locator("#detail-title", { hasText: "春季上新推送" }).waitFor();
