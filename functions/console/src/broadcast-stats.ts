@@ -1,8 +1,9 @@
 import type { PostView, TaskView } from "../../contracts/api.ts";
 import { api } from "./api.ts";
 import { channelBreakdown } from "./broadcast-logic.ts";
+import { whileDisabled } from "./busy-button.ts";
 import { timelineChart } from "./chart.ts";
-import { type Ctx, errorText, isSignedOut } from "./context.ts";
+import type { Ctx } from "./context.ts";
 import { h, say } from "./dom.ts";
 import { formatTime } from "./format.ts";
 
@@ -62,17 +63,12 @@ export function createBroadcastStats(
   async function exportFailures(): Promise<void> {
     const from = source();
     if (!from) return;
-    exportButton.disabled = true;
     say(message, t.exporting);
-    try {
+    await whileDisabled(ctx, exportButton, message, t.exportFailed, async () => {
       const file = await api.exportDeliveries(from.kind, from.id, "failed");
       save(file.blob, file.name);
       say(message, t.exported(file.name));
-    } catch (error) {
-      if (!isSignedOut(error)) say(message, t.exportFailed + errorText(error, t), true);
-    } finally {
-      exportButton.disabled = false;
-    }
+    });
   }
 
   return {

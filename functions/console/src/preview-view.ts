@@ -1,5 +1,6 @@
 import type { PreviewAnswer } from "../../contracts/api.ts";
-import { type Ctx, errorText, isSignedOut } from "./context.ts";
+import { whileDisabled } from "./busy-button.ts";
+import type { Ctx } from "./context.ts";
 import { h, say } from "./dom.ts";
 import { parseTestOpenids, previewResultText, testOpenidsProblemText } from "./preview-logic.ts";
 
@@ -67,9 +68,8 @@ export function createPreview(
     }
     field.removeAttribute("aria-invalid");
     remember(field.value);
-    button.disabled = true;
     say(message, "");
-    try {
+    await whileDisabled(ctx, button, message, t.previewFailed, async () => {
       const answer = await send(parsed.openids);
       const ok = answer.results.filter((r) => r.errcode === 0).length;
       say(message, t.previewDone(ok, answer.results.length), ok < answer.results.length);
@@ -83,11 +83,7 @@ export function createPreview(
           ),
         ),
       );
-    } catch (error) {
-      if (!isSignedOut(error)) say(message, t.previewFailed + errorText(error, t), true);
-    } finally {
-      button.disabled = false;
-    }
+    });
   });
 
   return {
