@@ -8,25 +8,20 @@ import {
   textMessageXml,
   verificationUrl,
 } from "../../infra/local/wechat-sim/push.ts";
-import { openids, startTestApp, type TestApp } from "./harness.ts";
+import { startTestApp, type TestApp } from "./harness.ts";
+import { appCallback, namedOpenids } from "./setup.ts";
 
 /** A stage in safe mode (安全模式): WECHAT_ENCODING_AES_KEY is set, so every push must be encrypted. */
 let t: TestApp;
 let safe: CallbackTarget;
 const encodingAesKey = randomBytes(32).toString("base64").slice(0, 43);
-const [user, downgraded] = openids("Safe", 2) as [string, string];
+const [user, downgraded] = namedOpenids("Safe", 2);
 
 const optedIn = async (openid: string) => (await t.subscriber(openid))?.optedIn;
 
 beforeAll(async () => {
   t = await startTestApp({ overrides: { WECHAT_ENCODING_AES_KEY: encodingAesKey } });
-  const token = t.app.env.WECHAT_CALLBACK_TOKEN ?? "";
-  safe = {
-    url: `${t.app.baseUrl}/wechat/callback`,
-    token,
-    appId: t.app.env.WECHAT_APP_ID ?? "",
-    encodingAesKey,
-  };
+  safe = { ...appCallback(t), encodingAesKey };
   await t.seed([user, downgraded].map((openid) => ({ openid })));
 });
 afterAll(async () => {

@@ -14,6 +14,7 @@ import {
   verificationUrl,
 } from "../../infra/local/wechat-sim/push.ts";
 import { gained, openids, startTestApp, type TestApp } from "./harness.ts";
+import { appCallback, namedOpenids } from "./setup.ts";
 
 let t: TestApp;
 let db: DynamoDBDocumentClient;
@@ -21,7 +22,7 @@ let plain: CallbackTarget;
 
 const audience = openids("Cb", 5);
 const [quitter, rejoiner, leaver, forged, retried] = audience as [string, string, string, string, string];
-const newcomer = openids("CbNew", 1)[0] as string;
+const [newcomer] = namedOpenids("CbNew", 1);
 
 const subscriber = (openid: string) => t.subscriber(openid);
 
@@ -51,9 +52,7 @@ beforeAll(async () => {
   t = await startTestApp();
   const env = t.app.stack.awsEnv;
   db = localDocumentClient(env);
-  const token = t.app.env.WECHAT_CALLBACK_TOKEN;
-  if (!token) throw new Error("local-app generates WECHAT_CALLBACK_TOKEN");
-  plain = { url: `${t.app.baseUrl}/wechat/callback`, token, appId: t.app.env.WECHAT_APP_ID ?? "" };
+  plain = appCallback(t);
   await t.seed(audience.map((openid) => ({ openid })));
 });
 afterAll(async () => {
@@ -165,7 +164,7 @@ describe("subscribers steer themselves", () => {
   });
 
   it("an import's optedIn: true never undoes a user's own 0, but an operator's own opt-out it may", async () => {
-    const [user, operated] = openids("CbConsent", 2) as [string, string];
+    const [user, operated] = namedOpenids("CbConsent", 2);
     await t.seed([user, operated].map((openid) => ({ openid })));
     await pushToCallback(plain, textMessageXml({ from: user, content: "0" }));
     const optOut = await t.client.api<{ imported: number; keptOptedOut: number }>(

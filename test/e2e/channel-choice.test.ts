@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gained, openids, startTestApp, type TestApp } from "./harness.ts";
+import { appCallback } from "./setup.ts";
 
 let t: TestApp;
 const talkers = openids("Talk", 6);
@@ -7,9 +8,7 @@ const silent = openids("Silent", 30);
 
 beforeAll(async () => {
   t = await startTestApp();
-  const token = t.app.env.WECHAT_CALLBACK_TOKEN;
-  if (!token) throw new Error("local-app generates WECHAT_CALLBACK_TOKEN");
-  t.sim.setCallback({ url: `${t.app.baseUrl}/wechat/callback`, token, appId: t.app.env.WECHAT_APP_ID ?? "" });
+  t.sim.setCallback(appCallback(t));
   await t.seed([...talkers, ...silent].map((openid) => ({ openid })));
 });
 afterAll(async () => {

@@ -5,24 +5,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StartSyncAnswer, SyncView } from "../../functions/contracts/api.ts";
 import { openids, startTestApp, type TestApp } from "./harness.ts";
+import { appCallback, namedOpenids } from "./setup.ts";
 import { TaskApi } from "./task-api.ts";
 
 let t: TestApp;
 let api: TaskApi;
 
-const followers = openids("SyncA", 10);
-const [, userOut, , , , operatorOut, , , known] = followers as [
-  string,
-  string,
-  string,
-  string,
-  string,
-  string,
-  string,
-  string,
-  string,
-];
-const notFollowing = openids("SyncGone", 1)[0] as string;
+const followers = namedOpenids("SyncA", 10);
+const [, userOut, , , , operatorOut, , , known] = followers;
+const [notFollowing] = namedOpenids("SyncGone", 1);
 
 beforeAll(async () => {
   t = await startTestApp({
@@ -40,8 +31,7 @@ beforeAll(async () => {
     },
   });
   api = new TaskApi(t.app.baseUrl, t.app.adminToken);
-  const token = t.app.env.WECHAT_CALLBACK_TOKEN ?? "";
-  t.sim.setCallback({ url: `${t.app.baseUrl}/wechat/callback`, token, appId: t.app.env.WECHAT_APP_ID ?? "" });
+  t.sim.setCallback(appCallback(t));
   // WeChat's side: ten followers in follow order, and one who unfollowed.
   t.sim.addUsers(followers);
   t.sim.addUsers([notFollowing], { followed: false });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SubscriberView } from "../../functions/contracts/api.ts";
-import { openids, startTestApp, type TestApp } from "./harness.ts";
+import { startTestApp, type TestApp } from "./harness.ts";
+import { appCallback, namedOpenids } from "./setup.ts";
 import { type Answer, TaskApi } from "./task-api.ts";
 
 /**
@@ -11,14 +12,7 @@ import { type Answer, TaskApi } from "./task-api.ts";
 
 let t: TestApp;
 let api: TaskApi;
-const [talker, quitter, operatorOut, gone, member, bystander] = openids("Look", 6) as [
-  string,
-  string,
-  string,
-  string,
-  string,
-  string,
-];
+const [talker, quitter, operatorOut, gone, member, bystander] = namedOpenids("Look", 6);
 const MEMBERSHIP_END = "2027-06-30T16:00:00.000Z";
 let quitAt: { from: number; to: number };
 let operatorBackAt: number;
@@ -30,8 +24,7 @@ const lookUp = (openid: string) =>
 beforeAll(async () => {
   t = await startTestApp();
   api = new TaskApi(t.app.baseUrl, t.app.adminToken);
-  const token = t.app.env.WECHAT_CALLBACK_TOKEN ?? "";
-  t.sim.setCallback({ url: `${t.app.baseUrl}/wechat/callback`, token, appId: t.app.env.WECHAT_APP_ID ?? "" });
+  t.sim.setCallback(appCallback(t));
   t.sim.addTemplates({ official: ["TPL_TASK"] });
   await t.seed([
     { openid: talker },
