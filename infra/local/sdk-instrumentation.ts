@@ -5,7 +5,7 @@
  * table or queue. The benchmark and the demo report the first two; the permission check compares
  * the third with common/definitions.ts `permissions`. Never part of a deployed function.
  */
-import type { Pluggable } from "@smithy/types";
+import type { InitializeMiddleware, Pluggable } from "@smithy/types";
 import { SDK_HOOK_KEY, type SdkHook, type SdkService } from "../../functions/adapters/sdk-hook.ts";
 
 /** An SDK middleware that counts every request attempt into `counts` (retries stay visible). */
@@ -26,6 +26,14 @@ export function countAwsRequests<Input extends object, Output extends object>(
   };
 }
 
+/** One middleware at the initialize step, once per command (before retries), under `name`. */
+function atInitialize<Input extends object, Output extends object>(
+  name: string,
+  middleware: InitializeMiddleware<Input, Output>,
+): Pluggable<Input, Output> {
+  return { applyToStack: (stack) => stack.add(middleware, { step: "initialize", name }) };
+}
+
 const READS = new Set(["GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"]);
 const WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"]);
 
@@ -41,25 +49,18 @@ interface Consumed {
 export function measureDynamoCapacity<Input extends object, Output extends object>(
   capacity: Map<"read" | "write", number>,
 ): Pluggable<Input, Output> {
-  return {
-    applyToStack(stack) {
-      stack.add(
-        (next, context) => async (args) => {
-          const operation = context.commandName?.replace(/Command$/, "") ?? "";
-          const kind = READS.has(operation) ? "read" : WRITES.has(operation) ? "write" : undefined;
-          if (!kind) return next(args);
-          const input = args.input as { ReturnConsumedCapacity?: string };
-          input.ReturnConsumedCapacity ??= "TOTAL";
-          const result = await next(args);
-          const reported = (result.output as { ConsumedCapacity?: Consumed | Consumed[] }).ConsumedCapacity;
-          const units = [reported ?? []].flat().reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
-          capacity.set(kind, (capacity.get(kind) ?? 0) + units);
-          return result;
-        },
-        { step: "initialize", name: "measureDynamoCapacity" },
-      );
-    },
-  };
+  return atInitialize("measureDynamoCapacity", (next, context) => async (args) => {
+    const operation = context.commandName?.replace(/Command$/, "") ?? "";
+    const kind = READS.has(operation) ? "read" : WRITES.has(operation) ? "write" : undefined;
+    if (!kind) return next(args);
+    const input = args.input as { ReturnConsumedCapacity?: string };
+    input.ReturnConsumedCapacity ??= "TOTAL";
+    const result = await next(args);
+    const reported = (result.output as { ConsumedCapacity?: Consumed | Consumed[] }).ConsumedCapacity;
+    const units = [reported ?? []].flat().reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+    capacity.set(kind, (capacity.get(kind) ?? 0) + units);
+    return result;
+  });
 }
 
 type Item = Record<string, { TableName?: string } | undefined>;
@@ -108,22 +109,13 @@ export function recordAccess<Input extends object, Output extends object>(
   service: SdkService,
   access: Map<string, number>,
 ): Pluggable<Input, Output> {
-  return {
-    applyToStack(stack) {
-      stack.add(
-        (next, context) => async (args) => {
-          const operation = context.commandName?.replace(/Command$/, "") ?? "";
-          const input = args.input as Record<string, unknown>;
-          for (const key of service === "dynamodb"
-            ? dynamoAccess(operation, input)
-            : sqsAccess(operation, input))
-            access.set(key, (access.get(key) ?? 0) + 1);
-          return next(args);
-        },
-        { step: "initialize", name: "recordAccess" },
-      );
-    },
-  };
+  return atInitialize("recordAccess", (next, context) => async (args) => {
+    const operation = context.commandName?.replace(/Command$/, "") ?? "";
+    const input = args.input as Record<string, unknown>;
+    for (const key of service === "dynamodb" ? dynamoAccess(operation, input) : sqsAccess(operation, input))
+      access.set(key, (access.get(key) ?? 0) + 1);
+    return next(args);
+  });
 }
 
 /** What one process's SDK clients did, cumulative. */

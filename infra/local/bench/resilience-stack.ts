@@ -14,8 +14,6 @@ import { round, seconds } from "./figures.ts";
 
 /** Kills are spread out: at least this long after the previous one that hit a container. */
 export const KILL_INTERVAL_MS = 2_500;
-/** Sending has started once the simulator delivered this many messages of the broadcast. */
-const KILL_AFTER_DELIVERED = 100;
 
 export interface Ctx {
   readonly app: LocalApp;
@@ -165,6 +163,9 @@ export function killFigures(run: BroadcastRun, target: number) {
     killAtSeconds: run.kills.atSeconds,
   };
 }
+
+/** Sending has started once the simulator delivered this many messages of the broadcast. */
+const KILL_AFTER_DELIVERED = 100;
 
 async function killSenders(
   ctx: Ctx,
