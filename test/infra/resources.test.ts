@@ -45,6 +45,7 @@ const secretValues: Record<SecretName, string> = {
   AdminToken: "sentinel-admin-token-0123456789",
   AppToken: "sentinel-app-token-0123456789ab",
   WechatTokenPushSecret: "sentinel-push-secret-0123456789",
+  BroadcastWebhookSecret: "sentinel-webhook-secret-0123456789",
 };
 
 interface Resource {

@@ -8,6 +8,10 @@ import { progressBar } from "./progress-bar.ts";
 
 const CONTENT_SHOWN = 40;
 
+/** Paid and not held back by its review: a broadcast with progress to show. */
+export const hasBroadcast = (p: PostView): boolean =>
+  p.payment === "PAID" && p.status !== "held" && p.status !== "rejected";
+
 export interface PostListView {
   readonly root: HTMLElement;
   /** `demoPay`: the local stack's demo merchant is in use, so unpaid posts offer 「模拟支付」. */
@@ -111,7 +115,7 @@ export function createPostList(ctx: Ctx, actions: PostActions): PostListView {
         demoPay && p.payment === "PENDING" ? [" ", payButton(p)] : null,
       ),
       h("td", { className: "status", text: t.status[p.status], attrs: { "data-status": p.status } }),
-      h("td", {}, p.payment === "PAID" ? progressBar(postProgress(p), t) : ""),
+      h("td", {}, hasBroadcast(p) ? progressBar(postProgress(p), t) : ""),
       h(
         "td",
         { className: "row-actions" },
