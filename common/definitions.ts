@@ -285,14 +285,14 @@ export const queues = {
     },
   },
   /**
-   * Broadcast events for the business app's webhook. A failed try is re-sent as a new message with a
-   * growing delay for 24 h (core/webhook-delivery.ts); then its receives run out into the DLQ.
+   * Broadcast events for the business app's webhook. A failed try hides its message for a growing
+   * visibility timeout (core/webhook-delivery.ts): 20 receives span about 24 h, then the DLQ.
    */
   webhook: {
     name: "WebhookQueue",
     deadLetterName: "WebhookDeadLetterQueue",
     visibilityTimeoutSeconds: 6 * functions.webhook.timeoutSeconds,
-    maxReceiveCount: 3,
+    maxReceiveCount: 20,
     consumer: { function: "webhook", batchSize: 5, maximumBatchingWindowSeconds: 0, maximumConcurrency: 2 },
   },
 } as const satisfies Record<string, QueueDef>;
@@ -393,10 +393,10 @@ export const permissions = {
     tables: { syncs: ["UpdateItem"], subscribers: ["UpdateItem"], tokens: ["GetItem", "UpdateItem"] },
     queues: { tokenRefresh: ["SendMessage"], sync: ["SendMessage"] },
   },
-  // No table: it re-sends a failed try on its own queue, nothing more.
+  // No table: a failed try only hides its own message for the backoff.
   webhook: {
     tables: {},
-    queues: { webhook: ["SendMessage"] },
+    queues: { webhook: ["ChangeMessageVisibility"] },
   },
 } as const satisfies Record<FunctionKey, FunctionPermissions>;
 

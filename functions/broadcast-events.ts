@@ -1,7 +1,6 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { createSqsClient } from "./adapters/sqs/queues.ts";
 import { SqsWebhookQueue } from "./adapters/sqs/webhook-queue.ts";
-import { systemClock } from "./clock.ts";
 import type { BroadcastEvents } from "./core/ports.ts";
 
 /** The BroadcastEvents port as a handler holds it: `enabled` false when the stage has no webhook. */
@@ -24,6 +23,6 @@ export function broadcastEventsFrom(
   sqs: SQSClient = createSqsClient(),
 ): WebhookEvents {
   if (!config.BROADCAST_WEBHOOK_URL) return { enabled: false, emit: async () => {} };
-  const queue = new SqsWebhookQueue(sqs, config.QUEUE_URL_WEBHOOK, systemClock);
+  const queue = new SqsWebhookQueue(sqs, config.QUEUE_URL_WEBHOOK);
   return { enabled: true, emit: (event) => queue.emit(event) };
 }

@@ -319,7 +319,7 @@ export const webhookSchema = z
     BROADCAST_WEBHOOK_URL: optional(webhookUrl),
     /** The HMAC key of X-Fanout-Signature (an SST secret in AWS). */
     BROADCAST_WEBHOOK_SECRET: optional(z.string().trim().min(16, "must be at least 16 characters")),
-    /** The first retry's delay; each later one doubles, up to 15 minutes. */
+    /** The wait after the first failed try; each later one doubles, up to 2 h (core/webhook-delivery.ts). */
     BROADCAST_WEBHOOK_RETRY_SECONDS: positiveInt(WEBHOOK_RETRY_BASE_SECONDS),
     /** Per try: the business app's answer must come by then. */
     BROADCAST_WEBHOOK_TIMEOUT_MS: positiveInt(10_000),

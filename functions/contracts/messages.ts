@@ -106,19 +106,3 @@ export const broadcastEvent = z
   })
   .readonly();
 export type BroadcastEvent = z.infer<typeof broadcastEvent>;
-
-/**
- * A webhook-queue message: one delivery of an event to the business app. A failed try is sent again
- * as a new message with a growing delay (SQS delays one by at most 15 minutes), `attempt` one more,
- * until `firstAttemptAt` is 24 hours past (core/webhook-delivery.ts).
- */
-export const webhookMessage = z
-  .object({
-    event: broadcastEvent,
-    /** This delivery's try, from 1. */
-    attempt: z.number().int().positive(),
-    /** Epoch ms, when the event was first queued. */
-    firstAttemptAt: count,
-  })
-  .readonly();
-export type WebhookMessage = z.infer<typeof webhookMessage>;

@@ -3,7 +3,7 @@
  * (over 300 lines) because it is the core's whole boundary in one file, each interface short and
  * documented: what the core depends on is read here, in one place.
  */
-import type { BroadcastEvent, SyncMessage, TallyMessage, WebhookMessage } from "../contracts/messages.ts";
+import type { BroadcastEvent, SyncMessage, TallyMessage } from "../contracts/messages.ts";
 import type { FollowerListAnswer, FollowerSync, SyncStatus } from "./follower-sync.ts";
 import type {
   Broadcast,
@@ -245,11 +245,6 @@ export type WebhookAttempt =
 export interface WebhookPoster {
   /** POSTs the event, signed, once; never throws for the receiver's failures. */
   post(event: BroadcastEvent): Promise<WebhookAttempt>;
-}
-
-export interface WebhookQueue {
-  /** Enqueues a webhook delivery, delivered after `delaySeconds` (≤ 900). */
-  send(message: WebhookMessage, delaySeconds: number): Promise<void>;
 }
 
 /** What a content check decided: the post waits for an operator's review (and why), or it may go out. */

@@ -1,64 +1,66 @@
 /**
- * Delivering broadcast events to the business app's webhook, at least once: each try is one queue
- * message; a failed one comes back as a new message with a growing delay until a day has passed
- * since the first, then stays on the queue until SQS moves it to the dead-letter queue.
+ * Delivering broadcast events to the business app's webhook, at least once: each event is one
+ * webhook-queue message, kept on the queue until a try succeeds. A failed try hides the message for
+ * a growing visibility timeout (SQS allows up to 12 h); after about 24 h of tries its receives run
+ * out and SQS moves it to the dead-letter queue, whose alarm pages the operator.
  */
-import type { WebhookMessage } from "../contracts/messages.ts";
-import type { Clock, WebhookPoster, WebhookQueue } from "./ports.ts";
+import type { BroadcastEvent } from "../contracts/messages.ts";
+import type { WebhookPoster } from "./ports.ts";
 
-/** The first retry's delay: each later one doubles. */
-export const WEBHOOK_RETRY_BASE_SECONDS = 10;
-/** SQS delays a message by at most 15 minutes: the retries' ceiling. */
-const MAX_DELAY_SECONDS = 900;
-/** How long an event is retried for, from its first try. */
-export const WEBHOOK_GIVE_UP_MS = 24 * 3600_000;
+/** The wait after the first failed try; each later one doubles, up to WEBHOOK_MAX_RETRY_SECONDS. */
+export const WEBHOOK_RETRY_BASE_SECONDS = 30;
+/** The longest wait between tries: a receiver back after an outage hears within 2 h. */
+export const WEBHOOK_MAX_RETRY_SECONDS = 2 * 3600;
 
 /**
- * Seconds before the try after try `attempt` (from 1) failed: `base`, 2×, 4×… up to 15 minutes. With
- * the default 10 s: 10, 20, 40, 80, 160, 320, 640, then every 900 s, about 100 tries in a day.
+ * Seconds the message stays hidden after receive `receiveCount` (from 1) failed: `base`, 2×, 4×…,
+ * at most 2 h. With the default 30 s: 30 s … 64 min over the first 8 tries, then every 2 h.
  */
-export function webhookRetryDelaySeconds(attempt: number, baseSeconds = WEBHOOK_RETRY_BASE_SECONDS): number {
-  return Math.min(baseSeconds * 2 ** Math.max(0, attempt - 1), MAX_DELAY_SECONDS);
+export function webhookRetryDelaySeconds(
+  receiveCount: number,
+  baseSeconds = WEBHOOK_RETRY_BASE_SECONDS,
+): number {
+  return Math.min(baseSeconds * 2 ** Math.max(0, receiveCount - 1), WEBHOOK_MAX_RETRY_SECONDS);
 }
 
-/** Raised for an event still not delivered a day after its first try: SQS's redrive takes it from here. */
-export class WebhookGaveUpError extends Error {
-  override readonly name = "WebhookGaveUpError";
-}
-
-export interface WebhookDeliveryDeps {
-  readonly poster: WebhookPoster;
-  readonly queue: WebhookQueue;
-  readonly clock: Clock;
+/** How long an event is tried for when the queue gives it `maxReceiveCount` receives, in seconds. */
+export function webhookRetrySpanSeconds(
+  maxReceiveCount: number,
+  baseSeconds = WEBHOOK_RETRY_BASE_SECONDS,
+): number {
+  let span = 0;
+  for (let receive = 1; receive < maxReceiveCount; receive += 1)
+    span += webhookRetryDelaySeconds(receive, baseSeconds);
+  return span;
 }
 
 export interface WebhookDeliveryOptions {
+  /** SQS's receive of this message, from 1 (ApproximateReceiveCount). */
+  readonly receiveCount: number;
+  /** The queue's redrive limit: the receive that is the last try. */
+  readonly maxReceiveCount: number;
   readonly retryBaseSeconds?: number;
-  readonly giveUpAfterMs?: number;
 }
 
 export type WebhookOutcome =
   | { readonly kind: "delivered" }
-  | { readonly kind: "retrying"; readonly delaySeconds: number; readonly reason: string };
+  /** Try again once the message has been hidden `delaySeconds`. */
+  | { readonly kind: "retry"; readonly delaySeconds: number; readonly reason: string }
+  /** The last receive failed too: the message goes to the dead-letter queue. */
+  | { readonly kind: "gave up"; readonly reason: string };
 
-/**
- * One try of one event. Failed, the next try is queued (before this message is deleted, so a crash
- * in between makes a duplicate, never a loss); past the day, WebhookGaveUpError leaves the message
- * on the queue, tried at each receive until it lands in the dead-letter queue.
- */
+/** One try of one event at the webhook, and what the queue does with its message next. */
 export async function deliverWebhook(
-  message: WebhookMessage,
-  deps: WebhookDeliveryDeps,
-  opts: WebhookDeliveryOptions = {},
+  event: BroadcastEvent,
+  poster: WebhookPoster,
+  opts: WebhookDeliveryOptions,
 ): Promise<WebhookOutcome> {
-  const attempt = await deps.poster.post(message.event);
+  const attempt = await poster.post(event);
   if (attempt.delivered) return { kind: "delivered" };
-  const delaySeconds = webhookRetryDelaySeconds(message.attempt, opts.retryBaseSeconds);
-  const deadline = message.firstAttemptAt + (opts.giveUpAfterMs ?? WEBHOOK_GIVE_UP_MS);
-  if (deps.clock.now() + delaySeconds * 1000 > deadline)
-    throw new WebhookGaveUpError(
-      `event ${message.event.eventId} not delivered in ${message.attempt} tries since ${new Date(message.firstAttemptAt).toISOString()}: ${attempt.reason}`,
-    );
-  await deps.queue.send({ ...message, attempt: message.attempt + 1 }, delaySeconds);
-  return { kind: "retrying", delaySeconds, reason: attempt.reason };
+  if (opts.receiveCount >= opts.maxReceiveCount) return { kind: "gave up", reason: attempt.reason };
+  return {
+    kind: "retry",
+    delaySeconds: webhookRetryDelaySeconds(opts.receiveCount, opts.retryBaseSeconds),
+    reason: attempt.reason,
+  };
 }
