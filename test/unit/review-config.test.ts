@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, notifySchema, webhookSchema } from "../../functions/config.ts";
 import { contentCheckFrom } from "../../functions/content-check.ts";
+import { reviewSettingsProblem } from "../../infra/local/review-settings.ts";
 
 const notifyEnv = {
   TABLE_POSTS: "Posts",
@@ -79,5 +80,21 @@ describe("the webhook settings", () => {
       webhook({ BROADCAST_WEBHOOK_URL: "https://app.example.com/hook", BROADCAST_WEBHOOK_SECRET: "short" }),
     ).toThrow(/BROADCAST_WEBHOOK_SECRET must be at least 16 characters/);
     expect(webhook({}).BROADCAST_WEBHOOK_URL).toBeUndefined();
+  });
+});
+
+describe("a local run", () => {
+  it("refuses bad review or webhook settings before it starts, naming them", () => {
+    expect(reviewSettingsProblem({})).toBeUndefined();
+    expect(reviewSettingsProblem({ POST_BLOCKED_WORDS: "/a(/" })).toMatch(/POST_BLOCKED_WORDS/);
+    expect(reviewSettingsProblem({ BROADCAST_WEBHOOK_URL: "http://127.0.0.1:9/h" })).toMatch(
+      /BROADCAST_WEBHOOK_SECRET is required/,
+    );
+    expect(
+      reviewSettingsProblem({
+        BROADCAST_WEBHOOK_URL: "http://127.0.0.1:9/h",
+        BROADCAST_WEBHOOK_SECRET: "0123456789abcdef",
+      }),
+    ).toBeUndefined();
   });
 });
