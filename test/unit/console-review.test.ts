@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { catalogs } from "../../functions/console/src/i18n.ts";
-import { hasBroadcast } from "../../functions/console/src/posts-view.ts";
-import { reviewReasonText } from "../../functions/console/src/review-logic.ts";
+import { hasBroadcast, reviewReasonText } from "../../functions/console/src/review-logic.ts";
 import { isRunningPost } from "../../functions/console/src/task-logic.ts";
 import type { PostView } from "../../functions/contracts/api.ts";
 

@@ -5,11 +5,10 @@ import type { Ctx } from "./context.ts";
 import { detailCard, summaryTerms } from "./detail-card.ts";
 import { h, say } from "./dom.ts";
 import { formatFen, formatTime } from "./format.ts";
-import { hasBroadcast } from "./posts-view.ts";
 import { postProgress } from "./progress.ts";
 import { progressBar } from "./progress-bar.ts";
 import { createRecords, type RecordsView } from "./records-view.ts";
-import { reviewReasonText } from "./review-logic.ts";
+import { hasBroadcast, reviewReasonText } from "./review-logic.ts";
 import { errcodeList } from "./task-detail.ts";
 import { errcodeBreakdown } from "./task-logic.ts";
 

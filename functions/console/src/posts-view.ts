@@ -5,12 +5,9 @@ import { formatFen, formatTime, truncate } from "./format.ts";
 import { createPreview } from "./preview-view.ts";
 import { postProgress } from "./progress.ts";
 import { progressBar } from "./progress-bar.ts";
+import { hasBroadcast } from "./review-logic.ts";
 
 const CONTENT_SHOWN = 40;
-
-/** Paid and not held back by its review: a broadcast with progress to show. */
-export const hasBroadcast = (p: PostView): boolean =>
-  p.payment === "PAID" && p.status !== "held" && p.status !== "rejected";
 
 export interface PostListView {
   readonly root: HTMLElement;

@@ -1,3 +1,4 @@
+import type { PostView } from "../../contracts/api.ts";
 import { MANUAL_REVIEW } from "../../core/blocklist.ts";
 import type { Catalog } from "./i18n.ts";
 
@@ -13,3 +14,7 @@ export function reviewReasonText(reason: string, t: Catalog): string {
   if (pattern) return t.reasonPattern(pattern[1] as string);
   return reason;
 }
+
+/** Paid and not held back by its review: a broadcast with progress to show. */
+export const hasBroadcast = (p: PostView): boolean =>
+  p.payment === "PAID" && p.status !== "held" && p.status !== "rejected";
