@@ -5,8 +5,8 @@ import { createDocumentClient } from "../../functions/adapters/dynamodb/client.t
 import { DynamoPostStore } from "../../functions/adapters/dynamodb/post-store.ts";
 import { ValidationError } from "../../functions/core/errors.ts";
 import type { BroadcastMessage, Post } from "../../functions/core/model.ts";
-import type { PaymentNotice } from "../../functions/core/payment.ts";
 import { type Emulators, startEmulators } from "../../infra/local/emulators.ts";
+import { paidNotice } from "../fixtures/payment-notice.ts";
 
 /**
  * The review's writes against DynamoDB Local: holding a paid post creates no broadcast, approve and
@@ -22,15 +22,7 @@ const message: BroadcastMessage = {
   customText: "hello",
   template: { templateId: "TPL", data: { thing1: { value: "hello" } } },
 };
-const notice = (outTradeNo: string): PaymentNotice => ({
-  appId: "wxAPP",
-  mchId: "1900000001",
-  outTradeNo,
-  transactionId: `42${outTradeNo}`,
-  tradeState: "SUCCESS",
-  amountTotal: 500,
-  currency: "CNY",
-});
+const notice = paidNotice;
 
 beforeAll(async () => {
   emulators = await startEmulators();

@@ -2,21 +2,13 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { acceptPayment } from "../../functions/core/accept-payment.ts";
 import { blocklistCheck, parseBlocklist } from "../../functions/core/blocklist.ts";
 import { ConflictError, NotFoundError } from "../../functions/core/errors.ts";
-import type { PaymentNotice } from "../../functions/core/payment.ts";
 import { approvePost, rejectPost } from "../../functions/core/post-review.ts";
+import { paidNotice } from "../fixtures/payment-notice.ts";
 import { FakeClock, MemoryBroadcastStore, message, RecordingQueues } from "./fakes.ts";
 import { MemoryReviewPosts, RecordingEvents } from "./review-fakes.ts";
 
 const merchant = { appId: "wxAPP", mchId: "1900000001" };
-const notice = (outTradeNo: string): PaymentNotice => ({
-  appId: "wxAPP",
-  mchId: "1900000001",
-  outTradeNo,
-  transactionId: `42${outTradeNo}`,
-  tradeState: "SUCCESS",
-  amountTotal: 500,
-  currency: "CNY",
-});
+const notice = paidNotice;
 
 let broadcasts: MemoryBroadcastStore;
 let posts: MemoryReviewPosts;

@@ -79,24 +79,7 @@ export class DynamoPostStore implements PostStore, PostReviewStore {
       this.db,
       new TransactWriteCommand({
         TransactItems: [
-          {
-            Update: {
-              TableName: this.postsTable,
-              Key: { outTradeNo: post.outTradeNo },
-              ConditionExpression: "#status = :pending",
-              UpdateExpression:
-                "SET #status = :paid, paidAt = :now, transactionId = :tx, broadcastId = :b, payerOpenid = :payer",
-              ExpressionAttributeNames: { "#status": "status" },
-              ExpressionAttributeValues: {
-                ":pending": "PENDING",
-                ":paid": "PAID",
-                ":now": now,
-                ":tx": notice.transactionId,
-                ":b": broadcast.broadcastId,
-                ":payer": notice.payerOpenid ?? null,
-              },
-            },
-          },
+          { Update: this.markPaid(post, notice, broadcast.broadcastId, now) },
           putStartingBroadcast(
             this.broadcastsTable,
             startingBroadcast(broadcast.broadcastId, now, {
@@ -110,22 +93,14 @@ export class DynamoPostStore implements PostStore, PostReviewStore {
   }
 
   async markPaidAndHold(post: Post, notice: PaymentNotice, reason: string, now: number): Promise<boolean> {
+    const paid = this.markPaid(post, notice, postBroadcastId(post.outTradeNo), now);
     try {
       await this.db.send(
         new UpdateCommand({
-          TableName: this.postsTable,
-          Key: { outTradeNo: post.outTradeNo },
-          ConditionExpression: "#status = :pending",
-          UpdateExpression:
-            "SET #status = :paid, paidAt = :now, transactionId = :tx, broadcastId = :b, payerOpenid = :payer, review = :held, reviewReason = :reason, reviewQueue = :queue",
-          ExpressionAttributeNames: { "#status": "status" },
+          ...paid,
+          UpdateExpression: `${paid.UpdateExpression}, review = :held, reviewReason = :reason, reviewQueue = :queue`,
           ExpressionAttributeValues: {
-            ":pending": "PENDING",
-            ":paid": "PAID",
-            ":now": now,
-            ":tx": notice.transactionId,
-            ":b": postBroadcastId(post.outTradeNo),
-            ":payer": notice.payerOpenid ?? null,
+            ...paid.ExpressionAttributeValues,
             ":held": "held",
             ":reason": reason,
             ":queue": REVIEW_QUEUE,
@@ -137,6 +112,26 @@ export class DynamoPostStore implements PostStore, PostReviewStore {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+
+  /** The update that marks a post paid, only from PENDING: with its broadcast, or held for review. */
+  private markPaid(post: Post, notice: PaymentNotice, broadcastId: string, now: number) {
+    return {
+      TableName: this.postsTable,
+      Key: { outTradeNo: post.outTradeNo },
+      ConditionExpression: "#status = :pending",
+      UpdateExpression:
+        "SET #status = :paid, paidAt = :now, transactionId = :tx, broadcastId = :b, payerOpenid = :payer",
+      ExpressionAttributeNames: { "#status": "status" },
+      ExpressionAttributeValues: {
+        ":pending": "PENDING",
+        ":paid": "PAID",
+        ":now": now,
+        ":tx": notice.transactionId,
+        ":b": broadcastId,
+        ":payer": notice.payerOpenid ?? null,
+      } as Record<string, unknown>,
+    };
   }
 
   async approve(
