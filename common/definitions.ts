@@ -32,7 +32,10 @@ export const tables = {
     hashKey: { name: "openid", type: "S" },
     critical: true,
   },
-  /** Paid posts; the sparse `byCreatedAt` index lists them newest first (the console's broadcasts). */
+  /**
+   * Paid posts; the sparse `byCreatedAt` index lists them newest first (the console's broadcasts),
+   * the sparse `byReview` index holds only the posts held for review (`reviewQueue` set), by payment.
+   */
   posts: {
     name: "Posts",
     hashKey: { name: "outTradeNo", type: "S" },
@@ -41,6 +44,11 @@ export const tables = {
         name: "byCreatedAt",
         hashKey: { name: "kind", type: "S" },
         rangeKey: { name: "createdAt", type: "N" },
+      },
+      {
+        name: "byReview",
+        hashKey: { name: "reviewQueue", type: "S" },
+        rangeKey: { name: "paidAt", type: "N" },
       },
     ],
     critical: true,
@@ -196,6 +204,11 @@ export const functions = {
    * seconds in AWS; it starts no page it could not finish before its timeout.
    */
   followerSync: { handler: "functions/follower-sync.handler", timeoutSeconds: 120, memoryMb: 256 },
+  /**
+   * Delivers paid posts' broadcast events to the business app's webhook, signed: up to 5 at once per
+   * invocation, each try waiting at most 10 s for the answer (BROADCAST_WEBHOOK_TIMEOUT_MS).
+   */
+  webhook: { handler: "functions/webhook.handler", timeoutSeconds: 30, memoryMb: 128 },
 } as const satisfies Record<string, FunctionDef>;
 
 export type FunctionKey = keyof typeof functions;
@@ -271,6 +284,17 @@ export const queues = {
       maximumConcurrency: 2,
     },
   },
+  /**
+   * Broadcast events for the business app's webhook. A failed try hides its message for a growing
+   * visibility timeout (core/webhook-delivery.ts): 20 receives span about 24 h, then the DLQ.
+   */
+  webhook: {
+    name: "WebhookQueue",
+    deadLetterName: "WebhookDeadLetterQueue",
+    visibilityTimeoutSeconds: 6 * functions.webhook.timeoutSeconds,
+    maxReceiveCount: 20,
+    consumer: { function: "webhook", batchSize: 5, maximumBatchingWindowSeconds: 0, maximumConcurrency: 2 },
+  },
 } as const satisfies Record<string, QueueDef>;
 
 export type QueueKey = keyof typeof queues;
@@ -301,14 +325,14 @@ export interface FunctionPermissions {
 export const permissions = {
   notify: {
     tables: { posts: ["GetItem", "UpdateItem"], broadcasts: ["GetItem", "PutItem"] },
-    queues: { fanout: ["SendMessage"] },
+    queues: { fanout: ["SendMessage"], webhook: ["SendMessage"] },
   },
   admin: {
     tables: {
       // GetItem, and Query on credits, broadcasts (chunk claims) and deliveries: the subscriber lookup
-      // and the previews' consent check.
+      // and the previews' consent check. UpdateItem on posts: approving and rejecting held ones.
       subscribers: ["GetItem", "UpdateItem"],
-      posts: ["GetItem", "PutItem", "Query"],
+      posts: ["GetItem", "PutItem", "Query", "UpdateItem"],
       broadcasts: ["GetItem", "BatchGetItem", "PutItem", "Query"],
       tasks: ["GetItem", "PutItem", "UpdateItem", "Query"],
       taskRecipients: ["PutItem"],
@@ -322,6 +346,7 @@ export const permissions = {
       send: ["SendMessage"],
       tokenRefresh: ["SendMessage"],
       sync: ["SendMessage"],
+      webhook: ["SendMessage"],
     },
   },
   fanout: {
@@ -332,7 +357,7 @@ export const permissions = {
       deliveries: ["Query"],
       inbox: ["BatchGetItem"],
     },
-    queues: { fanout: ["SendMessage"], send: ["SendMessage"] },
+    queues: { fanout: ["SendMessage"], send: ["SendMessage"], webhook: ["SendMessage"] },
   },
   sender: {
     tables: {
@@ -342,7 +367,11 @@ export const permissions = {
       tokens: ["GetItem", "UpdateItem"],
       credits: ["PutItem", "UpdateItem"],
     },
-    queues: { send: ["SendMessage", "ChangeMessageVisibility"], tokenRefresh: ["SendMessage"] },
+    queues: {
+      send: ["SendMessage", "ChangeMessageVisibility"],
+      tokenRefresh: ["SendMessage"],
+      webhook: ["SendMessage"],
+    },
   },
   callback: {
     tables: { inbox: ["PutItem", "DeleteItem"], subscribers: ["UpdateItem"] },
@@ -363,6 +392,11 @@ export const permissions = {
   followerSync: {
     tables: { syncs: ["UpdateItem"], subscribers: ["UpdateItem"], tokens: ["GetItem", "UpdateItem"] },
     queues: { tokenRefresh: ["SendMessage"], sync: ["SendMessage"] },
+  },
+  // No table: a failed try only hides its own message for the backoff.
+  webhook: {
+    tables: {},
+    queues: { webhook: ["ChangeMessageVisibility"] },
   },
 } as const satisfies Record<FunctionKey, FunctionPermissions>;
 
@@ -437,6 +471,8 @@ export const secrets = {
   AppToken: "APP_TOKEN",
   /** External token mode: the central token server's bearer secret. */
   WechatTokenPushSecret: "WECHAT_TOKEN_PUSH_SECRET",
+  /** The HMAC key the webhook signs the business app's broadcast events with. Optional. */
+  BroadcastWebhookSecret: "BROADCAST_WEBHOOK_SECRET",
 } as const;
 export type SecretName = keyof typeof secrets;
 
@@ -447,7 +483,12 @@ export type SecretName = keyof typeof secrets;
 export const OPTIONAL_SECRETS = [
   "WechatEncodingAesKey",
   "WechatEncodingAesKeyPrevious",
+  "BroadcastWebhookSecret",
 ] as const satisfies readonly SecretName[];
+/** Optional secrets a setting makes required: with the setting given, the deploy stops without them. */
+export const SECRETS_REQUIRED_BY: Partial<Record<SecretName, string>> = {
+  BroadcastWebhookSecret: "BROADCAST_WEBHOOK_URL",
+};
 export const SECRET_UNSET = "unset";
 
 /** CloudWatch Logs retention of every function's log group (SST's retention names). */

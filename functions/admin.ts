@@ -34,6 +34,7 @@ import { type Answer, respond, streamingHandler } from "./http-stream.ts";
 import { logger } from "./observability.ts";
 import { postDeliveryRoutes } from "./post-delivery-routes.ts";
 import { previewRoutes } from "./preview-routes.ts";
+import { reviewRoutes, reviewView } from "./review-routes.ts";
 import { subscriberRoutes } from "./subscriber-routes.ts";
 import { syncRoutes } from "./sync-routes.ts";
 import { taskRoutes } from "./task-routes.ts";
@@ -75,6 +76,7 @@ async function postView(post: Post): Promise<PostView> {
     paidAt: post.paidAt ? new Date(post.paidAt).toISOString() : null,
     broadcastId: broadcast?.broadcastId ?? null,
     ...progress,
+    ...reviewView(post, progress.status),
   };
 }
 
@@ -171,6 +173,8 @@ export const routes: RouteDef[] = [
   ...postDeliveryRoutes(db, config),
   // Importing the account's followers from WeChat (functions/sync-routes.ts).
   ...syncRoutes(db, config),
+  // The review queue of paid posts: approve or reject a held one (functions/review-routes.ts).
+  ...reviewRoutes(db, config, postView),
 ];
 
 const logFailure = (message: string, cause: Error) => logger.error(`admin ${message}`, cause);

@@ -7,8 +7,11 @@ import { readFileSync } from "node:fs";
 import { Resource } from "sst/resource";
 import { z } from "zod";
 import { AUDIENCE_PAGE_SIZE, SECRET_UNSET, secrets } from "../common/definitions.ts";
+import { type BlockedTerm, parseBlocklist } from "./core/blocklist.ts";
+import type { MessageSettings } from "./core/broadcast-message.ts";
 import { DEFAULT_TALLY_DELAY_SECONDS } from "./core/tally-reports.ts";
 import { parseTemplateFieldMapping } from "./core/template-data.ts";
+import { WEBHOOK_RETRY_BASE_SECONDS } from "./core/webhook-delivery.ts";
 
 /** Raised at start-up when the environment lacks or garbles a setting; names the variable. */
 export class ConfigError extends Error {
@@ -119,6 +122,61 @@ const postMessage = {
   POST_URL: z.string().optional(),
 };
 
+/** The template message's settings for a paid post's broadcast (core/broadcast-message.ts). */
+export function postMessageSettings(config: z.output<z.ZodObject<typeof postMessage>>): MessageSettings {
+  return {
+    templateId: config.WECHAT_TEMPLATE_ID,
+    fieldMapping: config.WECHAT_TEMPLATE_FIELDS,
+    ...(config.POST_URL ? { postUrl: config.POST_URL } : {}),
+  };
+}
+
+/** A blocklist's text (core/blocklist.ts); an unusable entry is the setting's issue, named. */
+function blockedTerms(text: string, ctx: z.RefinementCtx): BlockedTerm[] {
+  try {
+    return parseBlocklist(text);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as Error).message });
+    return z.NEVER;
+  }
+}
+
+/** The review of paid posts before they go out (core/post-review.ts). */
+const postReview = {
+  /** `keywords`: a post matching the blocklist is held; `manual`: every paid post is; `off`: none. */
+  POST_REVIEW: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.enum(["off", "keywords", "manual"]).default("keywords"),
+  ),
+  /** Blocked words and /patterns/, separated by commas or new lines (a plain setting in AWS). */
+  POST_BLOCKED_WORDS: optional(z.string().transform(blockedTerms)),
+  /** Local runs: a file with one word or /pattern/ per line, `#` for comments; added to the above. */
+  POST_BLOCKED_WORDS_FILE: optional(
+    z.string().transform((file, ctx): BlockedTerm[] => {
+      let text: string;
+      try {
+        text = readFileSync(file, "utf8");
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: `cannot be read: ${(error as Error).message}` });
+        return z.NEVER;
+      }
+      return blockedTerms(text, ctx);
+    }),
+  ),
+};
+
+/**
+ * Where a function tells the business app's webhook what happened to a paid post's broadcast
+ * (functions/broadcast-events.ts). Without a URL the events are dropped.
+ */
+const webhookUrl = z
+  .url()
+  .refine(isSafeApiBase, "must be https:// (plain http only to a loopback address, for local runs)");
+const broadcastEvents = {
+  QUEUE_URL_WEBHOOK: required,
+  BROADCAST_WEBHOOK_URL: optional(webhookUrl),
+};
+
 export const notifySchema = z.object({
   TABLE_POSTS: required,
   TABLE_BROADCASTS: required,
@@ -145,6 +203,8 @@ export const notifySchema = z.object({
         return z.NEVER;
       }
     }),
+  ...postReview,
+  ...broadcastEvents,
 });
 
 export const senderSchema = z.object({
@@ -158,6 +218,7 @@ export const senderSchema = z.object({
   /** First retry delay of a chunk with transient failures; doubles per receive. */
   SEND_RETRY_DELAY_SECONDS: positiveInt(20),
   ...miniProgram,
+  ...broadcastEvents,
 });
 
 export const tokenRefresherSchema = z
@@ -210,6 +271,7 @@ export const fanoutSchema = z.object({
    * after a broadcast settles (core/tally-reports.ts).
    */
   REPORT_TALLY_DELAY_SECONDS: positiveInt(DEFAULT_TALLY_DELAY_SECONDS),
+  ...broadcastEvents,
 });
 
 export const adminSchema = z.object({
@@ -231,6 +293,7 @@ export const adminSchema = z.object({
   ADMIN_TOKEN: required.min(16, "must be at least 16 characters"),
   /** The business app's token: posts, subscriber imports and subscribe credits only. */
   APP_TOKEN: required.min(16, "must be at least 16 characters"),
+  ...broadcastEvents,
 });
 
 export const taskSchedulerSchema = z.object({
@@ -247,6 +310,28 @@ export const followerSyncSchema = z.object({
   QUEUE_URL_SYNC: required,
   ...wechatCaller,
 });
+
+/** The webhook function: delivers the queued broadcast events to the business app, signed. */
+export const webhookSchema = z
+  .object({
+    /** Its own queue: where a failed try comes back later. */
+    QUEUE_URL_WEBHOOK: required,
+    BROADCAST_WEBHOOK_URL: optional(webhookUrl),
+    /** The HMAC key of X-Fanout-Signature (an SST secret in AWS). */
+    BROADCAST_WEBHOOK_SECRET: optional(z.string().trim().min(16, "must be at least 16 characters")),
+    /** The wait after the first failed try; each later one doubles, up to 2 h (core/webhook-delivery.ts). */
+    BROADCAST_WEBHOOK_RETRY_SECONDS: positiveInt(WEBHOOK_RETRY_BASE_SECONDS),
+    /** Per try: the business app's answer must come by then. */
+    BROADCAST_WEBHOOK_TIMEOUT_MS: positiveInt(10_000),
+  })
+  .superRefine((config, ctx) => {
+    if (config.BROADCAST_WEBHOOK_URL && !config.BROADCAST_WEBHOOK_SECRET)
+      ctx.addIssue({
+        code: "custom",
+        path: ["BROADCAST_WEBHOOK_SECRET"],
+        message: "is required when BROADCAST_WEBHOOK_URL is set (every delivery is signed with it)",
+      });
+  });
 
 const encodingAesKey = z
   .string()
@@ -282,6 +367,7 @@ export const configSchemas = {
   tokenPush: tokenPushSchema,
   taskScheduler: taskSchedulerSchema,
   followerSync: followerSyncSchema,
+  webhook: webhookSchema,
 } as const;
 
 /**

@@ -8,9 +8,11 @@ import { DynamoReportStore } from "./adapters/dynamodb/report-store.ts";
 import { DynamoSubscriberStore } from "./adapters/dynamodb/subscriber-store.ts";
 import { DynamoTaskRecipientReader } from "./adapters/dynamodb/task-store.ts";
 import { createSqsClient, SqsFanoutQueue, SqsSendQueue } from "./adapters/sqs/queues.ts";
+import { broadcastEventsFrom } from "./broadcast-events.ts";
 import { systemClock } from "./clock.ts";
 import { fanoutSchema, loadConfig } from "./config.ts";
 import { fanoutQueueMessage } from "./contracts/messages.ts";
+import { announceIfSettled } from "./core/broadcast-events.ts";
 import { fanOutPage } from "./core/fan-out.ts";
 import { type TallyMessage, tallyReports } from "./core/tally-reports.ts";
 import { logger } from "./observability.ts";
@@ -33,6 +35,8 @@ const tallyDeps = {
   queue: deps.fanoutQueue,
   clock: systemClock,
 };
+const events = broadcastEventsFrom(config, sqs);
+const settledDeps = { broadcasts: deps.broadcasts, marks: deps.broadcasts, events, clock: systemClock };
 const processor = new BatchProcessor(EventType.SQS);
 
 async function handleRecord(record: SQSRecord): Promise<void> {
@@ -53,6 +57,10 @@ async function handleRecord(record: SQSRecord): Promise<void> {
   if (result.kind === "page" && result.last) {
     logger.info("fan-out finished", { broadcastId: message.broadcastId, pages: message.page + 1 });
   }
+  // Every chunk may have settled before the last page was recorded; a redelivered page finishes an
+  // announcement a crash cut short (core/broadcast-events.ts).
+  if (events.enabled && (result.kind === "duplicate" || result.last))
+    await announceIfSettled(message.broadcastId, settledDeps);
 }
 
 /** Fan-out queue consumer: one audience page, or one step of a delivery-report tally, per message. */

@@ -7,8 +7,10 @@ import {
   loadWechatPayKeys,
   NotifyRejectedError,
 } from "./adapters/wechatpay/notify-verifier.ts";
+import { broadcastEventsFrom } from "./broadcast-events.ts";
 import { systemClock } from "./clock.ts";
-import { loadConfig, notifySchema, pemText, wechatPayPublicKeyPem } from "./config.ts";
+import { loadConfig, notifySchema, pemText, postMessageSettings, wechatPayPublicKeyPem } from "./config.ts";
+import { contentCheckFrom } from "./content-check.ts";
 import { acceptPayment } from "./core/accept-payment.ts";
 import { composePostMessage } from "./core/broadcast-message.ts";
 import { type HttpEvent, type HttpResult, json, rawBody, statusOf } from "./http.ts";
@@ -19,7 +21,9 @@ const config = loadConfig(notifySchema);
 const db = createDocumentClient();
 const posts = new DynamoPostStore(db, config.TABLE_POSTS, config.TABLE_BROADCASTS);
 const broadcasts = new DynamoBroadcastStore(db, config.TABLE_BROADCASTS);
-const fanoutQueue = new SqsFanoutQueue(createSqsClient(), config.QUEUE_URL_FANOUT);
+const sqs = createSqsClient();
+const fanoutQueue = new SqsFanoutQueue(sqs, config.QUEUE_URL_FANOUT);
+const review = { check: contentCheckFrom(config), posts, events: broadcastEventsFrom(config, sqs) };
 const platformCertificates = Object.fromEntries(
   Object.entries(config.WECHATPAY_PLATFORM_CERT_FILES).map(([serial, pemOrFile]) => [
     serial,
@@ -38,11 +42,7 @@ for (const { serial, reason } of keys.refused)
   });
 const verify = createNotifyVerifier({ apiV3Key: config.WECHATPAY_APIV3_KEY, keys });
 const merchant = { appId: config.WECHAT_APP_ID, mchId: config.WECHATPAY_MCH_ID };
-const messageSettings = {
-  templateId: config.WECHAT_TEMPLATE_ID,
-  fieldMapping: config.WECHAT_TEMPLATE_FIELDS,
-  ...(config.POST_URL ? { postUrl: config.POST_URL } : {}),
-};
+const messageSettings = postMessageSettings(config);
 
 /** WeChat Pay's failure answer: `message` is at most 64 characters. */
 function fail(status: number, message: string): HttpResult {
@@ -60,6 +60,7 @@ export async function handler(event: HttpEvent): Promise<HttpResult> {
       fanoutQueue,
       clock: systemClock,
       composeMessage: (post, paidAt) => composePostMessage(post, paidAt, messageSettings),
+      review,
     });
     logger.info("payment accepted", { outcome: result.kind, broadcastId: result.broadcastId });
     return { statusCode: 204 };

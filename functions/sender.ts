@@ -7,9 +7,11 @@ import { DynamoCreditStore } from "./adapters/dynamodb/credit-store.ts";
 import { DynamoDeliveryStore } from "./adapters/dynamodb/delivery-store.ts";
 import { DynamoSubscriberStore } from "./adapters/dynamodb/subscriber-store.ts";
 import { createSqsClient, SqsSendQueue } from "./adapters/sqs/queues.ts";
+import { broadcastEventsFrom } from "./broadcast-events.ts";
 import { systemClock } from "./clock.ts";
 import { loadConfig, senderSchema } from "./config.ts";
 import { chunkMessage } from "./contracts/messages.ts";
+import { announceIfSettled } from "./core/broadcast-events.ts";
 import { InFlightLimit } from "./core/in-flight-limit.ts";
 import type { Broadcast } from "./core/model.ts";
 import { lastCallStart, type SendChunkResult, sendChunk } from "./core/send-chunk.ts";
@@ -36,8 +38,20 @@ async function loadBroadcast(broadcastId: string): Promise<Broadcast | undefined
   return broadcast;
 }
 
+const events = broadcastEventsFrom(config, sqs);
+
+/**
+ * A paid post's broadcast may have settled with this chunk (or a crash kept its announcement from
+ * going out): the webhook hears of it once (core/broadcast-events.ts). Push tasks have no webhook.
+ */
+async function announceSettled(broadcastId: string): Promise<void> {
+  if (!events.enabled || !(await loadBroadcast(broadcastId))?.outTradeNo) return;
+  await announceIfSettled(broadcastId, { broadcasts, marks: broadcasts, events, clock: systemClock });
+}
+
 const deps = {
   broadcasts,
+  events,
   deliveries: new DynamoDeliveryStore(db, config.TABLE_DELIVERIES),
   subscribers: new DynamoSubscriberStore(db, config.TABLE_SUBSCRIBERS),
   wechat,
@@ -111,7 +125,7 @@ function recordHandler(context: Context) {
       stopStartingAt,
     });
     countChunk(result);
-    if (result.kind === "settled") return;
+    if (result.kind === "settled") return announceSettled(chunk.broadcastId);
     const log = {
       broadcastId: chunk.broadcastId,
       chunkId: chunk.chunkId,

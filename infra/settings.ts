@@ -48,6 +48,8 @@ export type DeploySettings = z.output<typeof deploySchema>;
 
 /** The least time each sender invocation has to start WeChat calls. */
 const MIN_SENDING_MS = 5_000;
+/** Half of the 4 KB all of a function's environment variables may take together. */
+const MAX_BLOCKLIST_BYTES = 2_048;
 
 export interface Settings {
   readonly deploy: DeploySettings;
@@ -102,6 +104,15 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   if (sendingMs < MIN_SENDING_MS)
     problems.push(
       `WECHAT_TIMEOUT_MS ${callTimeoutMs} leaves the sender (timeout ${functionDefs.sender.timeoutSeconds} s) only ${sendingMs} ms to start calls: set at most ${lastCallStart(functionDefs.sender.timeoutSeconds * 1000, 0) - MIN_SENDING_MS}`,
+    );
+  // A file on the deploying machine is not in the function's bundle; Lambda's environment holds 4 KB.
+  if (env.POST_BLOCKED_WORDS_FILE?.trim())
+    problems.push(
+      "POST_BLOCKED_WORDS_FILE is for local runs only: give the list itself in POST_BLOCKED_WORDS",
+    );
+  if (Buffer.byteLength(env.POST_BLOCKED_WORDS?.trim() ?? "") > MAX_BLOCKLIST_BYTES)
+    problems.push(
+      `POST_BLOCKED_WORDS is over ${MAX_BLOCKLIST_BYTES} bytes, too much of Lambda's 4 KB of environment: plug a moderation service into the ContentCheck port instead`,
     );
   const functions = (Object.keys(configSchemas) as FunctionKey[]).filter(
     (key) => key !== "tokenPush" || deploy?.WECHAT_TOKEN_SOURCE === "external",

@@ -126,7 +126,11 @@ export const registerPostBody = z.strictObject({
 export const registerPostAnswer = z.object({ postId: z.string(), outTradeNo: z.string() });
 export type RegisterPostAnswer = z.infer<typeof registerPostAnswer>;
 
-/** A post, its payment and its broadcast's progress (`awaiting_payment` before it is paid). */
+/**
+ * A post, its payment and its broadcast's progress (`awaiting_payment` before it is paid). `held`:
+ * paid and waiting for an operator's review, nothing sent; `rejected`: an operator rejected it,
+ * nothing is ever sent.
+ */
 export const postView = broadcastProgress.extend({
   postId: z.string(),
   outTradeNo: z.string(),
@@ -137,6 +141,13 @@ export const postView = broadcastProgress.extend({
   createdAt: isoTime,
   paidAt: isoTime.nullable(),
   broadcastId: z.string().nullable(),
+  status: z.enum([...broadcastProgress.shape.status.options, "held", "rejected"]),
+  /** Why the post was held for review (`blocked word "…"`, `blocked pattern /…/`, `manual review`). */
+  reviewReason: z.string().optional(),
+  /** The operator's words when rejecting it. */
+  rejectionReason: z.string().optional(),
+  /** When an operator approved or rejected it. */
+  reviewedAt: isoTime.optional(),
 });
 export type PostView = z.infer<typeof postView>;
 export const postList = page(postView);
@@ -144,6 +155,22 @@ export type PostList = z.infer<typeof postList>;
 
 export const tallyAnswer = z.object({ broadcastId: z.string() });
 export type TallyAnswer = z.infer<typeof tallyAnswer>;
+
+// ——— Review of paid posts (待审核)
+
+/** `POST /api/posts/{outTradeNo}/approve`: the broadcast started. */
+export const approvePostAnswer = z.object({ outTradeNo: z.string(), broadcastId: z.string() });
+export type ApprovePostAnswer = z.infer<typeof approvePostAnswer>;
+export const rejectPostBody = z.strictObject({
+  reason: z
+    .string()
+    .trim()
+    .min(1, "must say why (it is kept with the post)")
+    .max(200, "at most 200 characters"),
+});
+export type RejectPostBody = z.input<typeof rejectPostBody>;
+export const rejectPostAnswer = z.object({ outTradeNo: z.string(), status: z.literal("rejected") });
+export type RejectPostAnswer = z.infer<typeof rejectPostAnswer>;
 
 // ——— Push tasks
 

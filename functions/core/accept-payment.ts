@@ -1,7 +1,16 @@
+import { postEvent } from "./broadcast-events.ts";
 import { NotFoundError, PaymentMismatchError } from "./errors.ts";
 import { type BroadcastMessage, type Post, postBroadcastId } from "./model.ts";
 import type { PaymentNotice } from "./payment.ts";
-import type { BroadcastStore, Clock, FanoutQueue, PostStore } from "./ports.ts";
+import type {
+  BroadcastEvents,
+  BroadcastStore,
+  Clock,
+  ContentCheck,
+  FanoutQueue,
+  PostReviewStore,
+  PostStore,
+} from "./ports.ts";
 
 export interface AcceptPaymentDeps {
   readonly posts: PostStore;
@@ -10,6 +19,12 @@ export interface AcceptPaymentDeps {
   readonly clock: Clock;
   /** The message every subscriber receives for this post. */
   readonly composeMessage: (post: Post, paidAt: number) => BroadcastMessage;
+  /** The review of paid posts (core/post-review.ts); without it every paid post goes out at once. */
+  readonly review?: {
+    readonly check: ContentCheck;
+    readonly posts: PostReviewStore;
+    readonly events: BroadcastEvents;
+  };
 }
 
 export interface MerchantIdentity {
@@ -17,13 +32,19 @@ export interface MerchantIdentity {
   readonly mchId: string;
 }
 
-export type AcceptPaymentResult = { readonly kind: "started" | "duplicate"; readonly broadcastId: string };
+/** `held`: paid, and waiting for an operator's review before anything is sent. */
+export type AcceptPaymentResult = {
+  readonly kind: "started" | "held" | "duplicate";
+  readonly broadcastId: string;
+};
 
 /**
  * Accepts a verified payment notice: checks it against the merchant and the registered post, marks
  * the post paid once and starts its one broadcast. A repeated or concurrent copy changes nothing, but
  * re-sends the broadcast's first fan-out message if the fan-out has not begun (the first copy may have
- * crashed between the two steps); the fan-out recognises pages it has done.
+ * crashed between the two steps); the fan-out recognises pages it has done. A post the content check
+ * holds is marked paid in the same one write, with no broadcast until an operator approves it; a
+ * copy of its notice tells the business app again that it is held (the same event).
  */
 export async function acceptPayment(
   notice: PaymentNotice,
@@ -44,14 +65,26 @@ export async function acceptPayment(
   if (notice.currency !== "CNY") throw new PaymentMismatchError("amount.currency is not CNY");
 
   const broadcastId = postBroadcastId(post.outTradeNo);
+  let paid = post;
   if (post.status === "PENDING") {
     const now = deps.clock.now();
-    const message = deps.composeMessage(post, now);
-    if (await deps.posts.markPaidAndCreateBroadcast(post, notice, { broadcastId, message }, now)) {
-      await deps.fanoutQueue.sendPage({ broadcastId, page: 0, cursor: null });
-      return { kind: "started", broadcastId };
+    const verdict = deps.review ? await deps.review.check.check(post.content) : { held: false as const };
+    if (deps.review && verdict.held) {
+      if (await deps.review.posts.markPaidAndHold(post, notice, verdict.reason, now)) {
+        await deps.review.events.emit(postEvent("held", post.outTradeNo, now));
+        return { kind: "held", broadcastId };
+      }
+    } else {
+      const message = deps.composeMessage(post, now);
+      if (await deps.posts.markPaidAndCreateBroadcast(post, notice, { broadcastId, message }, now)) {
+        await deps.fanoutQueue.sendPage({ broadcastId, page: 0, cursor: null });
+        return { kind: "started", broadcastId };
+      }
     }
+    paid = (await deps.posts.get(post.outTradeNo)) ?? post;
   }
+  if (deps.review && paid.review === "held" && paid.paidAt !== undefined)
+    await deps.review.events.emit(postEvent("held", paid.outTradeNo, paid.paidAt));
   const broadcast = await deps.broadcasts.get(broadcastId);
   if (broadcast && broadcast.fanoutPage === 0 && !broadcast.fanoutDone) {
     await deps.fanoutQueue.sendPage({ broadcastId, page: 0, cursor: null });

@@ -12,6 +12,7 @@ import { InFlightLimit } from "./in-flight-limit.ts";
 import type { Broadcast, Channel, DeliveryRecord, TaskDispatch } from "./model.ts";
 import {
   type AccessTokenProvider,
+  type BroadcastEvents,
   type BroadcastStore,
   type Clock,
   type DeliveryStore,
@@ -36,6 +37,8 @@ export interface SendChunkDeps {
   readonly inFlight?: InFlightLimit;
   /** Loads the broadcast (its message), usually memoised per container. */
   readonly loadBroadcast: (broadcastId: string) => Promise<Broadcast | undefined>;
+  /** Where a paid post's broadcast tells the business app it paused (core/broadcast-events.ts). */
+  readonly events?: BroadcastEvents;
   /** Push tasks: subscribe-message credits, the client for task messages and their settings. */
   readonly tasks?: {
     readonly credits: SubscriptionCreditStore;

@@ -71,6 +71,12 @@ export interface Broadcast extends DeliveryCounts {
    */
   readonly timeline?: Readonly<Record<string, number>>;
   readonly createdAt: number;
+  /**
+   * A paid post's `settled` webhook event (core/broadcast-events.ts): when it was claimed (its `at`),
+   * and that it was handed to the webhook queue. Absent until the broadcast settles.
+   */
+  readonly settledEventAt?: number;
+  readonly settledAnnounced?: boolean;
 }
 
 /** A broadcast as it starts: nothing read from its audience, nothing counted. */
@@ -101,6 +107,11 @@ export function startingBroadcast(
 export type ChunkTally = DeliveryCounts;
 
 export type PostStatus = "PENDING" | "PAID";
+/**
+ * A paid post's review (core/post-review.ts): `held` waits for an operator with no broadcast yet;
+ * `approved` has its broadcast; `rejected` never gets one. Absent: it went out without review.
+ */
+export type ReviewState = "held" | "approved" | "rejected";
 
 export interface Post {
   readonly postId: string;
@@ -114,6 +125,13 @@ export interface Post {
   readonly paidAt?: number;
   readonly transactionId?: string;
   readonly broadcastId?: string;
+  readonly review?: ReviewState;
+  /** Why it was held: the blocked word or pattern it matched, or `manual review`. */
+  readonly reviewReason?: string;
+  /** The operator's words when rejecting it. */
+  readonly rejectionReason?: string;
+  /** When an operator approved or rejected it (epoch ms). */
+  readonly reviewedAt?: number;
 }
 
 export interface Subscriber {

@@ -229,6 +229,61 @@ export interface BroadcastEvents {
   emit(event: BroadcastEvent): Promise<void>;
 }
 
+/** Marks on a paid post's broadcast that make its `settled` event one occurrence (core/broadcast-events.ts). */
+export interface SettledEventMarks {
+  /** Claims the settled event for `at` (epoch ms); false when it was claimed before. */
+  claimSettledEvent(broadcastId: string, at: number): Promise<boolean>;
+  /** The claimed event is on the webhook queue: nobody announces it again. */
+  markSettledAnnounced(broadcastId: string): Promise<void>;
+}
+
+/** One try at the business app's webhook: delivered (a 2xx), or why not, for the log. */
+export type WebhookAttempt =
+  | { readonly delivered: true }
+  | { readonly delivered: false; readonly reason: string };
+
+export interface WebhookPoster {
+  /** POSTs the event, signed, once; never throws for the receiver's failures. */
+  post(event: BroadcastEvent): Promise<WebhookAttempt>;
+}
+
+/** What a content check decided: the post waits for an operator's review (and why), or it may go out. */
+export type ContentVerdict = { readonly held: false } | { readonly held: true; readonly reason: string };
+
+/**
+ * Decides whether a paid post waits for an operator before it goes out: the built-in blocklist
+ * (core/blocklist.ts), or a moderation service (e.g. Tencent Cloud TMS TextModeration) behind an adapter.
+ */
+export interface ContentCheck {
+  check(content: string): Promise<ContentVerdict>;
+}
+
+/** Paid posts held for review (core/post-review.ts): every change is conditional on the post being held. */
+export interface PostReviewStore {
+  get(outTradeNo: string): Promise<Post | undefined>;
+  /**
+   * Atomically marks the post PAID (only from PENDING) and holds it with `reason`, creating no
+   * broadcast. Returns false, changing nothing, when the post was no longer PENDING.
+   */
+  markPaidAndHold(post: Post, notice: PaymentNotice, reason: string, now: number): Promise<boolean>;
+  /**
+   * Held → approved and its broadcast created (only if absent), atomically; false, changing nothing,
+   * when the post was no longer held (approved or rejected meanwhile).
+   */
+  approve(
+    post: Post,
+    broadcast: { broadcastId: string; message: BroadcastMessage },
+    now: number,
+  ): Promise<boolean>;
+  /** Held → rejected with the operator's reason; false, changing nothing, when it was no longer held. */
+  reject(outTradeNo: string, reason: string, now: number): Promise<boolean>;
+  /** The posts held now, the longest waiting first; `cursor` is a `next` this store handed out. */
+  listHeld(
+    limit: number,
+    cursor: string | null,
+  ): Promise<{ readonly items: readonly Post[]; readonly next: string | null }>;
+}
+
 export interface FanoutQueue extends TallyQueue {
   sendPage(message: FanoutMessage): Promise<void>;
 }

@@ -152,7 +152,11 @@ export const dispatchOf = (task: PushTask) => ({
  * queue) would wait forever; a later press re-sends that message. Harmless if it was not lost:
  * the fan-out recognises a page it has done and the senders a chunk they have settled.
  */
-async function restartStalledFanout(broadcastId: string, now: number, deps: PushTaskDeps): Promise<void> {
+export async function restartStalledFanout(
+  broadcastId: string,
+  now: number,
+  deps: Pick<PushTaskDeps, "broadcasts" | "fanoutQueue">,
+): Promise<void> {
   const broadcast = await deps.broadcasts.get(broadcastId);
   const stalled =
     broadcast !== undefined &&

@@ -1,3 +1,4 @@
+import { pausedEvent } from "./broadcast-events.ts";
 import {
   ChunkRun,
   type PendingReason,
@@ -110,7 +111,12 @@ export async function sendChunk(
   if (unfollowed.length > 0) await deps.subscribers.markUnfollowed(unfollowed, clock.now());
 
   const pending = new Set(outcomes.flatMap((o) => ("pending" in o ? [o.pending] : [])));
-  if (run.quotaHit) await broadcasts.setPaused(chunk.broadcastId, true);
+  if (run.quotaHit) {
+    // Told before the flag is set: a crash in between tells it again, as the same event.
+    const paused = broadcast.paused ? undefined : pausedEvent(broadcast, clock.now());
+    if (paused) await deps.events?.emit(paused);
+    await broadcasts.setPaused(chunk.broadcastId, true);
+  }
   const reason = REASON_ORDER.find((r) => pending.has(r));
   if (reason) {
     await broadcasts.releaseChunk(chunk.broadcastId, chunk.chunkId);

@@ -6,6 +6,7 @@ import { templateId } from "../../functions/contracts/api.ts";
 import { functionVariables } from "../settings.ts";
 import { demoRoutes } from "./demo-pay.ts";
 import { FanoutClient } from "./fanout-client.ts";
+import { reviewSettingsProblem } from "./review-settings.ts";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "./stack.ts";
 import { WeChatSimulator } from "./wechat-sim/simulator.ts";
 import { createTestMerchant, type WechatPayTestMerchant, writeMerchantFiles } from "./wechatpay-signer.ts";
@@ -117,6 +118,11 @@ export async function startLocalApp(opts: LocalAppOptions = {}): Promise<LocalAp
     throw new LocalSettingError(`set all WeChat Pay settings or none; missing: ${missingPay.join(", ")}`);
   }
   Object.assign(env, opts.overrides);
+  const reviewProblem = reviewSettingsProblem(env);
+  if (reviewProblem) {
+    await simulator?.stop();
+    throw new LocalSettingError(reviewProblem);
+  }
   // The central token server's secret, for a stage that takes its token from one.
   if (env.WECHAT_TOKEN_SOURCE === "external")
     env.WECHAT_TOKEN_PUSH_SECRET ??= randomBytes(24).toString("base64url");

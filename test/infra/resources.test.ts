@@ -45,6 +45,7 @@ const secretValues: Record<SecretName, string> = {
   AdminToken: "sentinel-admin-token-0123456789",
   AppToken: "sentinel-app-token-0123456789ab",
   WechatTokenPushSecret: "sentinel-push-secret-0123456789",
+  BroadcastWebhookSecret: "sentinel-webhook-secret-0123456789",
 };
 
 interface Resource {
@@ -83,12 +84,18 @@ const settings = {
 const stages = {
   refresher: { secrets: ["WechatAppSecret"], env: {} },
   external: {
-    secrets: ["WechatTokenPushSecret", "WechatEncodingAesKey", "WechatEncodingAesKeyPrevious"],
+    secrets: [
+      "WechatTokenPushSecret",
+      "WechatEncodingAesKey",
+      "WechatEncodingAesKeyPrevious",
+      "BroadcastWebhookSecret",
+    ],
     env: {
       WECHAT_TOKEN_SOURCE: "external",
       WECHAT_EGRESS: "managed",
       WECHAT_EGRESS_EIPS: "eipalloc-0a1,eipalloc-0b2",
       WECHAT_MAX_IN_FLIGHT: "16",
+      BROADCAST_WEBHOOK_URL: "https://app.example.com/fanout-events",
     },
   },
   proxy: {
@@ -734,6 +741,81 @@ describe("where the access token comes from", () => {
     expect(linksOf("callback").WechatEncodingAesKey).toMatchObject({ value: SECRET_UNSET });
     expect(finders("external").linksOf("callback").WechatEncodingAesKey).toMatchObject({
       value: secretValues.WechatEncodingAesKey,
+    });
+  });
+});
+
+describe("the broadcast-event webhook", () => {
+  const statementsOf = (key: string, stage: Stage = "refresher") =>
+    (
+      finders(stage).one("aws:iam/role:Role", `${capitalized(key)}FunctionRole`).inputs.inlinePolicies as {
+        policy: string;
+      }[]
+    )
+      .flatMap(
+        (p) =>
+          (JSON.parse(p.policy) as { Statement: { actions: string[]; resources: string[] }[] }).Statement,
+      )
+      .map(({ actions, resources }) => ({ actions, resources }));
+  const webhookQueueArn = () => arnOf(queueOf("WebhookQueue"));
+
+  it("has WebhookQueue, redriven to its DLQ after about a day of receives, with an alarm on the DLQ", () => {
+    const queue = queueOf("WebhookQueue");
+    expect(JSON.parse(queue.inputs.redrivePolicy)).toEqual({
+      deadLetterTargetArn: arnOf(queueOf("WebhookDeadLetterQueue")),
+      maxReceiveCount: 20,
+    });
+    expect(
+      one("aws:cloudwatch/metricAlarm:MetricAlarm", "WebhookDeadLetterQueueNotEmpty").inputs,
+    ).toMatchObject({
+      metricName: "ApproximateNumberOfMessagesVisible",
+      dimensions: { QueueName: queueOf("WebhookDeadLetterQueue").inputs.name },
+      threshold: 0,
+      alarmActions: [arnOf(one("aws:sns/topic:Topic", "AlarmTopic"))],
+    });
+  });
+
+  it("runs its consumer outside the VPC (it calls the business app, not WeChat)", () => {
+    expect(lambdaOf("sender").inputs.vpcConfig).toBeDefined();
+    expect(lambdaOf("webhook").inputs).toMatchObject({ handler: "functions/webhook.handler", timeout: 30 });
+    expect(lambdaOf("webhook").inputs.vpcConfig).toBeUndefined();
+    expect(finders("external").lambdaOf("webhook").inputs.vpcConfig).toBeUndefined();
+  });
+
+  it("lets the consumer hide its own messages for the backoff and nothing more; the event makers only send", () => {
+    expect(statementsOf("webhook")).toEqual([
+      {
+        actions: [
+          "sqs:ChangeMessageVisibility",
+          "sqs:ReceiveMessage",
+          "sqs:DeleteMessage",
+          "sqs:GetQueueAttributes",
+        ],
+        resources: [webhookQueueArn()],
+      },
+    ]);
+    for (const key of ["notify", "admin", "fanout", "sender"]) {
+      const onWebhook = statementsOf(key).filter((s) => s.resources.includes(webhookQueueArn()));
+      expect(onWebhook, key).toEqual([{ actions: ["sqs:SendMessage"], resources: [webhookQueueArn()] }]);
+    }
+  });
+
+  it("signs with an SST secret only the consumer holds: a placeholder without a URL, the key with one", () => {
+    const holders = (stage: Stage) =>
+      finders(stage)
+        .deployed()
+        .filter((key) => "BroadcastWebhookSecret" in finders(stage).linksOf(key));
+    expect(holders("refresher")).toEqual(["webhook"]);
+    expect(linksOf("webhook").BroadcastWebhookSecret).toMatchObject({ value: SECRET_UNSET });
+    expect(holders("external")).toEqual(["webhook"]);
+    expect(finders("external").linksOf("webhook").BroadcastWebhookSecret).toMatchObject({
+      value: secretValues.BroadcastWebhookSecret,
+    });
+    const env = finders("external").lambdaOf("webhook").inputs.environment.variables;
+    expect(env).toMatchObject({ BROADCAST_WEBHOOK_URL: "https://app.example.com/fanout-events" });
+    expect(env).not.toHaveProperty("BROADCAST_WEBHOOK_SECRET");
+    expect(finders("external").lambdaOf("notify").inputs.environment.variables).toMatchObject({
+      BROADCAST_WEBHOOK_URL: "https://app.example.com/fanout-events",
     });
   });
 });

@@ -37,7 +37,11 @@ describe("readSettings", () => {
         "WECHAT_TOKEN_SOURCE",
       ]),
     );
-    expect(settingNames("fanout")).toEqual(["FANOUT_PAGE_SIZE", "REPORT_TALLY_DELAY_SECONDS"]);
+    expect(settingNames("fanout")).toEqual([
+      "FANOUT_PAGE_SIZE",
+      "REPORT_TALLY_DELAY_SECONDS",
+      "BROADCAST_WEBHOOK_URL",
+    ]);
     expect(settingNames("sender")).not.toContain("TABLE_TOKENS");
     expect(settingNames("tokenRefresher")).not.toContain("WECHAT_APP_SECRET");
     const settings = readSettings({
@@ -75,5 +79,37 @@ describe("readSettings", () => {
       WECHAT_EGRESS_AZS: 1,
       WECHAT_EGRESS_EIPS: ["eipalloc-0a1"],
     });
+  });
+});
+
+describe("review and webhook settings", () => {
+  it("are offered to the functions that read them, the webhook's secret never as a plain setting", () => {
+    expect(settingNames("notify")).toEqual(
+      expect.arrayContaining(["POST_REVIEW", "POST_BLOCKED_WORDS", "BROADCAST_WEBHOOK_URL"]),
+    );
+    expect(settingNames("webhook")).toEqual(
+      expect.arrayContaining(["BROADCAST_WEBHOOK_URL", "BROADCAST_WEBHOOK_RETRY_SECONDS"]),
+    );
+    expect(settingNames("webhook")).not.toContain("BROADCAST_WEBHOOK_SECRET");
+    const settings = readSettings({
+      ...given,
+      POST_REVIEW: "manual",
+      BROADCAST_WEBHOOK_URL: "https://a.example.com/h",
+    });
+    expect(settings.environment.notify).toMatchObject({ POST_REVIEW: "manual" });
+    expect(settings.environment.webhook).toMatchObject({ BROADCAST_WEBHOOK_URL: "https://a.example.com/h" });
+  });
+
+  it("refuses a bad blocklist, a file (not in the bundle), a list too big for Lambda's environment, a plain-http URL", () => {
+    expect(() => readSettings({ ...given, POST_BLOCKED_WORDS: "/a(/" })).toThrow(/POST_BLOCKED_WORDS/);
+    expect(() => readSettings({ ...given, POST_BLOCKED_WORDS_FILE: "words.txt" })).toThrow(
+      /POST_BLOCKED_WORDS_FILE is for local runs only/,
+    );
+    expect(() => readSettings({ ...given, POST_BLOCKED_WORDS: "刷单,".repeat(400) })).toThrow(
+      /POST_BLOCKED_WORDS is over 2048 bytes/,
+    );
+    expect(() => readSettings({ ...given, BROADCAST_WEBHOOK_URL: "http://a.example.com/h" })).toThrow(
+      /BROADCAST_WEBHOOK_URL must be https/,
+    );
   });
 });

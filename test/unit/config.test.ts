@@ -26,6 +26,7 @@ const resources = {
   QUEUE_URL_FANOUT: "http://127.0.0.1/0/FanoutQueue",
   QUEUE_URL_SEND: "http://127.0.0.1/0/SendQueue",
   QUEUE_URL_TOKEN_REFRESH: "http://127.0.0.1/0/TokenRefreshQueue",
+  QUEUE_URL_WEBHOOK: "http://127.0.0.1/0/WebhookQueue",
 };
 const wechat = { WECHAT_APP_ID: "wxAPP", WECHAT_APP_SECRET: "secret", WECHAT_TEMPLATE_ID: "TPL" };
 

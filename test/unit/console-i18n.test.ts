@@ -63,6 +63,8 @@ describe("the message catalog", () => {
       done: "已完成",
       fanning_out: "分发中",
       awaiting_payment: "待支付",
+      held: "待审核",
+      rejected: "已驳回",
     });
   });
 

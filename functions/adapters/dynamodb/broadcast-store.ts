@@ -7,7 +7,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { Broadcast, ChunkTally } from "../../core/model.ts";
-import type { BroadcastStore, ChunkClaim, ChunkCompletion } from "../../core/ports.ts";
+import type { BroadcastStore, ChunkClaim, ChunkCompletion, SettledEventMarks } from "../../core/ports.ts";
 import { ignoreConditionFailure, isConditionFailure, transactWithRetry } from "./transactions.ts";
 import { expiresAfter } from "./ttl.ts";
 
@@ -33,7 +33,7 @@ export function putStartingBroadcast(table: string, broadcast: Broadcast) {
   };
 }
 
-export class DynamoBroadcastStore implements BroadcastStore {
+export class DynamoBroadcastStore implements BroadcastStore, SettledEventMarks {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
@@ -209,6 +209,38 @@ export class DynamoBroadcastStore implements BroadcastStore {
             ":rejected": counts.rejected,
             ":at": at,
           },
+        }),
+      ),
+    );
+  }
+
+  async claimSettledEvent(broadcastId: string, at: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { broadcastId, sk: META },
+          ConditionExpression: "attribute_exists(broadcastId) AND attribute_not_exists(settledEventAt)",
+          UpdateExpression: "SET settledEventAt = :at",
+          ExpressionAttributeValues: { ":at": at },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async markSettledAnnounced(broadcastId: string): Promise<void> {
+    await ignoreConditionFailure(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { broadcastId, sk: META },
+          ConditionExpression: "attribute_exists(settledEventAt)",
+          UpdateExpression: "SET settledAnnounced = :yes",
+          ExpressionAttributeValues: { ":yes": true },
         }),
       ),
     );

@@ -3,16 +3,22 @@ import {
   GetCommand,
   PutCommand,
   TransactWriteCommand,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { type BroadcastMessage, type Post, startingBroadcast } from "../../core/model.ts";
+import { type BroadcastMessage, type Post, postBroadcastId, startingBroadcast } from "../../core/model.ts";
 import type { PaymentNotice } from "../../core/payment.ts";
-import type { PostStore } from "../../core/ports.ts";
+import type { PostReviewStore, PostStore } from "../../core/ports.ts";
 import { putStartingBroadcast } from "./broadcast-store.ts";
-import { newestFirst } from "./newest-first.ts";
+import { indexPage, newestFirst } from "./newest-first.ts";
 import { isConditionFailure, transactWithRetry } from "./transactions.ts";
 
 /** Partition of the sparse `byCreatedAt` index that lists posts newest first. */
 const POST_KIND = "post";
+/**
+ * Partition of the sparse `byReview` index (sort key `paidAt`): only a held post carries
+ * `reviewQueue`, and the write that approves or rejects it removes it, so the index is the queue.
+ */
+const REVIEW_QUEUE = "held";
 
 /** One page of posts, newest first; `next` is an opaque cursor for the following page. */
 export interface PostPage {
@@ -20,7 +26,7 @@ export interface PostPage {
   readonly next: string | null;
 }
 
-export class DynamoPostStore implements PostStore {
+export class DynamoPostStore implements PostStore, PostReviewStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly postsTable: string,
@@ -73,24 +79,7 @@ export class DynamoPostStore implements PostStore {
       this.db,
       new TransactWriteCommand({
         TransactItems: [
-          {
-            Update: {
-              TableName: this.postsTable,
-              Key: { outTradeNo: post.outTradeNo },
-              ConditionExpression: "#status = :pending",
-              UpdateExpression:
-                "SET #status = :paid, paidAt = :now, transactionId = :tx, broadcastId = :b, payerOpenid = :payer",
-              ExpressionAttributeNames: { "#status": "status" },
-              ExpressionAttributeValues: {
-                ":pending": "PENDING",
-                ":paid": "PAID",
-                ":now": now,
-                ":tx": notice.transactionId,
-                ":b": broadcast.broadcastId,
-                ":payer": notice.payerOpenid ?? null,
-              },
-            },
-          },
+          { Update: this.markPaid(post, notice, broadcast.broadcastId, now) },
           putStartingBroadcast(
             this.broadcastsTable,
             startingBroadcast(broadcast.broadcastId, now, {
@@ -101,6 +90,114 @@ export class DynamoPostStore implements PostStore {
         ],
       }),
     );
+  }
+
+  async markPaidAndHold(post: Post, notice: PaymentNotice, reason: string, now: number): Promise<boolean> {
+    const paid = this.markPaid(post, notice, postBroadcastId(post.outTradeNo), now);
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          ...paid,
+          UpdateExpression: `${paid.UpdateExpression}, review = :held, reviewReason = :reason, reviewQueue = :queue`,
+          ExpressionAttributeValues: {
+            ...paid.ExpressionAttributeValues,
+            ":held": "held",
+            ":reason": reason,
+            ":queue": REVIEW_QUEUE,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** The update that marks a post paid, only from PENDING: with its broadcast, or held for review. */
+  private markPaid(post: Post, notice: PaymentNotice, broadcastId: string, now: number) {
+    return {
+      TableName: this.postsTable,
+      Key: { outTradeNo: post.outTradeNo },
+      ConditionExpression: "#status = :pending",
+      UpdateExpression:
+        "SET #status = :paid, paidAt = :now, transactionId = :tx, broadcastId = :b, payerOpenid = :payer",
+      ExpressionAttributeNames: { "#status": "status" },
+      ExpressionAttributeValues: {
+        ":pending": "PENDING",
+        ":paid": "PAID",
+        ":now": now,
+        ":tx": notice.transactionId,
+        ":b": broadcastId,
+        ":payer": notice.payerOpenid ?? null,
+      } as Record<string, unknown>,
+    };
+  }
+
+  async approve(
+    post: Post,
+    broadcast: { broadcastId: string; message: BroadcastMessage },
+    now: number,
+  ): Promise<boolean> {
+    return transactWithRetry(
+      this.db,
+      new TransactWriteCommand({
+        TransactItems: [
+          { Update: this.decision(post.outTradeNo, "approved", now) },
+          putStartingBroadcast(
+            this.broadcastsTable,
+            startingBroadcast(broadcast.broadcastId, now, {
+              outTradeNo: post.outTradeNo,
+              message: broadcast.message,
+            }),
+          ),
+        ],
+      }),
+    );
+  }
+
+  async reject(outTradeNo: string, reason: string, now: number): Promise<boolean> {
+    try {
+      await this.db.send(new UpdateCommand(this.decision(outTradeNo, "rejected", now, reason)));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** The review queue, oldest payment first: a held post waits no longer than it must. */
+  listHeld(limit: number, cursor: string | null): Promise<PostPage> {
+    return indexPage<Post>(
+      this.db,
+      {
+        table: this.postsTable,
+        name: "byReview",
+        key: "outTradeNo",
+        partition: { attribute: "reviewQueue", value: REVIEW_QUEUE },
+        sort: "paidAt",
+        newestFirst: false,
+      },
+      limit,
+      cursor,
+    );
+  }
+
+  /** The update that ends a held post's review, only while it is held; it leaves the queue. */
+  private decision(
+    outTradeNo: string,
+    state: "approved" | "rejected",
+    now: number,
+    rejectionReason?: string,
+  ) {
+    const why = rejectionReason === undefined ? {} : { ":why": rejectionReason };
+    return {
+      TableName: this.postsTable,
+      Key: { outTradeNo },
+      ConditionExpression: "review = :held",
+      UpdateExpression: `SET review = :state, reviewedAt = :now${rejectionReason === undefined ? "" : ", rejectionReason = :why"} REMOVE reviewQueue`,
+      ExpressionAttributeValues: { ":held": "held", ":state": state, ":now": now, ...why },
+    };
   }
 }
 

@@ -1,4 +1,5 @@
 import type {
+  ApprovePostAnswer,
   CancelTaskAnswer,
   CreateTaskAnswer,
   CreateTaskBody,
@@ -8,6 +9,7 @@ import type {
   PostList,
   PostView,
   PreviewAnswer,
+  RejectPostAnswer,
   RetryAnswer,
   SendTaskAnswer,
   SendTaskBody,
@@ -153,4 +155,9 @@ export const api = {
     download(withStatus(`${kind === "task" ? task(id) : post(id)}/deliveries.csv`, status)),
   startSync: () => call<StartSyncAnswer>("POST", "/api/subscribers/sync"),
   getSync: (id: string) => call<SyncView>("GET", `/api/subscribers/sync/${encodeURIComponent(id)}`),
+  /** The review queue (待审核): held posts, the longest waiting first. */
+  listReview: (cursor: string | null) => call<PostList>("GET", paged("/api/review", cursor)),
+  approvePost: (outTradeNo: string) => call<ApprovePostAnswer>("POST", `${post(outTradeNo)}/approve`),
+  rejectPost: (outTradeNo: string, reason: string) =>
+    call<RejectPostAnswer>("POST", `${post(outTradeNo)}/reject`, { json: { reason } }),
 };

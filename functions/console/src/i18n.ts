@@ -50,6 +50,8 @@ const zhCN = {
     done: "已完成",
     fanning_out: "分发中",
     awaiting_payment: "待支付",
+    held: "待审核",
+    rejected: "已驳回",
   } satisfies Names<Status>,
   outcome: { sent: "已发送", failed: "失败", unknown: "投递未知", skipped: "已跳过" } satisfies Names<
     DeliveryItem["status"]
@@ -332,6 +334,31 @@ const zhCN = {
   recentSearched: (n: number) => `已搜索最近 ${n} 次群发。`,
   recentCut: (n: number, why: string) => `只搜索了最近 ${n} 次群发（${why}），更早的投递可能未列出。`,
   cutReason: { budget: "读取预算已用完", time: "查询时间已用完" },
+
+  reviewTitle: "待审核",
+  reviewHelp:
+    "以下付费信息已收款，但命中屏蔽词或需人工审核，尚未发送。通过后开始群发（只发一次）；驳回后永不发送，退款由业务系统处理。",
+  reviewEmpty: "没有待审核的付费信息。",
+  colPaidAt: "支付时间",
+  approve: "通过",
+  reject: "驳回",
+  approvePost: (outTradeNo: string) => `通过付费信息 ${outTradeNo}`,
+  rejectPost: (outTradeNo: string) => `驳回付费信息 ${outTradeNo}`,
+  rejectReasonLabel: (outTradeNo: string) => `驳回 ${outTradeNo} 的原因（必填，随信息保存）`,
+  rejectConfirm: "确认驳回",
+  cancel: "取消",
+  rejectReasonEmpty: "请填写驳回原因。",
+  approved: (outTradeNo: string) => `已通过 ${outTradeNo}，开始群发。`,
+  rejectedNotice: (outTradeNo: string) => `已驳回 ${outTradeNo}，不会发送。`,
+  reviewConflict: "已由他人处理（通过或驳回），列表已刷新：",
+  reviewRefused: "操作未完成：",
+  loadReviewFailed: "无法加载待审核列表：",
+  reasonManual: "人工审核：所有付费信息发送前都需审核",
+  reasonWord: (word: string) => `命中屏蔽词「${word}」`,
+  reasonPattern: (pattern: string) => `命中屏蔽规则 ${pattern}`,
+  fieldReviewReason: "审核原因",
+  fieldRejectionReason: "驳回原因",
+  fieldReviewedAt: "审核时间",
 };
 
 export type Catalog = typeof zhCN;
@@ -358,6 +385,8 @@ const en: Catalog = {
     done: "done",
     fanning_out: "fanning out",
     awaiting_payment: "awaiting payment",
+    held: "held for review",
+    rejected: "rejected",
   },
   outcome: { sent: "sent", failed: "failed", unknown: "delivery unknown", skipped: "skipped" },
   payment: { PENDING: "pending", PAID: "paid" },
@@ -644,6 +673,31 @@ const en: Catalog = {
   recentCut: (n, why) =>
     `Searched only the latest ${n} broadcasts (${why}); older deliveries may be missing.`,
   cutReason: { budget: "read budget used up", time: "time used up" },
+
+  reviewTitle: "Review queue",
+  reviewHelp:
+    "These paid posts are paid for but matched a blocked word or need a manual review, so nothing was sent. Approve starts the broadcast (once); Reject means it is never sent, and the business app refunds the payer.",
+  reviewEmpty: "No paid post waits for review.",
+  colPaidAt: "Paid",
+  approve: "Approve",
+  reject: "Reject",
+  approvePost: (outTradeNo) => `Approve paid post ${outTradeNo}`,
+  rejectPost: (outTradeNo) => `Reject paid post ${outTradeNo}`,
+  rejectReasonLabel: (outTradeNo) => `Why ${outTradeNo} is rejected (required, kept with the post)`,
+  rejectConfirm: "Confirm rejection",
+  cancel: "Cancel",
+  rejectReasonEmpty: "Say why it is rejected.",
+  approved: (outTradeNo) => `${outTradeNo} approved: the broadcast has started.`,
+  rejectedNotice: (outTradeNo) => `${outTradeNo} rejected: it will never be sent.`,
+  reviewConflict: "Someone else decided it already (approved or rejected); the list is refreshed: ",
+  reviewRefused: "Not done: ",
+  loadReviewFailed: "Could not load the review queue: ",
+  reasonManual: "manual review: every paid post is reviewed before it goes out",
+  reasonWord: (word) => `matched the blocked word “${word}”`,
+  reasonPattern: (pattern) => `matched the blocked pattern ${pattern}`,
+  fieldReviewReason: "Held because",
+  fieldRejectionReason: "Rejected because",
+  fieldReviewedAt: "Reviewed",
 };
 
 export const catalogs: Record<Lang, Catalog> = { "zh-CN": zhCN, en };

@@ -11,6 +11,7 @@ import { displayZone, formatTime } from "./format.ts";
 import { catalogs, DEFAULT_LANG, isLang, type Lang } from "./i18n.ts";
 import { createPostDetail, type PostDetailView } from "./post-detail.ts";
 import { createPostList, type PostListView } from "./posts-view.ts";
+import { createReviewQueue, type ReviewQueueView } from "./review-view.ts";
 import { createShell, type Shell } from "./shell.ts";
 import { createSubscriberLookup } from "./subscriber-view.ts";
 import { createSyncPanel, type SyncPanel } from "./sync-view.ts";
@@ -51,6 +52,7 @@ interface Views {
   readonly posts: PostListView;
   readonly postDetail: PostDetailView;
   readonly sync: SyncPanel;
+  readonly review: ReviewQueueView;
 }
 let views: Views;
 const t = () => views.ctx.t;
@@ -110,10 +112,12 @@ function mount(lang: Lang): Views {
   });
   const postDetail = createPostDetail(ctx, { close: closePost });
   const sync = createSyncPanel(ctx);
+  const review = createReviewQueue(ctx, { decided: () => void loadPosts(true) });
   // The post detail joins the page only while open: its records filter has the task detail's label.
   shell.app.append(createSubscriberLookup(ctx), list.root, detail.root, form, posts.root, sync.root);
+  posts.root.before(review.root);
   document.getElementById("root")?.replaceChildren(shell.header, login.root, shell.app);
-  return { ctx, shell, login, list, detail, posts, postDetail, sync };
+  return { ctx, shell, login, list, detail, posts, postDetail, sync, review };
 }
 
 function start(lang: Lang): void {
@@ -137,7 +141,13 @@ async function signIn(): Promise<void> {
   views.login.hide();
   views.shell.app.hidden = false;
   views.shell.forget.hidden = false;
-  await Promise.all([loadTasks(true), loadPosts(true), detectDemoPay(), views.sync.restore()]);
+  await Promise.all([
+    loadTasks(true),
+    loadPosts(true),
+    detectDemoPay(),
+    views.sync.restore(),
+    views.review.load(),
+  ]);
   if (state.openId) await openTask(state.openId);
   if (state.openPost) await openPost(state.openPost);
 }

@@ -8,6 +8,7 @@ import { formatFen, formatTime } from "./format.ts";
 import { postProgress } from "./progress.ts";
 import { progressBar } from "./progress-bar.ts";
 import { createRecords, type RecordsView } from "./records-view.ts";
+import { hasBroadcast, reviewReasonText } from "./review-logic.ts";
 import { errcodeList } from "./task-detail.ts";
 import { errcodeBreakdown } from "./task-logic.ts";
 
@@ -66,6 +67,9 @@ export function createPostDetail(ctx: Ctx, actions: { close(): void }): PostDeta
       [t.fieldCreated, formatTime(post.createdAt, ctx.zone)],
       [t.fieldPaidAt, formatTime(post.paidAt, ctx.zone)],
     ];
+    if (post.reviewReason) rows.push([t.fieldReviewReason, reviewReasonText(post.reviewReason, t)]);
+    if (post.rejectionReason) rows.push([t.fieldRejectionReason, post.rejectionReason]);
+    if (post.reviewedAt) rows.push([t.fieldReviewedAt, formatTime(post.reviewedAt, ctx.zone)]);
     summary.replaceChildren(...summaryTerms(rows));
   }
 
@@ -82,7 +86,7 @@ export function createPostDetail(ctx: Ctx, actions: { close(): void }): PostDeta
       if (post.outTradeNo !== outTradeNo) return;
       title.textContent = t.postDetailTitle(post.outTradeNo);
       renderSummary(post);
-      progress.replaceChildren(post.payment === "PAID" ? progressBar(postProgress(post), t) : "");
+      progress.replaceChildren(hasBroadcast(post) ? progressBar(postProgress(post), t) : "");
       breakdown.replaceChildren(errcodeList(errcodeBreakdown(post.byErrcode), t));
       stats.show(post, post.payment === "PAID" && post.failed > 0);
     },

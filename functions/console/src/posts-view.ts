@@ -5,6 +5,7 @@ import { formatFen, formatTime, truncate } from "./format.ts";
 import { createPreview } from "./preview-view.ts";
 import { postProgress } from "./progress.ts";
 import { progressBar } from "./progress-bar.ts";
+import { hasBroadcast } from "./review-logic.ts";
 
 const CONTENT_SHOWN = 40;
 
@@ -111,7 +112,7 @@ export function createPostList(ctx: Ctx, actions: PostActions): PostListView {
         demoPay && p.payment === "PENDING" ? [" ", payButton(p)] : null,
       ),
       h("td", { className: "status", text: t.status[p.status], attrs: { "data-status": p.status } }),
-      h("td", {}, p.payment === "PAID" ? progressBar(postProgress(p), t) : ""),
+      h("td", {}, hasBroadcast(p) ? progressBar(postProgress(p), t) : ""),
       h(
         "td",
         { className: "row-actions" },

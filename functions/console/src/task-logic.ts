@@ -38,8 +38,10 @@ export function nextPollIn(
   return Math.max(pollMs, Math.min(...times) - DUE_WATCH_MS - now);
 }
 
+/** A held post waits for an operator and a rejected one never moves: neither is polled. */
 export const isRunningPost = (post: PostView): boolean =>
-  post.payment === "PAID" && post.status !== "done" && post.status !== "awaiting_payment";
+  post.payment === "PAID" &&
+  !(["done", "awaiting_payment", "held", "rejected"] as PostView["status"][]).includes(post.status);
 
 /**
  * Failures the retry route would send again, counted from the task's byErrcode: busy, no answer,
