@@ -35,6 +35,7 @@ import { logger } from "./observability.ts";
 import { postDeliveryRoutes } from "./post-delivery-routes.ts";
 import { previewRoutes } from "./preview-routes.ts";
 import { subscriberRoutes } from "./subscriber-routes.ts";
+import { suppressionRoutes } from "./suppression-routes.ts";
 import { syncRoutes } from "./sync-routes.ts";
 import { taskRoutes } from "./task-routes.ts";
 
@@ -171,6 +172,8 @@ export const routes: RouteDef[] = [
   ...postDeliveryRoutes(db, config),
   // Importing the account's followers from WeChat (functions/sync-routes.ts).
   ...syncRoutes(db, config),
+  // An operator lifts a subscriber's suppression (functions/suppression-routes.ts).
+  ...suppressionRoutes(db, config),
 ];
 
 const logFailure = (message: string, cause: Error) => logger.error(`admin ${message}`, cause);

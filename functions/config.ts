@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { Resource } from "sst/resource";
 import { z } from "zod";
 import { AUDIENCE_PAGE_SIZE, SECRET_UNSET, secrets } from "../common/definitions.ts";
+import { MAX_DAILY_CAP } from "./core/daily-cap.ts";
 import { DEFAULT_TALLY_DELAY_SECONDS } from "./core/tally-reports.ts";
 import { parseTemplateFieldMapping } from "./core/template-data.ts";
 
@@ -158,6 +159,17 @@ export const senderSchema = z.object({
   /** First retry delay of a chunk with transient failures; doubles per receive. */
   SEND_RETRY_DELAY_SECONDS: positiveInt(20),
   ...miniProgram,
+  /**
+   * The most paid-post messages a subscriber gets in any 24 hours (core/daily-cap.ts); the rest are
+   * skipped with `daily cap`. Unset: no cap. Push tasks are never capped.
+   */
+  MAX_POSTS_PER_SUBSCRIBER_PER_DAY: optional(
+    z.coerce
+      .number()
+      .int("must be a whole number")
+      .min(1, "must be at least 1 (unset it for no cap)")
+      .max(MAX_DAILY_CAP, `must be at most ${MAX_DAILY_CAP}`),
+  ),
 });
 
 export const tokenRefresherSchema = z
