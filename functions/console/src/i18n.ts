@@ -331,6 +331,21 @@ const zhCN = {
   recentSearched: (n: number) => `已搜索最近 ${n} 次群发。`,
   recentCut: (n: number, why: string) => `只搜索了最近 ${n} 次群发（${why}），更早的投递可能未列出。`,
   cutReason: { budget: "读取预算已用完", time: "查询时间已用完" },
+  subSuppressed: "拒收屏蔽",
+  suppressedNo: "未屏蔽",
+  suppressedWhy: {
+    "user block": "已屏蔽：用户拒收公众号消息（送达报告 failed:user block）",
+    "43101": "已屏蔽：用户拒收消息（43101）",
+    "43004": "已屏蔽：用户未关注公众号（43004）",
+  },
+  bySkipReasonTitle: "跳过的原因",
+  skipReasons: {
+    "daily cap": "已达每日付费信息上限",
+    "suppressed: user block": "已屏蔽：用户拒收",
+    "suppressed: 43101": "已屏蔽：拒收消息（43101）",
+    "suppressed: 43004": "已屏蔽：未关注（43004）",
+    "no subscription credit": "无订阅消息额度",
+  } as Record<string, string>,
 };
 
 export type Catalog = typeof zhCN;
@@ -643,6 +658,21 @@ const en: Catalog = {
   recentCut: (n, why) =>
     `Searched only the latest ${n} broadcasts (${why}); older deliveries may be missing.`,
   cutReason: { budget: "read budget used up", time: "time used up" },
+  subSuppressed: "Suppressed",
+  suppressedNo: "no",
+  suppressedWhy: {
+    "user block": "yes: the user refuses the account's messages (report failed:user block)",
+    "43101": "yes: the user refuses messages (43101)",
+    "43004": "yes: the user does not follow the account (43004)",
+  },
+  bySkipReasonTitle: "Skipped, by reason",
+  skipReasons: {
+    "daily cap": "daily cap of paid posts reached",
+    "suppressed: user block": "suppressed: the user refuses messages",
+    "suppressed: 43101": "suppressed: refused (43101)",
+    "suppressed: 43004": "suppressed: not following (43004)",
+    "no subscription credit": "no subscribe-message credit",
+  },
 };
 
 export const catalogs: Record<Lang, Catalog> = { "zh-CN": zhCN, en };
