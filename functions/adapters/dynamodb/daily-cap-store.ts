@@ -1,20 +1,12 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  type DynamoDBDocumentClient,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { CapClaim, CapSlot, CapState, DailyCapStore } from "../../core/ports.ts";
-import { groupsOf } from "../groups.ts";
 import { ignoreConditionFailure, isConditionFailure } from "./transactions.ts";
-import { pause } from "./unprocessed.ts";
+import { batchGetByOpenid } from "./unprocessed.ts";
 
 /** Slot `i` is the subscriber's attribute `capSlot<i>`: `{broadcastId, at}`. */
 export const slotAttribute = (index: number) => `capSlot${index}`;
-const BATCH_GET_KEYS = 100;
-const MAX_ROUNDS = 10;
 
 function slotOf(value: unknown): CapSlot | undefined {
   const slot = value as { broadcastId?: unknown; at?: unknown } | undefined;
@@ -63,29 +55,13 @@ export class DynamoDailyCapStore implements DailyCapStore {
       "windowRemaining",
       "windowCalls",
     ].join(", ");
+    const items = await batchGetByOpenid(this.db, this.table, openids, {
+      ConsistentRead: true,
+      ProjectionExpression: projection,
+      ExpressionAttributeNames: names,
+    });
     const states = new Map<string, CapState>();
-    for (const group of groupsOf(openids, BATCH_GET_KEYS)) {
-      let keys: Record<string, unknown>[] | undefined = group.map((openid) => ({ openid }));
-      for (let round = 0; keys?.length; round += 1) {
-        if (round >= MAX_ROUNDS) throw new Error(`BatchGetItem on ${this.table} left keys unprocessed`);
-        const out: BatchGetCommandOutput = await this.db.send(
-          new BatchGetCommand({
-            RequestItems: {
-              [this.table]: {
-                Keys: keys,
-                ConsistentRead: true,
-                ProjectionExpression: projection,
-                ExpressionAttributeNames: names,
-              },
-            },
-          }),
-        );
-        for (const item of out.Responses?.[this.table] ?? [])
-          states.set(String(item.openid), capStateOf(item, slots));
-        keys = out.UnprocessedKeys?.[this.table]?.Keys;
-        if (keys?.length) await pause(round);
-      }
-    }
+    for (const item of items) states.set(String(item.openid), capStateOf(item, slots));
     return states;
   }
 

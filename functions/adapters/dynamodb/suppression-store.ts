@@ -1,20 +1,10 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  type DynamoDBDocumentClient,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { type SuppressionReason, suppressionReason } from "../../contracts/messages.ts";
 import type { SuppressionReader, SuppressionStore } from "../../core/ports.ts";
-import { groupsOf } from "../groups.ts";
 import { ignoreConditionFailure, isConditionFailure } from "./transactions.ts";
-import { pause } from "./unprocessed.ts";
-
-/** BatchGetItem's most keys per request. */
-const BATCH_GET_KEYS = 100;
-const MAX_ROUNDS = 10;
+import { batchGetByOpenid } from "./unprocessed.ts";
 
 /** The suppressed among subscriber items that carry `openid` and `suppressed`. */
 export function suppressedOf(items: readonly Record<string, unknown>[]): Map<string, SuppressionReason> {
@@ -62,22 +52,9 @@ export class DynamoSuppressionStore implements SuppressionStore, SuppressionRead
 
   /** Eventually consistent BatchGetItem, 100 keys a request: half a read unit per subscriber. */
   async suppressedAmong(openids: readonly string[]): Promise<ReadonlyMap<string, SuppressionReason>> {
-    const items: Record<string, unknown>[] = [];
-    for (const group of groupsOf(openids, BATCH_GET_KEYS)) {
-      let keys: Record<string, unknown>[] | undefined = group.map((openid) => ({ openid }));
-      for (let round = 0; keys?.length; round += 1) {
-        if (round >= MAX_ROUNDS) throw new Error(`BatchGetItem on ${this.table} left keys unprocessed`);
-        const out: BatchGetCommandOutput = await this.db.send(
-          new BatchGetCommand({
-            RequestItems: { [this.table]: { Keys: keys, ProjectionExpression: "openid, suppressed" } },
-          }),
-        );
-        items.push(...(out.Responses?.[this.table] ?? []));
-        keys = out.UnprocessedKeys?.[this.table]?.Keys;
-        if (keys?.length) await pause(round);
-      }
-    }
-    return suppressedOf(items);
+    return suppressedOf(
+      await batchGetByOpenid(this.db, this.table, openids, { ProjectionExpression: "openid, suppressed" }),
+    );
   }
 
   /**
