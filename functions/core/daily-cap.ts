@@ -54,7 +54,10 @@ export function freeSlot(state: CapState, limit: number, now: number): number | 
   for (let i = 0; i < limit; i += 1) {
     const slot = state.slots[i];
     if (!slot) return i;
-    if (slot.at <= now - DAILY_CAP_WINDOW_MS && (oldest === undefined || slot.at < (state.slots[oldest]?.at ?? 0)))
+    if (
+      slot.at <= now - DAILY_CAP_WINDOW_MS &&
+      (oldest === undefined || slot.at < (state.slots[oldest]?.at ?? 0))
+    )
       oldest = i;
   }
   return oldest;
@@ -109,7 +112,9 @@ export class DailyCapGate {
         this.held.set(openid, index);
         if (window) return "custom";
         // A note for this broadcast without its slot: the window's own rule says whether it is in doubt.
-        return windowed && state.windowCalls.includes(this.broadcastId) ? this.useWindow(openid, now) : "template";
+        return windowed && state.windowCalls.includes(this.broadcastId)
+          ? this.useWindow(openid, now)
+          : "template";
       }
       // No item to count on: the audience read it a moment ago, so it is not expected; send uncapped.
       if (answer === "missing") return "template";

@@ -3,12 +3,7 @@
  * (over 300 lines) because it is the core's whole boundary in one file, each interface short and
  * documented: what the core depends on is read here, in one place.
  */
-import type {
-  BroadcastEvent,
-  SuppressionReason,
-  SyncMessage,
-  TallyMessage,
-} from "../contracts/messages.ts";
+import type { BroadcastEvent, SuppressionReason, SyncMessage, TallyMessage } from "../contracts/messages.ts";
 import type { FollowerListAnswer, FollowerSync, SyncStatus } from "./follower-sync.ts";
 import type {
   Broadcast,

@@ -26,7 +26,11 @@ export function suppressedSkip(reason: SuppressionReason): string {
 }
 
 /** Every reason, typed by the contract's enum: one added there and not here is a compile error. */
-const REASONS: Readonly<Record<SuppressionReason, true>> = { "user block": true, "43101": true, "43004": true };
+const REASONS: Readonly<Record<SuppressionReason, true>> = {
+  "user block": true,
+  "43101": true,
+  "43004": true,
+};
 
 /** `value` if it is a suppression reason, else null. */
 export function asSuppressionReason(value: unknown): SuppressionReason | null {

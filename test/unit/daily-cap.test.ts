@@ -58,7 +58,9 @@ describe("freeSlot", () => {
     expect(freeSlot({ slots: [slot(now - DAY - 5), slot(now - DAY - 9)], windowCalls: [] }, 2, now)).toBe(1);
     // Exactly 24 h ago is no longer "in the last 24 h".
     expect(freeSlot({ slots: [slot(now - 1), slot(now - DAY)], windowCalls: [] }, 2, now)).toBe(1);
-    expect(freeSlot({ slots: [slot(now - 1), slot(now - DAY + 1)], windowCalls: [] }, 2, now)).toBeUndefined();
+    expect(
+      freeSlot({ slots: [slot(now - 1), slot(now - DAY + 1)], windowCalls: [] }, 2, now),
+    ).toBeUndefined();
     // Slots past the limit (a cap lowered since) are not the limit's.
     expect(freeSlot({ slots: [slot(now - 1), undefined], windowCalls: [] }, 1, now)).toBeUndefined();
   });
@@ -134,8 +136,9 @@ describe("the daily cap of paid posts", () => {
   it("counts a recipient once however often the chunk comes back, and takes no second slot", async () => {
     // The first delivery leaves oCap002 pending (WeChat busy every time), after taking its slot.
     let busy = true;
-    const wechat = new ScriptedMessenger((_c, openid): WeChatResult =>
-      busy && openid === "oCap002" ? { errcode: -1, errmsg: "system busy" } : OK,
+    const wechat = new ScriptedMessenger(
+      (_c, openid): WeChatResult =>
+        busy && openid === "oCap002" ? { errcode: -1, errmsg: "system busy" } : OK,
     );
     const d = { ...deps(wechat), clock };
     const first = await sendChunk(chunk(post(1)), d, { ...opts, backoffBaseMs: 1 });
@@ -170,7 +173,9 @@ describe("the daily cap of paid posts", () => {
       sendChunk(chunk(post(2)), deps(wechat), opts),
       sendChunk(chunk(post(3)), deps(wechat), opts),
     ]);
-    expect((a.kind === "settled" ? (a.tally?.sent ?? 0) : 0) + (b.kind === "settled" ? (b.tally?.sent ?? 0) : 0)).toBe(3);
+    expect(
+      (a.kind === "settled" ? (a.tally?.sent ?? 0) : 0) + (b.kind === "settled" ? (b.tally?.sent ?? 0) : 0),
+    ).toBe(3);
     for (const openid of audience) {
       expect(wechat.to(openid)).toBe(2);
       expect(subscribers.live(openid, clock.t)).toHaveLength(2);
@@ -181,7 +186,9 @@ describe("the daily cap of paid posts", () => {
 
   it("concurrent gates of two broadcasts at one recipient: one admitted, one capped", async () => {
     const settings = { store: subscribers, limit: 1 };
-    const gates = ["post-A", "post-B", "post-C"].map((b) => new DailyCapGate(settings, subscribers, b, ["oCap001"]));
+    const gates = ["post-A", "post-B", "post-C"].map(
+      (b) => new DailyCapGate(settings, subscribers, b, ["oCap001"]),
+    );
     const answers = await Promise.all(gates.map((g) => g.admit("oCap001", false, clock.t)));
     expect(answers.sort()).toEqual(["capped", "capped", "template"]);
     expect(subscribers.items.get("oCap001")?.slots).toHaveLength(1);
@@ -211,7 +218,10 @@ describe("the daily cap of paid posts", () => {
     subscribers.add("oWin001", { windowUntil: clock.t + DAY, windowRemaining: 5 });
     const wechat = new ScriptedMessenger(() => OK);
     const result = await sendChunk(chunk(post(1), ["oWin001", "oCap001"], ["oWin001"]), deps(wechat), opts);
-    expect(result).toMatchObject({ kind: "settled", tally: { sent: 2, byChannel: { custom: 1, template: 1 } } });
+    expect(result).toMatchObject({
+      kind: "settled",
+      tally: { sent: 2, byChannel: { custom: 1, template: 1 } },
+    });
     expect(wechat.calls).toEqual([
       { channel: "custom", openid: "oWin001" },
       { channel: "template", openid: "oCap001" },

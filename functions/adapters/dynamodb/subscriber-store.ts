@@ -7,8 +7,8 @@ import type {
   SubscriberStatusStore,
   WindowUse,
 } from "../../core/ports.ts";
-import { ignoreConditionFailure, isConditionFailure } from "./transactions.ts";
 import { suppressedOf } from "./suppression-store.ts";
+import { ignoreConditionFailure, isConditionFailure } from "./transactions.ts";
 
 /** How many subscriber upserts run at once within one import request. */
 const UPSERT_CONCURRENCY = 32;

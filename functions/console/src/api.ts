@@ -17,6 +17,7 @@ import type {
   TaskList,
   TaskView,
   TemplatesAnswer,
+  UnsuppressAnswer,
   UploadAnswer,
 } from "../../contracts/api.ts";
 
@@ -148,6 +149,8 @@ export const api = {
     ),
   getSubscriber: (openid: string) =>
     call<SubscriberView>("GET", `/api/subscribers/${encodeURIComponent(openid)}`),
+  unsuppress: (openid: string) =>
+    call<UnsuppressAnswer>("POST", `/api/subscribers/${encodeURIComponent(openid)}/unsuppress`),
   /** A task's (`task`) or a post's (`post`) records of one status as CSV. */
   exportDeliveries: (kind: "task" | "post", id: string, status: DeliveryItem["status"]) =>
     download(withStatus(`${kind === "task" ? task(id) : post(id)}/deliveries.csv`, status)),

@@ -339,6 +339,9 @@ const zhCN = {
     "43004": "已屏蔽：用户未关注公众号（43004）",
   },
   bySkipReasonTitle: "跳过的原因",
+  unsuppressButton: "解除屏蔽",
+  unsuppressDone: "已解除屏蔽：之后的群发会再发给该用户。",
+  unsuppressFailed: "解除屏蔽失败：",
   skipReasons: {
     "daily cap": "已达每日付费信息上限",
     "suppressed: user block": "已屏蔽：用户拒收",
@@ -666,6 +669,9 @@ const en: Catalog = {
     "43004": "yes: the user does not follow the account (43004)",
   },
   bySkipReasonTitle: "Skipped, by reason",
+  unsuppressButton: "Lift suppression",
+  unsuppressDone: "Suppression lifted: later broadcasts include this user again.",
+  unsuppressFailed: "Could not lift the suppression: ",
   skipReasons: {
     "daily cap": "daily cap of paid posts reached",
     "suppressed: user block": "suppressed: the user refuses messages",
