@@ -352,7 +352,8 @@ export const permissions = {
   fanout: {
     tables: {
       broadcasts: ["GetItem", "UpdateItem"],
-      subscribers: ["Scan"],
+      // BatchGetItem: who of a push task's uploaded list is suppressed.
+      subscribers: ["Scan", "BatchGetItem"],
       taskRecipients: ["Query"],
       deliveries: ["Query"],
       inbox: ["BatchGetItem"],
@@ -363,7 +364,8 @@ export const permissions = {
     tables: {
       broadcasts: ["GetItem", "UpdateItem"],
       deliveries: ["BatchGetItem", "BatchWriteItem", "PutItem", "Query"],
-      subscribers: ["GetItem", "UpdateItem"],
+      // BatchGetItem: a capped chunk's daily-cap slots (MAX_POSTS_PER_SUBSCRIBER_PER_DAY).
+      subscribers: ["GetItem", "UpdateItem", "BatchGetItem"],
       tokens: ["GetItem", "UpdateItem"],
       credits: ["PutItem", "UpdateItem"],
     },

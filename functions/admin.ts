@@ -36,6 +36,7 @@ import { postDeliveryRoutes } from "./post-delivery-routes.ts";
 import { previewRoutes } from "./preview-routes.ts";
 import { reviewRoutes, reviewView } from "./review-routes.ts";
 import { subscriberRoutes } from "./subscriber-routes.ts";
+import { suppressionRoutes } from "./suppression-routes.ts";
 import { syncRoutes } from "./sync-routes.ts";
 import { taskRoutes } from "./task-routes.ts";
 
@@ -175,6 +176,8 @@ export const routes: RouteDef[] = [
   ...syncRoutes(db, config),
   // The review queue of paid posts: approve or reject a held one (functions/review-routes.ts).
   ...reviewRoutes(db, config, postView),
+  // An operator lifts a subscriber's suppression (functions/suppression-routes.ts).
+  ...suppressionRoutes(db, config),
 ];
 
 const logFailure = (message: string, cause: Error) => logger.error(`admin ${message}`, cause);

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { AUDIENCE_PAGE_SIZE, SECRET_UNSET, secrets } from "../common/definitions.ts";
 import { type BlockedTerm, parseBlocklist } from "./core/blocklist.ts";
 import type { MessageSettings } from "./core/broadcast-message.ts";
+import { MAX_DAILY_CAP } from "./core/daily-cap.ts";
 import { DEFAULT_TALLY_DELAY_SECONDS } from "./core/tally-reports.ts";
 import { parseTemplateFieldMapping } from "./core/template-data.ts";
 import { WEBHOOK_RETRY_BASE_SECONDS } from "./core/webhook-delivery.ts";
@@ -219,6 +220,17 @@ export const senderSchema = z.object({
   SEND_RETRY_DELAY_SECONDS: positiveInt(20),
   ...miniProgram,
   ...broadcastEvents,
+  /**
+   * The most paid-post messages a subscriber gets in any 24 hours (core/daily-cap.ts); the rest are
+   * skipped with `daily cap`. Unset: no cap. Push tasks are never capped.
+   */
+  MAX_POSTS_PER_SUBSCRIBER_PER_DAY: optional(
+    z.coerce
+      .number()
+      .int("must be a whole number")
+      .min(1, "must be at least 1 (unset it for no cap)")
+      .max(MAX_DAILY_CAP, `must be at most ${MAX_DAILY_CAP}`),
+  ),
 });
 
 export const tokenRefresherSchema = z

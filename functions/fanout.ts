@@ -6,6 +6,7 @@ import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoDeliveryStore } from "./adapters/dynamodb/delivery-store.ts";
 import { DynamoReportStore } from "./adapters/dynamodb/report-store.ts";
 import { DynamoSubscriberStore } from "./adapters/dynamodb/subscriber-store.ts";
+import { DynamoSuppressionStore } from "./adapters/dynamodb/suppression-store.ts";
 import { DynamoTaskRecipientReader } from "./adapters/dynamodb/task-store.ts";
 import { createSqsClient, SqsFanoutQueue, SqsSendQueue } from "./adapters/sqs/queues.ts";
 import { broadcastEventsFrom } from "./broadcast-events.ts";
@@ -27,6 +28,7 @@ const deps = {
   sendQueue: new SqsSendQueue(sqs, config.QUEUE_URL_SEND),
   fanoutQueue: new SqsFanoutQueue(sqs, config.QUEUE_URL_FANOUT),
   clock: systemClock,
+  suppression: new DynamoSuppressionStore(db, config.TABLE_SUBSCRIBERS),
 };
 const tallyDeps = {
   broadcasts: deps.broadcasts,

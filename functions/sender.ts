@@ -4,8 +4,10 @@ import { queues } from "../common/definitions.ts";
 import { DynamoBroadcastStore } from "./adapters/dynamodb/broadcast-store.ts";
 import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoCreditStore } from "./adapters/dynamodb/credit-store.ts";
+import { DynamoDailyCapStore } from "./adapters/dynamodb/daily-cap-store.ts";
 import { DynamoDeliveryStore } from "./adapters/dynamodb/delivery-store.ts";
 import { DynamoSubscriberStore } from "./adapters/dynamodb/subscriber-store.ts";
+import { DynamoSuppressionStore } from "./adapters/dynamodb/suppression-store.ts";
 import { createSqsClient, SqsSendQueue } from "./adapters/sqs/queues.ts";
 import { broadcastEventsFrom } from "./broadcast-events.ts";
 import { systemClock } from "./clock.ts";
@@ -68,6 +70,15 @@ const deps = {
       ...(config.WECHAT_MINIPROGRAM_APP_ID ? { miniProgramAppId: config.WECHAT_MINIPROGRAM_APP_ID } : {}),
     },
   },
+  suppression: new DynamoSuppressionStore(db, config.TABLE_SUBSCRIBERS),
+  ...(config.MAX_POSTS_PER_SUBSCRIBER_PER_DAY
+    ? {
+        dailyCap: {
+          store: new DynamoDailyCapStore(db, config.TABLE_SUBSCRIBERS),
+          limit: config.MAX_POSTS_PER_SUBSCRIBER_PER_DAY,
+        },
+      }
+    : {}),
 };
 
 /** Raised for a chunk with recipients still pending, so the batch reports it as failed. */

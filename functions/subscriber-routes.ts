@@ -115,6 +115,9 @@ export function subscriberRoutes(
               }
             : null,
           inAudience: state.inAudience,
+          suppressed: state.suppressed
+            ? { reason: state.suppressed.reason, since: iso(state.suppressed.since) }
+            : null,
           lastInteractionAt: iso(stored.lastInteractionAt),
           createdAt: iso(stored.createdAt),
           credits: credits.map((c) => ({

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { OPENID_PATTERN } from "../core/recipient-list.ts";
+import { suppressionReason } from "./messages.ts";
 
 // ——— Pieces
 
@@ -42,6 +43,12 @@ export const deliveryCounts = z.object({
   skipped: z.number(),
   byChannel: counts,
   byErrcode: counts,
+  /**
+   * Skipped recipients by reason, as their records word it (`daily cap`, `suppressed: user block`,
+   * `no subscription credit`…); each skip counts once. Absent for broadcasts from before it was kept
+   * (and before a post is paid). Skips stay counted under `none` in byErrcode as well.
+   */
+  bySkipReason: counts.optional(),
 });
 
 /** Settled recipients in one time bucket (1 minute, or 60 once a broadcast is over 2 hours old). */
@@ -379,6 +386,12 @@ export const subscriberView = z.object({
   window: z.object({ until: isoTime, remaining: z.number(), open: z.boolean() }).nullable(),
   /** A broadcast starting now would include them. */
   inAudience: z.boolean(),
+  /**
+   * WeChat's word that they will not take the account's messages: a `user block` report, a 43101 or
+   * a 43004 from a send, and since when. Broadcasts skip them (`suppressed: <reason>`) until their
+   * own message, a re-follow or POST /api/subscribers/{openid}/unsuppress. Null when not suppressed.
+   */
+  suppressed: z.object({ reason: suppressionReason, since: isoTime.nullable() }).nullable(),
   lastInteractionAt: isoTime.nullable(),
   createdAt: isoTime.nullable(),
   /** Subscribe-message credits by template (SubscriptionCredits `T#<templateId>`). */
@@ -395,3 +408,7 @@ export const subscriberView = z.object({
   }),
 });
 export type SubscriberView = z.infer<typeof subscriberView>;
+
+/** `POST /api/subscribers/{openid}/unsuppress`: the reason lifted, null when they were not suppressed. */
+export const unsuppressAnswer = z.object({ openid: z.string(), lifted: suppressionReason.nullable() });
+export type UnsuppressAnswer = z.infer<typeof unsuppressAnswer>;

@@ -10,6 +10,13 @@ const count = z.number().int().nonnegative();
 /** A chunk's openids: never more than the fan-out puts in one (CHUNK_SIZE). */
 const openidList = z.array(id).max(CHUNK_SIZE).readonly();
 
+/**
+ * Why a subscriber is suppressed (core/suppression.ts): a `failed:user block` delivery report, or a
+ * send WeChat refused with 43101 (the user refuses the account's messages) or 43004 (not following).
+ */
+export const suppressionReason = z.enum(["user block", "43101", "43004"]);
+export type SuppressionReason = z.infer<typeof suppressionReason>;
+
 /** The record an operator's retry re-does, as it was counted. */
 export const retriedFailure = z
   .object({ outcome: z.enum(["failed", "unknown"]), errcode: z.number().int() })
@@ -34,6 +41,11 @@ export const chunkMessage = z
     retryAt: z.number().int().positive().optional(),
     /** Times this chunk was put back to wait for an access token: each wait doubles. */
     tokenWaits: count.optional(),
+    /**
+     * Recipients the fan-out found suppressed, and why: recorded skipped with the reason, WeChat
+     * never called for them (core/suppression.ts).
+     */
+    suppressed: z.record(id, suppressionReason).readonly().optional(),
   })
   .readonly();
 export type ChunkMessage = z.infer<typeof chunkMessage>;

@@ -2,6 +2,7 @@
  * What a WeChat push (a user's message or an event, already verified and parsed) means for Fanout:
  * the state changes and the passive reply. Pure: no AWS, HTTP or XML.
  */
+import { reportSuppression, type SuppressionReason } from "./suppression.ts";
 
 /** A verified push: the `<xml>` fields of WECHAT_FACTS §5.2 / §3.1, all strings. */
 export interface InboundMessage {
@@ -25,7 +26,10 @@ export interface ServiceWindow {
 }
 
 export type CallbackAction =
-  /** A user message: records the interaction, opens the 5-message/48-h window, maybe sets optedIn. */
+  /**
+   * A user message: records the interaction, opens the 5-message/48-h window, maybe sets optedIn,
+   * and lifts a suppression (they talk to the account: WeChat's earlier refusal no longer stands).
+   */
   | {
       readonly kind: "interaction";
       readonly openid: string;
@@ -33,7 +37,7 @@ export type CallbackAction =
       readonly window: ServiceWindow;
       readonly optedIn?: boolean;
     }
-  /** Follow: creates or re-activates the subscriber and opens the 3-message/1-min window. */
+  /** Follow: creates or re-activates the subscriber, lifts a suppression, opens the 3-message/1-min window. */
   | { readonly kind: "follow"; readonly openid: string; readonly at: number; readonly window: ServiceWindow }
   /** SCAN or menu CLICK by an existing subscriber: opens the 3-message/1-min window. */
   | {
@@ -42,7 +46,17 @@ export type CallbackAction =
       readonly at: number;
       readonly window: ServiceWindow;
     }
-  | { readonly kind: "unfollow"; readonly openid: string; readonly at: number };
+  | { readonly kind: "unfollow"; readonly openid: string; readonly at: number }
+  /**
+   * A `failed:user block` report: the user refuses the account's messages; suppressed as of `at`
+   * (when WeChat reported it), unless they wrote to or followed the account since.
+   */
+  | {
+      readonly kind: "suppress";
+      readonly openid: string;
+      readonly reason: SuppressionReason;
+      readonly at: number;
+    };
 
 /** TEMPLATESENDJOBFINISH: WeChat's delivery report for the template message `msgid`. */
 export interface DeliveryReport {
@@ -150,7 +164,14 @@ export function planCallback(msg: InboundMessage, now: number): CallbackPlan {
     case "TEMPLATESENDJOBFINISH": {
       const msgid = reportMsgid(msg);
       if (msgid === null || !msg.Status) return { dedupKey, actions: [] };
-      return { dedupKey, actions: [], report: { msgid, status: msg.Status, openid, at: now } };
+      const reason = reportSuppression(msg.Status);
+      // WeChat's own time of the report: a message the user sent after it keeps them unsuppressed.
+      const at = Math.min(Number(msg.CreateTime) * 1000, now);
+      return {
+        dedupKey,
+        actions: reason ? [{ kind: "suppress", openid, reason, at }] : [],
+        report: { msgid, status: msg.Status, openid, at: now },
+      };
     }
     default:
       return { dedupKey, actions: [] };

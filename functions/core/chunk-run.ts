@@ -2,11 +2,12 @@
  * One chunk's delivery, recipient by recipient: which channel, which turn of the in-flight limit,
  * which token, how WeChat's answer is handled. send-chunk.ts runs it over the chunk and settles the
  * chunk; this module is why each recipient gets one message whatever WeChat answers. It is long
- * (about 350 lines) because a recipient's delivery is one piece of state that its channel, turns,
+ * (about 400 lines) because a recipient's delivery is one piece of state that its channel, turns,
  * token and retries share: split, its retry loop would have to be read across files.
  */
 import { createHash } from "node:crypto";
 import { TokenUnavailableError } from "./access-token.ts";
+import { type CapAdmission, DAILY_CAP, type DailyCapSettings, windowAdmission } from "./daily-cap.ts";
 import { classifyErrcode, TRANSPORT_ERRCODE } from "./errcodes.ts";
 import { InFlightLimit } from "./in-flight-limit.ts";
 import type { Broadcast, Channel, DeliveryRecord, TaskDispatch } from "./model.ts";
@@ -18,12 +19,14 @@ import {
   type DeliveryStore,
   type SubscriberStatusStore,
   type SubscriptionCreditStore,
+  type SuppressionStore,
   type TaskMessenger,
   type WeChatMessenger,
   type WeChatResult,
   WeChatTransportError,
 } from "./ports.ts";
 import { NO_CREDIT } from "./push-task.ts";
+import type { RecipientRules } from "./recipient-rules.ts";
 import { type TaskSendSettings, taskRequest } from "./task-request.ts";
 
 export interface SendChunkDeps {
@@ -45,6 +48,10 @@ export interface SendChunkDeps {
     readonly wechat: TaskMessenger;
     readonly settings: TaskSendSettings;
   };
+  /** Paid posts' daily cap per subscriber (core/daily-cap.ts); uncapped when absent. */
+  readonly dailyCap?: DailyCapSettings;
+  /** Where WeChat's refusals (43101) mark subscribers suppressed (core/suppression.ts). */
+  readonly suppression?: SuppressionStore;
 }
 
 export interface SendChunkOptions {
@@ -120,6 +127,8 @@ export class ChunkRun {
     private readonly windowed: ReadonlySet<string>,
     /** An operator asked to re-send: a reservation in doubt is used anyway. */
     private readonly operatorRetry = false,
+    /** Suppression and the daily cap (core/recipient-rules.ts). */
+    private readonly rules?: RecipientRules,
   ) {
     this.attemptsPerReceive = opts.attemptsPerReceive ?? 3;
     this.backoffBaseMs = opts.backoffBaseMs ?? 200;
@@ -128,10 +137,13 @@ export class ChunkRun {
   }
 
   async deliver(openid: string): Promise<Attempt> {
+    const skip = this.rules?.skipReason(openid);
+    if (skip) return { settled: this.skipped(openid, skip) };
     if (this.broadcast.task) return this.deliverTask(openid, this.broadcast.task);
     const { message, broadcastId } = this.broadcast;
     if (!message) throw new UnknownBroadcastError(`broadcast ${broadcastId} has no message`);
     const { wechat } = this.deps;
+    const cap = this.rules?.cap;
     const send = (channel: Channel) => (token: string) =>
       channel === "custom"
         ? wechat.sendCustomText(token, openid, message.customText)
@@ -148,20 +160,33 @@ export class ChunkRun {
       undelivered: async (channel: Channel) => {
         if (channel === "custom") await this.releaseWindow(openid, true);
       },
+      // Refused for good, nothing delivered: the day's slot is free again.
+      refused: async () => cap?.giveBack(openid),
     };
-    if (!this.windowed.has(openid)) return this.sendWithRetries(openid, "template", hooks);
-    // The customer-service message only while the tracked window has a message left, used up
-    // atomically inside the in-flight limit with a token in hand, right before the request: a crash
-    // before then leaves the window untouched, so only calls really on the wire can be in doubt.
-    // `in_doubt`: an earlier delivery took the window for this broadcast and stopped before an answer.
+    const windowed = this.windowed.has(openid);
+    if (!windowed && !cap) return this.sendWithRetries(openid, "template", hooks);
+    // The customer-service message only while the tracked window has a message left, and the cap's
+    // slot, each used up atomically inside the in-flight limit with a token in hand, right before the
+    // request: a crash before then leaves both untouched, so only calls really on the wire can be in
+    // doubt. `in_doubt`: an earlier delivery took the window for this broadcast and stopped before an
+    // answer.
     const first = await this.turn(async (token) => {
-      const use = await this.deps.subscribers.consumeWindow(openid, broadcastId, this.deps.clock.now());
-      if (use === "in_doubt") return use;
-      const channel: Channel = use === "taken" ? "custom" : "template";
-      return { channel, result: await this.ask(token, send(channel)) };
+      const now = this.deps.clock.now();
+      const admission: CapAdmission = cap
+        ? await cap.admit(openid, windowed, now)
+        : windowAdmission(await this.deps.subscribers.consumeWindow(openid, broadcastId, now));
+      if (admission !== "custom" && admission !== "template") return admission;
+      return { channel: admission, result: await this.ask(token, send(admission)) };
     });
     if ("notStarted" in first) return { pending: first.notStarted };
-    if (first.answer === "in_doubt") return { settled: this.record(openid, "unknown", "custom", UNKNOWN, 0) };
+    switch (first.answer) {
+      case "in_doubt":
+        return { settled: this.record(openid, "unknown", "custom", UNKNOWN, 0) };
+      case "capped":
+        return { settled: this.skipped(openid, DAILY_CAP) };
+      case "busy":
+        return { pending: "transient" };
+    }
     const { channel, result } = first.answer;
     return this.sendWithRetries(openid, channel, hooks, { answer: result });
   }

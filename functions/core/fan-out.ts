@@ -6,9 +6,11 @@ import type {
   Clock,
   FanoutQueue,
   SendQueue,
+  SuppressionReader,
   TaskRecipientReader,
 } from "./ports.ts";
 import { UnknownBroadcastError } from "./send-chunk.ts";
+import { markSuppressed, suppressedOnPage } from "./suppression.ts";
 import { DEFAULT_TALLY_DELAY_SECONDS, delayUntil, firstTally } from "./tally-reports.ts";
 
 export interface FanOutDeps {
@@ -19,6 +21,8 @@ export interface FanOutDeps {
   readonly sendQueue: SendQueue;
   readonly fanoutQueue: FanoutQueue;
   readonly clock: Clock;
+  /** Who of an uploaded list is suppressed (the subscribers' Scan says so itself). */
+  readonly suppression?: SuppressionReader;
 }
 
 export interface FanOutOptions {
@@ -86,7 +90,9 @@ export async function fanOutPage(
     // Push tasks send their own message type only, never a customer-service message.
     broadcast.task ? [] : page.windowed,
   );
-  await deps.sendQueue.sendChunks(chunks);
+  // Suppressed recipients are marked in their chunk: the sender records them skipped, uncalled.
+  const marked = markSuppressed(chunks, await suppressedOnPage(broadcast, page, deps.suppression));
+  await deps.sendQueue.sendChunks(marked);
   const last = page.next === null;
   if (!last) {
     await deps.fanoutQueue.sendPage({

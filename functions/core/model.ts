@@ -70,6 +70,11 @@ export interface Broadcast extends DeliveryCounts {
    * on broadcasts started before it was kept: they get none.
    */
   readonly timeline?: Readonly<Record<string, number>>;
+  /**
+   * Skipped recipients by reason (core/skip-reasons.ts), added as each chunk settles. Absent on
+   * broadcasts started before skips were counted by reason.
+   */
+  readonly bySkipReason?: Readonly<Record<string, number>>;
   readonly createdAt: number;
   /**
    * A paid post's `settled` webhook event (core/broadcast-events.ts): when it was claimed (its `at`),
@@ -99,6 +104,7 @@ export function startingBroadcast(
     byChannel: {},
     byErrcode: {},
     timeline: {},
+    bySkipReason: {},
     createdAt,
   };
 }
@@ -158,6 +164,8 @@ export interface BroadcastProgress extends DeliveryCounts {
   readonly reportsCountedAt?: number;
   /** Sent and failed over time (core/timeline.ts); empty for broadcasts from before it was kept. */
   readonly timeline: TimelinePoint[];
+  /** Skipped recipients by reason; absent for broadcasts from before it was kept. */
+  readonly bySkipReason?: Readonly<Record<string, number>>;
 }
 
 /** Progress of a broadcast, derived from its counters. */
@@ -185,6 +193,7 @@ export function broadcastProgress(b: Broadcast): BroadcastProgress {
     rejected: b.rejected ?? 0,
     ...(b.reportsCountedAt === undefined ? {} : { reportsCountedAt: b.reportsCountedAt }),
     timeline: timelinePoints(b.timeline),
+    ...(b.bySkipReason ? { bySkipReason: b.bySkipReason } : {}),
   };
 }
 

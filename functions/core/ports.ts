@@ -3,7 +3,7 @@
  * (over 300 lines) because it is the core's whole boundary in one file, each interface short and
  * documented: what the core depends on is read here, in one place.
  */
-import type { BroadcastEvent, SyncMessage, TallyMessage } from "../contracts/messages.ts";
+import type { BroadcastEvent, SuppressionReason, SyncMessage, TallyMessage } from "../contracts/messages.ts";
 import type { FollowerListAnswer, FollowerSync, SyncStatus } from "./follower-sync.ts";
 import type {
   Broadcast,
@@ -79,6 +79,8 @@ export interface ChunkCompletion {
   readonly members?: Uint8Array;
   /** Timeline counter increments (core/timeline.ts), for broadcasts that keep a timeline. */
   readonly timeline?: Readonly<Record<string, number>>;
+  /** Skips by reason (core/skip-reasons.ts), for broadcasts that count them. */
+  readonly bySkipReason?: Readonly<Record<string, number>>;
 }
 
 export interface AudiencePage {
@@ -87,6 +89,8 @@ export interface AudiencePage {
   readonly windowed: readonly string[];
   /** Where the next page starts; null after the last page. */
   readonly next: string | null;
+  /** Those of `openids` suppressed, and why, when the read saw their items (core/suppression.ts). */
+  readonly suppressed?: ReadonlyMap<string, SuppressionReason>;
 }
 
 export interface AudienceReader {
@@ -95,7 +99,10 @@ export interface AudienceReader {
 }
 
 export interface SubscriberStatusStore {
-  /** Marks subscribers WeChat reports as no longer following (43004), leaving them out of later audiences. */
+  /**
+   * Marks subscribers WeChat reports as no longer following (43004), leaving them out of later
+   * audiences, and suppressed for it (a push task's uploaded list skips them too).
+   */
   markUnfollowed(openids: readonly string[], now: number): Promise<void>;
   /**
    * Uses one message of the subscriber's open customer-service window for the broadcast's message,
@@ -514,4 +521,64 @@ export interface RecipientRecordFinder {
     broadcastId: string,
     openid: string,
   ): Promise<{ readonly record?: DeliveryRecord; readonly readUnits: number }>;
+}
+
+// ——— Suppression (core/suppression.ts) and the daily cap of paid posts (core/daily-cap.ts)
+
+export interface SuppressionStore {
+  /**
+   * Marks subscribers suppressed for `reason` as of each one's `at` (epoch ms, when WeChat said so),
+   * unless they wrote to or followed the account after it: their newer word stands. Openids Fanout
+   * does not know are left alone.
+   */
+  suppress(
+    marks: readonly { readonly openid: string; readonly at: number }[],
+    reason: SuppressionReason,
+  ): Promise<void>;
+}
+
+export interface SuppressionReader {
+  /** The suppressed among `openids`, with the reason. */
+  suppressedAmong(openids: readonly string[]): Promise<ReadonlyMap<string, SuppressionReason>>;
+}
+
+/** One of a subscriber's daily-cap slots: the paid post's broadcast that took it, and when. */
+export interface CapSlot {
+  readonly broadcastId: string;
+  /** Epoch ms. */
+  readonly at: number;
+}
+
+/** What a subscriber's item says for the cap: its slots by index, and its customer-service window. */
+export interface CapState {
+  /** Slot `i` at index `i`; undefined for one never taken (or given back). */
+  readonly slots: readonly (CapSlot | undefined)[];
+  readonly windowUntil?: number;
+  readonly windowRemaining?: number;
+  /** The broadcasts noted on the window (SubscriberStatusStore.consumeWindow). */
+  readonly windowCalls: readonly string[];
+}
+
+/** Taking slot `index` of `slots` for a broadcast at `now`; with `window`, one window message too. */
+export interface CapClaim {
+  readonly index: number;
+  readonly slots: number;
+  readonly now: number;
+  /** A slot taken at or before this (epoch ms) is free again. */
+  readonly freeBefore: number;
+  readonly window: boolean;
+}
+
+export interface DailyCapStore {
+  /** The subscribers' first `slots` slots and their windows, in one read; absent: no such subscriber. */
+  read(openids: readonly string[], slots: number): Promise<ReadonlyMap<string, CapState>>;
+  /**
+   * Takes the claimed slot for `broadcastId`, only if it is free and none of the first `slots` holds
+   * the broadcast already; with `window`, uses one message of the window in the same write (only if
+   * it is open with a message left and does not note the broadcast), noting the broadcast on it.
+   * Refused: the subscriber's state as stored, or `missing` when there is no such subscriber.
+   */
+  take(openid: string, broadcastId: string, claim: CapClaim): Promise<"taken" | "missing" | CapState>;
+  /** Empties slot `index` if it still holds `broadcastId`. */
+  giveBack(openid: string, broadcastId: string, index: number): Promise<void>;
 }

@@ -227,6 +227,7 @@ export interface TaskProgress extends DeliveryCounts {
   readonly rejected: number;
   readonly reportsCountedAt?: number;
   readonly timeline: BroadcastProgress["timeline"];
+  readonly bySkipReason?: BroadcastProgress["bySkipReason"];
 }
 
 /** A task's progress: its broadcast's counters once sent; before that its recipients are all pending. */
@@ -263,5 +264,6 @@ export function taskProgress(task: PushTask, broadcast: Broadcast | undefined): 
     rejected: p.rejected,
     ...(p.reportsCountedAt === undefined ? {} : { reportsCountedAt: p.reportsCountedAt }),
     timeline: p.timeline,
+    ...(p.bySkipReason ? { bySkipReason: p.bySkipReason } : {}),
   };
 }

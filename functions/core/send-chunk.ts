@@ -9,6 +9,9 @@ import {
 import { RecordWriter, tallyOf } from "./delivery-records.ts";
 import { memberFilter } from "./member-filter.ts";
 import type { ChunkMessage, ChunkTally, DeliveryRecord } from "./model.ts";
+import { RecipientRules } from "./recipient-rules.ts";
+import { skipReasonCounts } from "./skip-reasons.ts";
+import { recordRefusals } from "./suppression.ts";
 import { timelineIncrements } from "./timeline.ts";
 
 export {
@@ -91,6 +94,7 @@ export async function sendChunk(
     lastReceive,
     new Set(chunk.windowed),
     chunk.retryOf !== undefined,
+    new RecipientRules(broadcast, chunk, todo, deps),
   );
 
   const writer = new RecordWriter(deliveries, chunk, opts.flushEvery ?? 25);
@@ -109,6 +113,10 @@ export async function sendChunk(
     "settled" in o && o.settled.errcode === UNFOLLOWED ? [o.settled.openid] : [],
   );
   if (unfollowed.length > 0) await deps.subscribers.markUnfollowed(unfollowed, clock.now());
+  await recordRefusals(
+    outcomes.flatMap((o) => ("settled" in o ? [o.settled] : [])),
+    deps.suppression,
+  );
 
   const pending = new Set(outcomes.flatMap((o) => ("pending" in o ? [o.pending] : [])));
   if (run.quotaHit) {
@@ -134,6 +142,8 @@ export async function sendChunk(
     members: memberFilter(chunk.openids),
     // Each record in the minute it settled; broadcasts from before the timeline have none.
     ...(broadcast.timeline ? { timeline: timelineIncrements(settled.values(), broadcast.createdAt) } : {}),
+    // Skips by reason; broadcasts from before they were counted so have no such map.
+    ...(broadcast.bySkipReason ? { bySkipReason: skipReasonCounts(settled.values()) } : {}),
   });
   return { kind: "settled", tally };
 }

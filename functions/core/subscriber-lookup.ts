@@ -9,6 +9,7 @@ import type { DeliveryRecord, Post } from "./model.ts";
 import { postBroadcastId } from "./model.ts";
 import type { Clock, NewestFirstPages, RecipientRecordFinder } from "./ports.ts";
 import { type PushTask, taskBroadcastId } from "./push-task.ts";
+import { asSuppressionReason, type SuppressionReason } from "./suppression.ts";
 
 /** A subscriber's item as the Subscribers table holds it: the fields a lookup shows. */
 export interface StoredSubscriber {
@@ -27,6 +28,9 @@ export interface StoredSubscriber {
   readonly lastInteractionAt?: number;
   readonly createdAt?: number;
   readonly updatedAt?: number;
+  /** Why WeChat's word keeps broadcasts from them, and since when (core/suppression.ts). */
+  readonly suppressed?: string;
+  readonly suppressedAt?: number;
 }
 
 /** Subscribe-message credits for one template, as the mini program reported them less those used. */
@@ -55,6 +59,11 @@ export interface SubscriberState {
   readonly window: { readonly until: number; readonly remaining: number; readonly open: boolean } | null;
   /** Whether a broadcast starting now would include them (opted in, following, membership valid). */
   readonly inAudience: boolean;
+  /**
+   * WeChat said they refuse the account's messages (`user block`, `43101`) or do not follow (`43004`):
+   * broadcasts skip them until their own message, a re-follow or an operator lifts it. Null if not.
+   */
+  readonly suppressed: { readonly reason: SuppressionReason; readonly since: number | null } | null;
 }
 
 /** A subscriber's state at `now`, read off their item by the rules the audience and the sender use. */
@@ -82,7 +91,13 @@ export function subscriberState(s: StoredSubscriber, now: number): SubscriberSta
     membershipActive,
     window,
     inAudience: optedIn && followed && membershipActive,
+    suppressed: suppressionOf(s),
   };
+}
+
+function suppressionOf(s: StoredSubscriber): SubscriberState["suppressed"] {
+  const reason = asSuppressionReason(s.suppressed);
+  return reason ? { reason, since: s.suppressedAt ?? null } : null;
 }
 
 // ——— Recent deliveries

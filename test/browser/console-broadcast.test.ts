@@ -78,6 +78,7 @@ const subscriber: SubscriberView = {
   membershipExpiresAt: null,
   membershipActive: true,
   window: { until: "2025-03-03T01:00:00.000Z", remaining: 4, open: true },
+  suppressed: null,
   inAudience: false,
   lastInteractionAt: "2025-03-01T01:02:03.000Z",
   createdAt: "2025-02-01T00:00:00.000Z",

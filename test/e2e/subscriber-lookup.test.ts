@@ -111,15 +111,20 @@ describe("looking up a subscriber", () => {
 
   it("shows an unfollowed user's failures with their errcode, and the membership's end", async () => {
     const gonePerson = (await lookUp(gone)).body;
-    expect(gonePerson).toMatchObject({ followed: false, inAudience: false });
+    // The post's 43004 suppressed them: the task after it skipped them without calling WeChat.
+    expect(gonePerson).toMatchObject({
+      followed: false,
+      inAudience: false,
+      suppressed: { reason: "43004", since: expect.any(String) },
+    });
     expect(gonePerson.recentDeliveries.items).toMatchObject([
+      { kind: "task", status: "skipped", errmsg: "suppressed: 43004" },
       {
-        kind: "task",
+        kind: "post",
         status: "failed",
         errcode: 43004,
         errmsg: expect.stringContaining("require subscribe"),
       },
-      { kind: "post", status: "failed", errcode: 43004 },
     ]);
     const withMembership = (await lookUp(member)).body;
     expect(withMembership).toMatchObject({ membershipExpiresAt: MEMBERSHIP_END, membershipActive: true });

@@ -88,6 +88,7 @@ const subscriber = (fields: Partial<SubscriberView> = {}): SubscriberView => ({
   optedInSince: "2026-11-30T16:00:00.000Z",
   followed: true,
   followedChangedAt: null,
+  suppressed: null,
   membershipExpiresAt: null,
   membershipActive: true,
   window: null,

@@ -103,6 +103,8 @@ export class MemoryBroadcastStore implements BroadcastStore {
     b.byChannel = addCounts(b.byChannel, tally.byChannel);
     b.byErrcode = addCounts(b.byErrcode, tally.byErrcode);
     if (extras.timeline && b.timeline) b.timeline = addCounts(b.timeline, extras.timeline);
+    if (extras.bySkipReason && b.bySkipReason)
+      b.bySkipReason = addCounts(b.bySkipReason, extras.bySkipReason);
   }
   async setPaused(id: string, paused: boolean) {
     const b = this.items.get(id);

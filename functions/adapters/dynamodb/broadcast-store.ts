@@ -135,6 +135,7 @@ export class DynamoBroadcastStore implements BroadcastStore, SettledEventMarks {
     addToMap("byChannel", tally.byChannel);
     addToMap("byErrcode", tally.byErrcode);
     if (extras.timeline) addToMap("timeline", extras.timeline);
+    if (extras.bySkipReason) addToMap("bySkipReason", extras.bySkipReason);
     const update = `SET ${[
       "sent = sent + :sent",
       "failed = failed + :failed",

@@ -1,6 +1,7 @@
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { CallbackAction, CallbackStore, DeliveryReport } from "../../core/callback.ts";
 import { RECORD_RETENTION_SECONDS } from "./delivery-store.ts";
+import { DynamoSuppressionStore } from "./suppression-store.ts";
 import { ignoreConditionFailure, isConditionFailure } from "./transactions.ts";
 import { expiresAfter } from "./ttl.ts";
 
@@ -14,10 +15,14 @@ export interface CallbackTables {
 
 /** The callback's state in DynamoDB: the inbox (dedup, and delivery reports) and subscribers. */
 export class DynamoCallbackStore implements CallbackStore {
+  private readonly suppression: DynamoSuppressionStore;
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: CallbackTables,
-  ) {}
+  ) {
+    this.suppression = new DynamoSuppressionStore(db, tables.subscribers);
+  }
 
   async claim(dedupKey: string, now: number, report?: DeliveryReport): Promise<boolean> {
     // A report lives as long as the delivery record it completes.
@@ -56,6 +61,8 @@ export class DynamoCallbackStore implements CallbackStore {
         return this.openEventWindow(action.openid, action.window, action.at, true);
       case "unfollow":
         return this.unfollow(action.openid, action.at);
+      case "suppress":
+        return this.suppression.suppress([action], action.reason);
     }
   }
 
@@ -82,8 +89,9 @@ export class DynamoCallbackStore implements CallbackStore {
       new UpdateCommand({
         TableName: this.tables.subscribers,
         Key: { openid: a.openid },
-        // A new window starts without the notes of broadcasts that used the last one.
-        UpdateExpression: `SET ${sets.join(", ")} REMOVE windowCalls`,
+        // A new window starts without the notes of broadcasts that used the last one; the user's
+        // own message lifts a suppression.
+        UpdateExpression: `SET ${sets.join(", ")} REMOVE windowCalls, suppressed, suppressedAt`,
         ExpressionAttributeValues: values,
       }),
     );
@@ -97,7 +105,7 @@ export class DynamoCallbackStore implements CallbackStore {
         UpdateExpression:
           "SET followed = :yes, followedAt = :now, updatedAt = :now, " +
           "optedIn = if_not_exists(optedIn, :yes), createdAt = if_not_exists(createdAt, :now) " +
-          "REMOVE unfollowedAt",
+          "REMOVE unfollowedAt, suppressed, suppressedAt",
         ExpressionAttributeValues: { ":yes": true, ":now": a.at },
       }),
     );

@@ -4,6 +4,8 @@ import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { FollowerImporter, SyncMark } from "../../core/ports.ts";
 import { ignoreConditionFailure, isConditionFailure } from "./transactions.ts";
 
+/** The suppression of a subscriber WeChat answered 43004 (not following) for. */
+const UNFOLLOWED_SUPPRESSION = "43004";
 /** Subscriber writes in flight at once while a page of followers is imported. */
 const CONCURRENCY = 32;
 
@@ -58,7 +60,9 @@ export class DynamoFollowerImporter implements FollowerImporter {
       stored = item ? unmarshall(item) : {};
     }
     const own = stored.createdBySync === mark.syncId && stored.createdOnPage === mark.page;
-    if (stored.followed !== true || stored.optedIn === undefined)
+    // WeChat's 43004 suppression ends with the listing that says they follow (a refusal does not).
+    const unfollowedSuppression = stored.suppressed === UNFOLLOWED_SUPPRESSION;
+    if (stored.followed !== true || stored.optedIn === undefined || unfollowedSuppression)
       // Following again (the list says so), unless they unfollowed after WeChat listed them; their
       // stored optedIn stands, a user's own 0 above all; one with none gets the default.
       await ignoreConditionFailure(
@@ -66,10 +70,15 @@ export class DynamoFollowerImporter implements FollowerImporter {
           new UpdateCommand({
             TableName: this.table,
             Key: { openid },
-            ConditionExpression: "NOT (followed = :no AND unfollowedAt > :listedAt)",
-            UpdateExpression:
-              "SET followed = :yes, updatedAt = :now, optedIn = if_not_exists(optedIn, :yes) REMOVE unfollowedAt",
-            ExpressionAttributeValues: { ":yes": true, ":no": false, ":now": now, ":listedAt": listedAt },
+            ConditionExpression: `NOT (followed = :no AND unfollowedAt > :listedAt)${unfollowedSuppression ? " AND suppressed = :unfollowed" : ""}`,
+            UpdateExpression: `SET followed = :yes, updatedAt = :now, optedIn = if_not_exists(optedIn, :yes) REMOVE unfollowedAt${unfollowedSuppression ? ", suppressed, suppressedAt" : ""}`,
+            ExpressionAttributeValues: {
+              ":yes": true,
+              ":no": false,
+              ":now": now,
+              ":listedAt": listedAt,
+              ...(unfollowedSuppression ? { ":unfollowed": UNFOLLOWED_SUPPRESSION } : {}),
+            },
           }),
         ),
       );

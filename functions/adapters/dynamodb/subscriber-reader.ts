@@ -16,6 +16,8 @@ const SUBSCRIBER_FIELDS = [
   "lastInteractionAt",
   "createdAt",
   "updatedAt",
+  "suppressed",
+  "suppressedAt",
 ] as const;
 
 /** Sort keys of a user's credit balances in SubscriptionCredits (credit-store.ts). */

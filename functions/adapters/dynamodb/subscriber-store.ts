@@ -7,6 +7,7 @@ import type {
   SubscriberStatusStore,
   WindowUse,
 } from "../../core/ports.ts";
+import { suppressedOf } from "./suppression-store.ts";
 import { ignoreConditionFailure, isConditionFailure } from "./transactions.ts";
 
 /** How many subscriber upserts run at once within one import request. */
@@ -31,7 +32,7 @@ export class DynamoSubscriberStore implements AudienceReader, SubscriberStatusSt
         TableName: this.table,
         Limit: limit,
         ...(cursor ? { ExclusiveStartKey: { openid: cursor } } : {}),
-        ProjectionExpression: "openid, windowUntil, windowRemaining",
+        ProjectionExpression: "openid, windowUntil, windowRemaining, suppressed",
         FilterExpression:
           "optedIn = :yes AND (attribute_not_exists(followed) OR followed = :yes) AND " +
           "(attribute_not_exists(membershipExpiresAt) OR membershipExpiresAt > :now)",
@@ -46,6 +47,7 @@ export class DynamoSubscriberStore implements AudienceReader, SubscriberStatusSt
         .filter((item) => Number(item.windowUntil) > now && Number(item.windowRemaining) > 0)
         .map((item) => item.openid as string),
       next: typeof next === "string" ? next : null,
+      suppressed: suppressedOf(items),
     };
   }
 
@@ -197,8 +199,11 @@ export class DynamoSubscriberStore implements AudienceReader, SubscriberStatusSt
               TableName: this.table,
               Key: { openid },
               ConditionExpression: "attribute_exists(openid)",
-              UpdateExpression: "SET followed = :no, unfollowedAt = :now, updatedAt = :now",
-              ExpressionAttributeValues: { ":no": false, ":now": now },
+              // Suppressed in the same write: a push task's uploaded list is not filtered by following.
+              UpdateExpression:
+                "SET followed = :no, unfollowedAt = :now, updatedAt = :now, " +
+                "suppressed = :reason, suppressedAt = if_not_exists(suppressedAt, :now)",
+              ExpressionAttributeValues: { ":no": false, ":now": now, ":reason": "43004" },
             }),
           ),
         ),

@@ -1,4 +1,7 @@
 import {
+  BatchGetCommand,
+  type BatchGetCommandInput,
+  type BatchGetCommandOutput,
   BatchWriteCommand,
   type BatchWriteCommandInput,
   type BatchWriteCommandOutput,
@@ -26,4 +29,37 @@ export async function retryUnprocessed(
     const out: BatchWriteCommandOutput = await db.send(new BatchWriteCommand({ RequestItems: pending }));
     pending = out.UnprocessedItems;
   }
+}
+
+/** One table's part of a BatchGetItem request. */
+type KeysAndAttributes = NonNullable<BatchGetCommandInput["RequestItems"]>[string];
+/** BatchGetItem's most keys per request. */
+const BATCH_GET_KEYS = 100;
+
+/**
+ * The subscribers' items of `openids` (keyed by `openid`), read 100 to a BatchGetItem, the keys
+ * DynamoDB left unprocessed asked again with backoff; `read` sets the projection and consistency.
+ */
+export async function batchGetByOpenid(
+  db: DynamoDBDocumentClient,
+  table: string,
+  openids: readonly string[],
+  read: Omit<KeysAndAttributes, "Keys">,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  for (let start = 0; start < openids.length; start += BATCH_GET_KEYS) {
+    let keys: KeysAndAttributes["Keys"] = openids
+      .slice(start, start + BATCH_GET_KEYS)
+      .map((openid) => ({ openid }));
+    for (let round = 0; keys?.length; round += 1) {
+      if (round >= MAX_ROUNDS) throw new Error(`BatchGetItem on ${table} left keys unprocessed`);
+      const out: BatchGetCommandOutput = await db.send(
+        new BatchGetCommand({ RequestItems: { [table]: { ...read, Keys: keys } } }),
+      );
+      items.push(...(out.Responses?.[table] ?? []));
+      keys = out.UnprocessedKeys?.[table]?.Keys;
+      if (keys?.length) await pause(round);
+    }
+  }
+  return items;
 }

@@ -19,6 +19,7 @@ import type {
   TaskList,
   TaskView,
   TemplatesAnswer,
+  UnsuppressAnswer,
   UploadAnswer,
 } from "../../contracts/api.ts";
 
@@ -150,6 +151,8 @@ export const api = {
     ),
   getSubscriber: (openid: string) =>
     call<SubscriberView>("GET", `/api/subscribers/${encodeURIComponent(openid)}`),
+  unsuppress: (openid: string) =>
+    call<UnsuppressAnswer>("POST", `/api/subscribers/${encodeURIComponent(openid)}/unsuppress`),
   /** A task's (`task`) or a post's (`post`) records of one status as CSV. */
   exportDeliveries: (kind: "task" | "post", id: string, status: DeliveryItem["status"]) =>
     download(withStatus(`${kind === "task" ? task(id) : post(id)}/deliveries.csv`, status)),

@@ -1,5 +1,6 @@
 import type { DeliveryItem, SubscriberView, TimelinePointView } from "../../contracts/api.ts";
 import { formatTime } from "./format.ts";
+import { suppressionLine } from "./guard-logic.ts";
 import type { Catalog } from "./i18n.ts";
 
 type Channel = NonNullable<DeliveryItem["channel"]>;
@@ -111,6 +112,7 @@ export function subscriberLines(s: SubscriberView, t: Catalog, zone: string): [s
     [t.subMembership, membership],
     [t.subWindow, window],
     [t.subAudience, s.inAudience ? t.audienceYes : t.audienceNo],
+    suppressionLine(s, t, zone),
     [t.subLastInteraction, time(s.lastInteractionAt)],
   ];
 }

@@ -75,5 +75,6 @@ export function explainErrcode(code: number | string | null, t: Catalog): string
 export function reasonText(reason: string | null, t: Catalog): string {
   if (reason === INVALID_OPENID) return t.invalidOpenid;
   if (reason === NO_CREDIT) return t.noCredit;
-  return reason ?? "";
+  // Skips by the daily cap or a suppression, in words (core/daily-cap.ts, core/suppression.ts).
+  return reason ? (t.skipReasons[reason] ?? reason) : "";
 }

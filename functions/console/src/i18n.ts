@@ -359,6 +359,24 @@ const zhCN = {
   fieldReviewReason: "审核原因",
   fieldRejectionReason: "驳回原因",
   fieldReviewedAt: "审核时间",
+  subSuppressed: "拒收屏蔽",
+  suppressedNo: "未屏蔽",
+  suppressedWhy: {
+    "user block": "已屏蔽：用户拒收公众号消息（送达报告 failed:user block）",
+    "43101": "已屏蔽：用户拒收消息（43101）",
+    "43004": "已屏蔽：用户未关注公众号（43004）",
+  },
+  bySkipReasonTitle: "跳过的原因",
+  unsuppressButton: "解除屏蔽",
+  unsuppressDone: "已解除屏蔽：之后的群发会再发给该用户。",
+  unsuppressFailed: "解除屏蔽失败：",
+  skipReasons: {
+    "daily cap": "已达每日付费信息上限",
+    "suppressed: user block": "已屏蔽：用户拒收",
+    "suppressed: 43101": "已屏蔽：拒收消息（43101）",
+    "suppressed: 43004": "已屏蔽：未关注（43004）",
+    "no subscription credit": "无订阅消息额度",
+  } as Record<string, string>,
 };
 
 export type Catalog = typeof zhCN;
@@ -698,6 +716,24 @@ const en: Catalog = {
   fieldReviewReason: "Held because",
   fieldRejectionReason: "Rejected because",
   fieldReviewedAt: "Reviewed",
+  subSuppressed: "Suppressed",
+  suppressedNo: "no",
+  suppressedWhy: {
+    "user block": "yes: the user refuses the account's messages (report failed:user block)",
+    "43101": "yes: the user refuses messages (43101)",
+    "43004": "yes: the user does not follow the account (43004)",
+  },
+  bySkipReasonTitle: "Skipped, by reason",
+  unsuppressButton: "Lift suppression",
+  unsuppressDone: "Suppression lifted: later broadcasts include this user again.",
+  unsuppressFailed: "Could not lift the suppression: ",
+  skipReasons: {
+    "daily cap": "daily cap of paid posts reached",
+    "suppressed: user block": "suppressed: the user refuses messages",
+    "suppressed: 43101": "suppressed: refused (43101)",
+    "suppressed: 43004": "suppressed: not following (43004)",
+    "no subscription credit": "no subscribe-message credit",
+  },
 };
 
 export const catalogs: Record<Lang, Catalog> = { "zh-CN": zhCN, en };

@@ -5,6 +5,7 @@ import type { Ctx } from "./context.ts";
 import { detailCard, summaryTerms } from "./detail-card.ts";
 import { h, say } from "./dom.ts";
 import { formatFen, formatTime } from "./format.ts";
+import { skipReasonList } from "./guard-view.ts";
 import { postProgress } from "./progress.ts";
 import { progressBar } from "./progress-bar.ts";
 import { createRecords, type RecordsView } from "./records-view.ts";
@@ -35,6 +36,7 @@ export function createPostDetail(ctx: Ctx, actions: { close(): void }): PostDeta
   const summary = h("dl", { className: "summary", attrs: { id: "post-summary" } });
   const progress = h("div", { attrs: { id: "post-progress" } });
   const breakdown = h("div", { attrs: { id: "post-errcodes" } });
+  const skips = h("div", { attrs: { id: "post-skip-reasons" } });
   const message = h("p", {
     className: "msg",
     attrs: { id: "post-msg", role: "status", "aria-live": "polite" },
@@ -52,6 +54,7 @@ export function createPostDetail(ctx: Ctx, actions: { close(): void }): PostDeta
     summary,
     progress,
     breakdown,
+    skips,
     message,
     stats.root,
     records.root,
@@ -88,6 +91,7 @@ export function createPostDetail(ctx: Ctx, actions: { close(): void }): PostDeta
       renderSummary(post);
       progress.replaceChildren(hasBroadcast(post) ? progressBar(postProgress(post), t) : "");
       breakdown.replaceChildren(errcodeList(errcodeBreakdown(post.byErrcode), t));
+      skips.replaceChildren(skipReasonList(post.bySkipReason, t));
       stats.show(post, post.payment === "PAID" && post.failed > 0);
     },
     hide() {

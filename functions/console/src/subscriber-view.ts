@@ -6,6 +6,7 @@ import { type Ctx, errorText, isSignedOut } from "./context.ts";
 import { summaryTerms } from "./detail-card.ts";
 import { h, say } from "./dom.ts";
 import { explainErrcode, formatTime, reasonText } from "./format.ts";
+import { unsuppressButton } from "./guard-view.ts";
 
 /**
  * The search box for one subscriber and what the lookup says: their own choice and whose it is,
@@ -37,6 +38,10 @@ export function createSubscriberLookup(ctx: Ctx): HTMLElement {
     if (!OPENID_PATTERN.test(openid)) return say(message, t.lookupBadOpenid, true);
     const mine = ++asked;
     say(message, "");
+    await show(openid, mine);
+  }
+
+  async function show(openid: string, mine: number): Promise<void> {
     try {
       const found = await api.getSubscriber(openid);
       // A later search replaced this one while it was on its way.
@@ -112,6 +117,7 @@ export function createSubscriberLookup(ctx: Ctx): HTMLElement {
         { className: "summary", attrs: { id: "lookup-summary" } },
         summaryTerms(subscriberLines(s, t, ctx.zone)),
       ),
+      unsuppressButton(ctx, s, message, () => show(s.openid, ++asked)),
       h("h3", { text: t.creditsTitle }),
       credits,
       h("h3", { text: t.recentTitle }),

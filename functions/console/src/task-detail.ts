@@ -4,6 +4,7 @@ import type { Ctx } from "./context.ts";
 import { detailCard, summaryTerms } from "./detail-card.ts";
 import { h, say } from "./dom.ts";
 import { explainErrcode, formatTime } from "./format.ts";
+import { skipReasonList } from "./guard-view.ts";
 import { createPreview } from "./preview-view.ts";
 import { taskProgress } from "./progress.ts";
 import { progressBar } from "./progress-bar.ts";
@@ -76,6 +77,7 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
   const summary = h("dl", { className: "summary", attrs: { id: "detail-summary" } });
   const progress = h("div", { attrs: { id: "detail-progress" } });
   const breakdown = h("div", { attrs: { id: "detail-errcodes" } });
+  const skips = h("div", { attrs: { id: "detail-skip-reasons" } });
   const message = h("p", {
     className: "msg",
     attrs: { id: "detail-msg", role: "status", "aria-live": "polite" },
@@ -102,6 +104,7 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
     summary,
     progress,
     breakdown,
+    skips,
     message,
     h("div", { className: "actions" }, sendButton, retryButton, retryWhy, schedule.root),
     preview.root,
@@ -131,6 +134,7 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
 
   function renderBreakdown(task: TaskView): void {
     breakdown.replaceChildren(errcodeList(errcodeBreakdown(task.byErrcode), t));
+    skips.replaceChildren(skipReasonList(task.bySkipReason, t));
   }
 
   return {

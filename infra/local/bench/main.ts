@@ -10,6 +10,7 @@ import { LOCAL_SENDERS } from "../app-traffic.ts";
 import { readCommandLine, wholeNumber, wholeNumbers } from "../cli.ts";
 import { throughputChart } from "./chart.ts";
 import { natStandingCost } from "./cost-model.ts";
+import { type GuardCost, guardCost, guardTable } from "./guard-cost.ts";
 import { runAudience, type ScenarioResult } from "./scenario.ts";
 
 const { values } = readCommandLine({
@@ -44,6 +45,13 @@ const { values } = readCommandLine({
       description: "sender containers",
       parse: wholeNumber(1, 100),
     },
+    "daily-cap": {
+      type: "string",
+      placeholder: "n",
+      description:
+        "also broadcast each scenario with MAX_POSTS_PER_SUBSCRIBER_PER_DAY=n and report the cap's and suppression's cost",
+      parse: wholeNumber(1, 10),
+    },
     out: {
       type: "string",
       placeholder: "dir",
@@ -51,7 +59,11 @@ const { values } = readCommandLine({
       description: "where results are written",
     },
   },
-  examples: ["npm run bench -- --quick", "npm run bench -- --audiences 1000,10000 --latencies 0,50"],
+  examples: [
+    "npm run bench -- --quick",
+    "npm run bench -- --audiences 1000,10000 --latencies 0,50",
+    "npm run bench -- --quick --daily-cap 3",
+  ],
 });
 
 const audiences =
@@ -129,20 +141,34 @@ function natTable(): string {
 
 async function main(): Promise<void> {
   const results: ScenarioResult[] = [];
+  const guard: GuardCost[] = [];
   const started = new Date();
+  const dailyCap = values["daily-cap"];
   for (const audience of audiences) {
     progress(`audience ${audience.toLocaleString("en-US")}: latencies ${latencies.join(", ")} ms`);
-    results.push(
-      ...(await runAudience({
-        audience,
-        latenciesMs: latencies,
-        senders,
-        reports: !values["no-reports"],
-        log: progress,
-      })),
-    );
+    const scenario = {
+      audience,
+      latenciesMs: latencies,
+      senders,
+      reports: !values["no-reports"],
+      log: progress,
+    };
+    const baseline = await runAudience(scenario);
+    results.push(...baseline);
+    if (dailyCap === undefined) continue;
+    progress(`audience ${audience.toLocaleString("en-US")} again with a daily cap of ${dailyCap}`);
+    const capped = await runAudience({ ...scenario, dailyCap });
+    capped.forEach((r, i) => {
+      const base = baseline[i];
+      if (base) guard.push(guardCost(r, base, dailyCap));
+    });
   }
-  const run = { startedAt: started.toISOString(), machine: machine(), results };
+  const run = {
+    startedAt: started.toISOString(),
+    machine: machine(),
+    results,
+    ...(guard.length > 0 ? { guardCost: guard } : {}),
+  };
   mkdirSync(values.out, { recursive: true });
   writeFileSync(join(values.out, "latest.json"), `${JSON.stringify(run, null, 2)}\n`);
   writeFileSync(
@@ -157,6 +183,7 @@ async function main(): Promise<void> {
   const costliest = [...results].sort((a, b) => b.audience - a.audience || a.latencyMs - b.latencyMs)[0];
   if (costliest) console.log(`${costTable(costliest)}\n`);
   console.log(`${natTable()}\n`);
+  if (guard.length > 0) console.log(`${guardTable(guard)}\n`);
   for (const r of results) {
     if (!r.countsAgree)
       console.log(`warning: SDK and emulator request counts differ for ${r.audience}/${r.latencyMs} ms`);

@@ -36,6 +36,8 @@ export interface AudienceOptions {
    * the 1M audience: a million pushes take most of an hour here, and they are priced from smaller runs.
    */
   readonly reports?: boolean;
+  /** MAX_POSTS_PER_SUBSCRIBER_PER_DAY for the stack; unset: no cap. */
+  readonly dailyCap?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -46,7 +48,12 @@ export async function runAudience(opts: AudienceOptions): Promise<ScenarioResult
   const app = await startLocalApp({
     // No scheduled tally pass during the run: the benchmark asks for one once every report is in,
     // as the first pass (a minute after the broadcast) finds them in production.
-    settings: { ...process.env, WECHAT_API_BASE: undefined, REPORT_TALLY_DELAY_SECONDS: "3600" },
+    settings: {
+      ...process.env,
+      WECHAT_API_BASE: undefined,
+      REPORT_TALLY_DELAY_SECONDS: "3600",
+      MAX_POSTS_PER_SUBSCRIBER_PER_DAY: opts.dailyCap === undefined ? undefined : String(opts.dailyCap),
+    },
     concurrency: { sender: senders, callback: LOCAL_CALLBACKS },
     countEmulatorRequests: true,
     // One stack sends the audience once per latency: an account whose quota covers them all, or the

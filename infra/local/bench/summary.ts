@@ -71,6 +71,8 @@ export interface ScenarioResult {
   readonly reportSeconds: number;
   readonly cost: CostEstimate;
   readonly costPerMillionUsd: number;
+  /** Suppression's writes (the callback's UpdateItem per `failed:user block` report) per recipient. */
+  readonly suppressionWritesPerRecipient: number;
 }
 
 /** What the stack had counted at one moment. */
@@ -145,7 +147,14 @@ export function summarize(m: BroadcastMeasurements): ScenarioResult {
     reportSeconds: round(m.reportSeconds, 1),
     cost,
     costPerMillionUsd: round(cost.totalUsdPerMillion, 3),
+    suppressionWritesPerRecipient: suppressionWrites(m, recipients),
   };
+}
+
+/** The callback's UpdateItem requests: on a delivery report only a `failed:user block` one's suppression. */
+function suppressionWrites(m: BroadcastMeasurements, recipients: number): number {
+  const updates = (s: Snapshot) => s.runner.awsRequestsByFunction.callback?.["DynamoDB.UpdateItem"] ?? 0;
+  return round((updates(m.after) - updates(m.before)) / recipients, 4);
 }
 
 /** Recipients per second against the bound the senders' in-flight limit sets at this latency. */

@@ -41,6 +41,8 @@ export class DeliveryReports {
   private readonly timers = new Map<NodeJS.Timeout, () => void>();
   private readonly counts = { pushed: 0, failed: 0 };
   private draws = new Prng(DRAW_SEED);
+  /** Users whose template deliveries are reported `failed:user block` (simulator.reportUserBlock). */
+  readonly userBlocks = new Set<string>();
 
   /** A new callback starts the success/failure draws afresh. */
   restartDraws(): void {
@@ -51,7 +53,8 @@ export class DeliveryReports {
   report(target: CallbackOptions, deliveries: Iterable<Delivered>): void {
     for (const d of deliveries) {
       if (d.channel !== "template" || d.msgid === null) continue;
-      const status = this.draws.next() < (target.failedShare ?? 0) ? "failed:user block" : "success";
+      const drawnFailed = this.draws.next() < (target.failedShare ?? 0);
+      const status = drawnFailed || this.userBlocks.has(d.openid) ? "failed:user block" : "success";
       const xml = templateReportXml({ from: d.openid, to: target.originalId ?? "", msgid: d.msgid, status });
       if (target.holdReports) this.held.push(xml);
       else this.schedule(target, xml);

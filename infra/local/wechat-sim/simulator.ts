@@ -126,6 +126,10 @@ export class WeChatSimulator implements SimulatorControls {
   private injected = zeroInjected();
   private callback: CallbackOptions | null = null;
   private readonly reports = new DeliveryReports();
+  /** Users who refuse the account's messages: OA sends to them answer 43101 (WECHAT_FACTS §10.6). */
+  private readonly refusing = new Set<string>();
+  /** Send requests per `touser`, faulted and refused ones included: the call log a test checks. */
+  private sendCalls = new Map<string, number>();
 
   /** Template ids the send APIs accept; `addTemplates` extends them while running. */
   private readonly officialTemplates: Set<string>;
@@ -276,6 +280,24 @@ export class WeChatSimulator implements SimulatorControls {
     return pushToCallback(target, eventXml({ from: openid, to: this.originalId(), event: "unsubscribe" }));
   }
 
+  /**
+   * The user refused the account's messages after WeChat accepted a send: their template deliveries
+   * from now on are reported `failed:user block`, the sends still answered ok.
+   */
+  reportUserBlock(openid: string): void {
+    this.reports.userBlocks.add(openid);
+  }
+
+  /** The user set "refuse messages from this account": template and customer-service sends answer 43101. */
+  refuseMessages(openid: string): void {
+    this.refusing.add(openid);
+  }
+
+  /** Send requests (custom, template, subscribe) that named `openid`, whatever they were answered. */
+  sendCallsTo(openid: string): number {
+    return this.sendCalls.get(openid) ?? 0;
+  }
+
   private requireCallback(): CallbackOptions {
     if (!this.callback)
       throw new Error("wechat-sim has no callback: call setCallback({ url, token, appId }) first");
@@ -358,6 +380,9 @@ export class WeChatSimulator implements SimulatorControls {
     this.followers.reset();
     this.clearFaults();
     this.calls = zeroCalls();
+    this.sendCalls = new Map();
+    this.refusing.clear();
+    this.reports.userBlocks.clear();
     this.errcodes = {};
     this.injected = zeroInjected();
     this.inFlightPeak = this.inFlight;
@@ -427,6 +452,8 @@ export class WeChatSimulator implements SimulatorControls {
   /** Fault order per the contract: latency (already waited), then the seeded rate faults, then revoke-at-k. */
   private send(api: SendApi, token: string | null, raw: string, res: ServerResponse): void {
     this.sendsSinceRevokeArmed += 1;
+    const touser = touserOf(raw);
+    if (touser !== null) this.sendCalls.set(touser, (this.sendCalls.get(touser) ?? 0) + 1);
     const { faultApis } = this.faults;
     const fault =
       faultApis.length === 0 || faultApis.includes(api)
@@ -459,6 +486,10 @@ export class WeChatSimulator implements SimulatorControls {
       this.injected.revoked += 1;
       this.api.tokens.revokeAsElsewhere(token);
     }
+    if (touser !== null && api !== "subscribe_send" && this.refusing.has(touser)) {
+      this.reply(res, wxError(43101));
+      return;
+    }
     const before = this.api.ledger.size;
     const answer = this.api.send(api, token, raw);
     this.reply(res, answer);
@@ -484,5 +515,16 @@ export class WeChatSimulator implements SimulatorControls {
     const ms = latencyMs + (latencyJitterMs > 0 ? this.jitterRng.next() * latencyJitterMs : 0);
     if (ms <= 0) return;
     await sleep(ms, undefined, { signal: this.lifetime.signal });
+  }
+}
+
+/** The `touser` of a send body, or null when it has none (the API answers that itself). */
+function touserOf(raw: string): string | null {
+  try {
+    const body: unknown = JSON.parse(raw);
+    const touser = (body as { touser?: unknown } | null)?.touser;
+    return typeof touser === "string" ? touser : null;
+  } catch {
+    return null;
   }
 }
