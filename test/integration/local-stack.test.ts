@@ -345,6 +345,8 @@ describe("emulators", () => {
         "QUEUE_URL_SYNC_DLQ",
         "QUEUE_URL_TOKEN_REFRESH",
         "QUEUE_URL_TOKEN_REFRESH_DLQ",
+        "QUEUE_URL_WEBHOOK",
+        "QUEUE_URL_WEBHOOK_DLQ",
         "TABLE_BROADCASTS",
         "TABLE_CREDITS",
         "TABLE_DELIVERIES",
