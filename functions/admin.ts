@@ -34,6 +34,7 @@ import { type Answer, respond, streamingHandler } from "./http-stream.ts";
 import { logger } from "./observability.ts";
 import { postDeliveryRoutes } from "./post-delivery-routes.ts";
 import { previewRoutes } from "./preview-routes.ts";
+import { resumeRoutes } from "./resume-routes.ts";
 import { subscriberRoutes } from "./subscriber-routes.ts";
 import { syncRoutes } from "./sync-routes.ts";
 import { taskRoutes } from "./task-routes.ts";
@@ -171,6 +172,8 @@ export const routes: RouteDef[] = [
   ...postDeliveryRoutes(db, config),
   // Importing the account's followers from WeChat (functions/sync-routes.ts).
   ...syncRoutes(db, config),
+  // Ending a quota pause by hand (functions/resume-routes.ts).
+  ...resumeRoutes(db, config),
 ];
 
 const logFailure = (message: string, cause: Error) => logger.error(`admin ${message}`, cause);

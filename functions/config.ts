@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { Resource } from "sst/resource";
 import { z } from "zod";
 import { AUDIENCE_PAGE_SIZE, SECRET_UNSET, secrets } from "../common/definitions.ts";
+import { isTimeZone, parseQuietHours, type QuietHours, quietHoursProblem } from "./core/quiet-hours.ts";
 import { DEFAULT_TALLY_DELAY_SECONDS } from "./core/tally-reports.ts";
 import { parseTemplateFieldMapping } from "./core/template-data.ts";
 
@@ -147,6 +148,39 @@ export const notifySchema = z.object({
     }),
 });
 
+/**
+ * Quiet hours (免打扰时段): no broadcast sends inside the daily window `HH:MM-HH:MM` (it may wrap
+ * midnight: `22:00-08:00`) of QUIET_HOURS_TZ; unset, there are none. Every function that decides
+ * whether a chunk may go now reads the same two.
+ */
+const quietHours = {
+  QUIET_HOURS: optional(
+    z
+      .string()
+      .trim()
+      .superRefine((spec, ctx) => {
+        const problem = quietHoursProblem(spec);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      }),
+  ),
+  QUIET_HOURS_TZ: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z
+      .string()
+      .trim()
+      .refine(isTimeZone, "must be an IANA time zone, e.g. Asia/Shanghai")
+      .default("Asia/Shanghai"),
+  ),
+};
+
+/** The quiet hours a config names; undefined when QUIET_HOURS is unset. */
+export function quietHoursOf(config: {
+  QUIET_HOURS?: string | undefined;
+  QUIET_HOURS_TZ: string;
+}): QuietHours | undefined {
+  return config.QUIET_HOURS ? parseQuietHours(config.QUIET_HOURS, config.QUIET_HOURS_TZ) : undefined;
+}
+
 export const senderSchema = z.object({
   TABLE_BROADCASTS: required,
   TABLE_DELIVERIES: required,
@@ -158,6 +192,7 @@ export const senderSchema = z.object({
   /** First retry delay of a chunk with transient failures; doubles per receive. */
   SEND_RETRY_DELAY_SECONDS: positiveInt(20),
   ...miniProgram,
+  ...quietHours,
 });
 
 export const tokenRefresherSchema = z
@@ -210,6 +245,20 @@ export const fanoutSchema = z.object({
    * after a broadcast settles (core/tally-reports.ts).
    */
   REPORT_TALLY_DELAY_SECONDS: positiveInt(DEFAULT_TALLY_DELAY_SECONDS),
+  ...quietHours,
+});
+
+/**
+ * The resumer (every minute): sends parked chunks on once quiet hours end or the quota is back,
+ * asking WeChat's quota/get with the shared token.
+ */
+export const resumerSchema = z.object({
+  TABLE_BROADCASTS: required,
+  QUEUE_URL_SEND: required,
+  ...wechatCaller,
+  ...quietHours,
+  /** Minutes between quota/get checks while a broadcast is paused (also right after 00:00 Beijing time); 0: every run. */
+  QUOTA_CHECK_MINUTES: z.coerce.number().int().nonnegative().default(15),
 });
 
 export const adminSchema = z.object({
@@ -282,6 +331,7 @@ export const configSchemas = {
   tokenPush: tokenPushSchema,
   taskScheduler: taskSchedulerSchema,
   followerSync: followerSyncSchema,
+  resumer: resumerSchema,
 } as const;
 
 /**

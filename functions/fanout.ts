@@ -4,12 +4,13 @@ import { CHUNK_SIZE } from "../common/definitions.ts";
 import { DynamoBroadcastStore } from "./adapters/dynamodb/broadcast-store.ts";
 import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoDeliveryStore } from "./adapters/dynamodb/delivery-store.ts";
+import { DynamoParkStore } from "./adapters/dynamodb/park-store.ts";
 import { DynamoReportStore } from "./adapters/dynamodb/report-store.ts";
 import { DynamoSubscriberStore } from "./adapters/dynamodb/subscriber-store.ts";
 import { DynamoTaskRecipientReader } from "./adapters/dynamodb/task-store.ts";
 import { createSqsClient, SqsFanoutQueue, SqsSendQueue } from "./adapters/sqs/queues.ts";
 import { systemClock } from "./clock.ts";
-import { fanoutSchema, loadConfig } from "./config.ts";
+import { fanoutSchema, loadConfig, quietHoursOf } from "./config.ts";
 import { fanoutQueueMessage } from "./contracts/messages.ts";
 import { fanOutPage } from "./core/fan-out.ts";
 import { type TallyMessage, tallyReports } from "./core/tally-reports.ts";
@@ -25,6 +26,8 @@ const deps = {
   sendQueue: new SqsSendQueue(sqs, config.QUEUE_URL_SEND),
   fanoutQueue: new SqsFanoutQueue(sqs, config.QUEUE_URL_FANOUT),
   clock: systemClock,
+  parking: new DynamoParkStore(db, config.TABLE_BROADCASTS),
+  quietHours: quietHoursOf(config),
 };
 const tallyDeps = {
   broadcasts: deps.broadcasts,

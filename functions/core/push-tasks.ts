@@ -147,6 +147,7 @@ const dispatchOf = (task: PushTask) => ({
   taskId: task.taskId,
   audience: task.audience,
   message: task.message,
+  ...(task.ignoreQuietHours ? { ignoreQuietHours: true } : {}),
 });
 
 /**

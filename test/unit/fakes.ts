@@ -104,11 +104,6 @@ export class MemoryBroadcastStore implements BroadcastStore {
     b.byErrcode = addCounts(b.byErrcode, tally.byErrcode);
     if (extras.timeline && b.timeline) b.timeline = addCounts(b.timeline, extras.timeline);
   }
-  async setPaused(id: string, paused: boolean) {
-    const b = this.items.get(id);
-    if (b) b.paused = paused;
-  }
-
   async setReportCounts(id: string, counts: { confirmed: number; rejected: number }, at: number) {
     const b = this.items.get(id);
     if (b) Object.assign(b, counts, { reportsCountedAt: at });

@@ -8,6 +8,7 @@ import type {
   PostList,
   PostView,
   PreviewAnswer,
+  ResumeAnswer,
   RetryAnswer,
   SendTaskAnswer,
   SendTaskBody,
@@ -152,5 +153,8 @@ export const api = {
   exportDeliveries: (kind: "task" | "post", id: string, status: DeliveryItem["status"]) =>
     download(withStatus(`${kind === "task" ? task(id) : post(id)}/deliveries.csv`, status)),
   startSync: () => call<StartSyncAnswer>("POST", "/api/subscribers/sync"),
+  /** Ends a post's or a task's quota pause (409 when it is not paused). */
+  resumePost: (outTradeNo: string) => call<ResumeAnswer>("POST", `${post(outTradeNo)}/resume`),
+  resumeTask: (id: string) => call<ResumeAnswer>("POST", `${task(id)}/resume`),
   getSync: (id: string) => call<SyncView>("GET", `/api/subscribers/sync/${encodeURIComponent(id)}`),
 };

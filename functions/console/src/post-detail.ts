@@ -5,6 +5,8 @@ import type { Ctx } from "./context.ts";
 import { detailCard, summaryTerms } from "./detail-card.ts";
 import { h, say } from "./dom.ts";
 import { formatFen, formatTime } from "./format.ts";
+import { statusText } from "./hold-logic.ts";
+import { createHold } from "./hold-view.ts";
 import { postProgress } from "./progress.ts";
 import { progressBar } from "./progress-bar.ts";
 import { createRecords, type RecordsView } from "./records-view.ts";
@@ -44,12 +46,16 @@ export function createPostDetail(ctx: Ctx, actions: { close(): void }): PostDeta
     "post",
   );
   const records = createRecords(ctx, message, { list: api.listPostDeliveries, prefix: "post-records" });
+  const hold = createHold(ctx, "post", message, () =>
+    outTradeNo ? api.resumePost(outTradeNo) : Promise.reject(new Error("no post open")),
+  );
   const root = detailCard(
     { card: "post-detail", close: "post-detail-close" },
     title,
     { text: t.close, click: actions.close },
     summary,
     progress,
+    hold.root,
     breakdown,
     message,
     stats.root,
@@ -59,7 +65,7 @@ export function createPostDetail(ctx: Ctx, actions: { close(): void }): PostDeta
   function renderSummary(post: PostView): void {
     const rows: [string, string][] = [
       [t.fieldOrder, post.outTradeNo],
-      [t.fieldStatus, t.status[post.status]],
+      [t.fieldStatus, statusText(post, t, ctx.zone)],
       [t.fieldPayment, t.payment[post.payment]],
       [t.fieldAmount, formatFen(post.amount)],
       [t.fieldContent, post.content],
@@ -83,6 +89,7 @@ export function createPostDetail(ctx: Ctx, actions: { close(): void }): PostDeta
       title.textContent = t.postDetailTitle(post.outTradeNo);
       renderSummary(post);
       progress.replaceChildren(post.payment === "PAID" ? progressBar(postProgress(post), t) : "");
+      hold.show(post);
       breakdown.replaceChildren(errcodeList(errcodeBreakdown(post.byErrcode), t));
       stats.show(post, post.payment === "PAID" && post.failed > 0);
     },
