@@ -737,3 +737,65 @@ describe("where the access token comes from", () => {
     });
   });
 });
+
+describe("the resumer (quiet hours and quota pauses)", () => {
+  const statementsOf = (key: string) =>
+    (
+      one("aws:iam/role:Role", `${capitalized(key)}FunctionRole`).inputs.inlinePolicies as {
+        policy: string;
+      }[]
+    )
+      .flatMap(
+        (p) =>
+          (JSON.parse(p.policy) as { Statement: { actions: string[]; resources: string[] }[] }).Statement,
+      )
+      .map(({ actions, resources }) => ({ actions, resources }));
+  const tableArn = (name: string) => arnOf(one("aws:dynamodb/table:Table", `${name}Table`));
+
+  it("runs every minute in the egress VPC (it asks WeChat's quota/get), with what it touches named", () => {
+    expect(schedules.resumeParked).toMatchObject({ function: "resumer", everyMinutes: 1 });
+    const fn = lambdaOf("resumer");
+    expect(fn.inputs).toMatchObject({ handler: "functions/resumer.handler", timeout: 60 });
+    expect(fn.inputs.vpcConfig.subnetIds).toEqual(lambdaOf("sender").inputs.vpcConfig.subnetIds);
+    expect(Object.keys(fn.inputs.environment.variables)).toEqual(
+      expect.arrayContaining([
+        "TABLE_BROADCASTS",
+        "QUEUE_URL_SEND",
+        "TABLE_TOKENS",
+        "QUEUE_URL_TOKEN_REFRESH",
+      ]),
+    );
+    expect(Object.keys(linksOf("resumer"))).not.toContain("WechatAppSecret");
+    expect(one("aws:cloudwatch/metricAlarm:MetricAlarm", "ResumerErrors").inputs).toMatchObject({
+      dimensions: { FunctionName: fn.inputs.name },
+    });
+  });
+
+  it("may read and clear parked chunks, read the shared token and queue chunks, and nothing more", () => {
+    expect(statementsOf("resumer")).toEqual([
+      {
+        actions: [
+          "dynamodb:GetItem",
+          "dynamodb:Query",
+          "dynamodb:UpdateItem",
+          "dynamodb:DeleteItem",
+          "dynamodb:BatchWriteItem",
+        ],
+        resources: [tableArn("Broadcasts")],
+      },
+      { actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources: [tableArn("Tokens")] },
+      { actions: ["sqs:SendMessage"], resources: [arnOf(queueOf("SendQueue"))] },
+      { actions: ["sqs:SendMessage"], resources: [arnOf(queueOf("TokenRefreshQueue"))] },
+    ]);
+    // The senders and the fan-out park chunks (PutItem); the admin API ends a pause (UpdateItem).
+    for (const key of ["sender", "fanout"])
+      expect(statementsOf(key)).toContainEqual({
+        actions: expect.arrayContaining(["dynamodb:PutItem", "dynamodb:UpdateItem"]),
+        resources: [tableArn("Broadcasts")],
+      });
+    expect(statementsOf("admin")).toContainEqual({
+      actions: expect.arrayContaining(["dynamodb:UpdateItem"]),
+      resources: [tableArn("Broadcasts")],
+    });
+  });
+});
