@@ -6,6 +6,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { BroadcastEvent } from "../../functions/contracts/messages.ts";
 import { ConflictError } from "../../functions/core/errors.ts";
+import { InFlightLimit } from "../../functions/core/in-flight-limit.ts";
 import { type BroadcastMessage, broadcastProgress, type ChunkMessage } from "../../functions/core/model.ts";
 import { holdOf } from "../../functions/core/parking.ts";
 import type {
@@ -153,6 +154,14 @@ describe("a quota pause", () => {
     expect([...wechat.delivered].sort()).toEqual(["o1", "o2", "o3", "o4", "o5", "o6"]);
     expect(parking.entries.size).toBe(0);
     expect(events.map((e) => e.eventId)).toEqual([eventId]);
+  });
+
+  it("a chunk whose calls wait for a slot makes none after the first 45009", async () => {
+    wechat = new QuotaWeChat(0);
+    const deps = { ...sendDeps(), inFlight: new InFlightLimit(1) };
+    const result = await sendChunk(chunk("0-0", ["o1", "o2", "o3", "o4", "o5"]), deps, opts);
+    expect(result).toMatchObject({ kind: "parked", parked: 5 });
+    expect(wechat.sendCalls).toBe(1);
   });
 
   it("asks again right after 00:00 Beijing time, whatever the interval", async () => {
