@@ -160,6 +160,18 @@ function finders(stage: Stage = "refresher") {
 const { ofType, one, lambdaOf, deployed, linksOf } = finders();
 const arnOf = (r: Resource) => `arn:aws:mock:us-east-1:000000000000:${r.type}/${r.name}-test`;
 const queueOf = (name: string) => one("aws:sqs/queue:Queue", `${name}Queue`);
+/** A function role's inline IAM statements, actions and resources only. */
+const statementsOf = (key: string) =>
+  (
+    one("aws:iam/role:Role", `${capitalized(key)}FunctionRole`).inputs.inlinePolicies as {
+      policy: string;
+    }[]
+  )
+    .flatMap(
+      (p) => (JSON.parse(p.policy) as { Statement: { actions: string[]; resources: string[] }[] }).Statement,
+    )
+    .map(({ actions, resources }) => ({ actions, resources }));
+const tableArn = (name: string) => arnOf(one("aws:dynamodb/table:Table", `${name}Table`));
 
 describe("queues and their consumers", () => {
   for (const [key, def] of Object.entries(queueDefs)) {
@@ -416,19 +428,6 @@ describe("schedules", () => {
 });
 
 describe("the follower sync", () => {
-  const statementsOf = (key: string) =>
-    (
-      one("aws:iam/role:Role", `${capitalized(key)}FunctionRole`).inputs.inlinePolicies as {
-        policy: string;
-      }[]
-    )
-      .flatMap(
-        (p) =>
-          (JSON.parse(p.policy) as { Statement: { actions: string[]; resources: string[] }[] }).Statement,
-      )
-      .map(({ actions, resources }) => ({ actions, resources }));
-  const tableArn = (name: string) => arnOf(one("aws:dynamodb/table:Table", `${name}Table`));
-
   it("has the Syncs table, SyncQueue with its dead-letter queue, and a consumer in the egress VPC", () => {
     expect(one("aws:dynamodb/table:Table", "SyncsTable").inputs).toMatchObject({
       hashKey: "syncId",
@@ -739,19 +738,6 @@ describe("where the access token comes from", () => {
 });
 
 describe("the resumer (quiet hours and quota pauses)", () => {
-  const statementsOf = (key: string) =>
-    (
-      one("aws:iam/role:Role", `${capitalized(key)}FunctionRole`).inputs.inlinePolicies as {
-        policy: string;
-      }[]
-    )
-      .flatMap(
-        (p) =>
-          (JSON.parse(p.policy) as { Statement: { actions: string[]; resources: string[] }[] }).Statement,
-      )
-      .map(({ actions, resources }) => ({ actions, resources }));
-  const tableArn = (name: string) => arnOf(one("aws:dynamodb/table:Table", `${name}Table`));
-
   it("runs every minute in the egress VPC (it asks WeChat's quota/get), with what it touches named", () => {
     expect(schedules.resumeParked).toMatchObject({ function: "resumer", everyMinutes: 1 });
     const fn = lambdaOf("resumer");
