@@ -209,6 +209,11 @@ export const functions = {
    * invocation, each try waiting at most 10 s for the answer (BROADCAST_WEBHOOK_TIMEOUT_MS).
    */
   webhook: { handler: "functions/webhook.handler", timeoutSeconds: 30, memoryMb: 128 },
+  /**
+   * Every minute: sends parked chunks (quiet hours, quota pauses) back to the send queue once they
+   * may go, asking WeChat's quota/get while a broadcast is paused. One Query when nothing is parked.
+   */
+  resumer: { handler: "functions/resumer.handler", timeoutSeconds: 60, memoryMb: 256 },
 } as const satisfies Record<string, FunctionDef>;
 
 export type FunctionKey = keyof typeof functions;
@@ -222,6 +227,7 @@ export const WECHAT_CALLERS = [
   "tokenRefresher",
   "followerSync",
   "admin",
+  "resumer",
 ] as const satisfies readonly FunctionKey[];
 
 export interface QueueDef {
@@ -333,7 +339,8 @@ export const permissions = {
       // and the previews' consent check. UpdateItem on posts: approving and rejecting held ones.
       subscribers: ["GetItem", "UpdateItem"],
       posts: ["GetItem", "PutItem", "Query", "UpdateItem"],
-      broadcasts: ["GetItem", "BatchGetItem", "PutItem", "Query"],
+      // UpdateItem: an operator's resume of a quota pause.
+      broadcasts: ["GetItem", "BatchGetItem", "PutItem", "Query", "UpdateItem"],
       tasks: ["GetItem", "PutItem", "UpdateItem", "Query"],
       taskRecipients: ["PutItem"],
       deliveries: ["Query", "GetItem"],
@@ -351,7 +358,8 @@ export const permissions = {
   },
   fanout: {
     tables: {
-      broadcasts: ["GetItem", "UpdateItem"],
+      // PutItem: a page's chunks parked in quiet hours or a quota pause.
+      broadcasts: ["GetItem", "UpdateItem", "PutItem"],
       // BatchGetItem: who of a push task's uploaded list is suppressed.
       subscribers: ["Scan", "BatchGetItem"],
       taskRecipients: ["Query"],
@@ -362,7 +370,8 @@ export const permissions = {
   },
   sender: {
     tables: {
-      broadcasts: ["GetItem", "UpdateItem"],
+      // PutItem: a chunk's pending rest parked in quiet hours or a quota pause.
+      broadcasts: ["GetItem", "UpdateItem", "PutItem"],
       deliveries: ["BatchGetItem", "BatchWriteItem", "PutItem", "Query"],
       // BatchGetItem: a capped chunk's daily-cap slots (MAX_POSTS_PER_SUBSCRIBER_PER_DAY).
       subscribers: ["GetItem", "UpdateItem", "BatchGetItem"],
@@ -400,6 +409,14 @@ export const permissions = {
     tables: {},
     queues: { webhook: ["ChangeMessageVisibility"] },
   },
+  resumer: {
+    tables: {
+      // Query: the parked broadcasts and their parked chunks; BatchWriteItem: removing the ones sent on.
+      broadcasts: ["GetItem", "Query", "UpdateItem", "DeleteItem", "BatchWriteItem"],
+      tokens: ["GetItem", "UpdateItem"],
+    },
+    queues: { send: ["SendMessage"], tokenRefresh: ["SendMessage"], webhook: ["SendMessage"] },
+  },
 } as const satisfies Record<FunctionKey, FunctionPermissions>;
 
 /** What Lambda's event source mapping does with the function's role on the queue it consumes. */
@@ -425,6 +442,11 @@ export const schedules = {
   tokenRefresh: { function: "tokenRefresher", everyMinutes: 1, event: { trigger: "schedule" } },
   /** A task scheduled for 09:00 starts between 09:00 and 09:01. */
   dueTasks: { function: "taskScheduler", everyMinutes: 1, event: { trigger: "schedule" } },
+  /**
+   * Parked chunks go on within a minute of quiet hours ending, of WeChat's quota coming back (asked
+   * every QUOTA_CHECK_MINUTES, and at the first run after 00:00 Beijing time) or of a resume.
+   */
+  resumeParked: { function: "resumer", everyMinutes: 1, event: { trigger: "schedule" } },
 } as const satisfies Record<string, ScheduleDef>;
 
 /** Recipients per send-queue message; 100 is also BatchGetItem's key limit, one read per chunk. */
@@ -527,7 +549,7 @@ export const alarmThresholds = {
   periodSeconds: 300,
   /**
    * Oldest send-queue message older than this means the pipeline is stalled. Above the longest
-   * transient back-off (15 min); a quota pause (45009, retried hourly) also trips it, deliberately.
+   * transient back-off (15 min); quota pauses and quiet hours park their chunks outside the queue.
    */
   sendQueueOldestMessageSeconds: 1800,
   /** Failed / (sent + failed) over a period, once at least `deliveryFailureMinVolume` were tried. */

@@ -34,6 +34,7 @@ import { type Answer, respond, streamingHandler } from "./http-stream.ts";
 import { logger } from "./observability.ts";
 import { postDeliveryRoutes } from "./post-delivery-routes.ts";
 import { previewRoutes } from "./preview-routes.ts";
+import { resumeRoutes } from "./resume-routes.ts";
 import { reviewRoutes, reviewView } from "./review-routes.ts";
 import { subscriberRoutes } from "./subscriber-routes.ts";
 import { suppressionRoutes } from "./suppression-routes.ts";
@@ -178,6 +179,8 @@ export const routes: RouteDef[] = [
   ...reviewRoutes(db, config, postView),
   // An operator lifts a subscriber's suppression (functions/suppression-routes.ts).
   ...suppressionRoutes(db, config),
+  // Ending a quota pause by hand (functions/resume-routes.ts).
+  ...resumeRoutes(db, config),
 ];
 
 const logFailure = (message: string, cause: Error) => logger.error(`admin ${message}`, cause);

@@ -10,6 +10,7 @@ import { AUDIENCE_PAGE_SIZE, SECRET_UNSET, secrets } from "../common/definitions
 import { type BlockedTerm, parseBlocklist } from "./core/blocklist.ts";
 import type { MessageSettings } from "./core/broadcast-message.ts";
 import { MAX_DAILY_CAP } from "./core/daily-cap.ts";
+import { isTimeZone, parseQuietHours, type QuietHours, quietHoursProblem } from "./core/quiet-hours.ts";
 import { DEFAULT_TALLY_DELAY_SECONDS } from "./core/tally-reports.ts";
 import { parseTemplateFieldMapping } from "./core/template-data.ts";
 import { WEBHOOK_RETRY_BASE_SECONDS } from "./core/webhook-delivery.ts";
@@ -208,6 +209,39 @@ export const notifySchema = z.object({
   ...broadcastEvents,
 });
 
+/**
+ * Quiet hours (免打扰时段): no broadcast sends inside the daily window `HH:MM-HH:MM` (it may wrap
+ * midnight: `22:00-08:00`) of QUIET_HOURS_TZ; unset, there are none. Every function that decides
+ * whether a chunk may go now reads the same two.
+ */
+const quietHours = {
+  QUIET_HOURS: optional(
+    z
+      .string()
+      .trim()
+      .superRefine((spec, ctx) => {
+        const problem = quietHoursProblem(spec);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      }),
+  ),
+  QUIET_HOURS_TZ: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z
+      .string()
+      .trim()
+      .refine(isTimeZone, "must be an IANA time zone, e.g. Asia/Shanghai")
+      .default("Asia/Shanghai"),
+  ),
+};
+
+/** The quiet hours a config names; undefined when QUIET_HOURS is unset. */
+export function quietHoursOf(config: {
+  QUIET_HOURS?: string | undefined;
+  QUIET_HOURS_TZ: string;
+}): QuietHours | undefined {
+  return config.QUIET_HOURS ? parseQuietHours(config.QUIET_HOURS, config.QUIET_HOURS_TZ) : undefined;
+}
+
 export const senderSchema = z.object({
   TABLE_BROADCASTS: required,
   TABLE_DELIVERIES: required,
@@ -231,6 +265,7 @@ export const senderSchema = z.object({
       .min(1, "must be at least 1 (unset it for no cap)")
       .max(MAX_DAILY_CAP, `must be at most ${MAX_DAILY_CAP}`),
   ),
+  ...quietHours,
 });
 
 export const tokenRefresherSchema = z
@@ -284,6 +319,21 @@ export const fanoutSchema = z.object({
    */
   REPORT_TALLY_DELAY_SECONDS: positiveInt(DEFAULT_TALLY_DELAY_SECONDS),
   ...broadcastEvents,
+  ...quietHours,
+});
+
+/**
+ * The resumer (every minute): sends parked chunks on once quiet hours end or the quota is back,
+ * asking WeChat's quota/get with the shared token.
+ */
+export const resumerSchema = z.object({
+  TABLE_BROADCASTS: required,
+  QUEUE_URL_SEND: required,
+  ...wechatCaller,
+  ...quietHours,
+  ...broadcastEvents,
+  /** Minutes between quota/get checks while a broadcast is paused (also right after 00:00 Beijing time); 0: every run. */
+  QUOTA_CHECK_MINUTES: z.coerce.number().int().nonnegative().default(15),
 });
 
 export const adminSchema = z.object({
@@ -380,6 +430,7 @@ export const configSchemas = {
   taskScheduler: taskSchedulerSchema,
   followerSync: followerSyncSchema,
   webhook: webhookSchema,
+  resumer: resumerSchema,
 } as const;
 
 /**

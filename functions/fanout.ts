@@ -4,6 +4,7 @@ import { CHUNK_SIZE } from "../common/definitions.ts";
 import { DynamoBroadcastStore } from "./adapters/dynamodb/broadcast-store.ts";
 import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoDeliveryStore } from "./adapters/dynamodb/delivery-store.ts";
+import { DynamoParkStore } from "./adapters/dynamodb/park-store.ts";
 import { DynamoReportStore } from "./adapters/dynamodb/report-store.ts";
 import { DynamoSubscriberStore } from "./adapters/dynamodb/subscriber-store.ts";
 import { DynamoSuppressionStore } from "./adapters/dynamodb/suppression-store.ts";
@@ -11,7 +12,7 @@ import { DynamoTaskRecipientReader } from "./adapters/dynamodb/task-store.ts";
 import { createSqsClient, SqsFanoutQueue, SqsSendQueue } from "./adapters/sqs/queues.ts";
 import { broadcastEventsFrom } from "./broadcast-events.ts";
 import { systemClock } from "./clock.ts";
-import { fanoutSchema, loadConfig } from "./config.ts";
+import { fanoutSchema, loadConfig, quietHoursOf } from "./config.ts";
 import { fanoutQueueMessage } from "./contracts/messages.ts";
 import { announceIfSettled } from "./core/broadcast-events.ts";
 import { fanOutPage } from "./core/fan-out.ts";
@@ -29,6 +30,8 @@ const deps = {
   fanoutQueue: new SqsFanoutQueue(sqs, config.QUEUE_URL_FANOUT),
   clock: systemClock,
   suppression: new DynamoSuppressionStore(db, config.TABLE_SUBSCRIBERS),
+  parking: new DynamoParkStore(db, config.TABLE_BROADCASTS),
+  quietHours: quietHoursOf(config),
 };
 const tallyDeps = {
   broadcasts: deps.broadcasts,

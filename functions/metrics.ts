@@ -16,10 +16,9 @@ const { names } = defs;
 
 /** Counts one send-queue chunk's outcome: recipients sent/failed/skipped, errcodes, a quota pause. */
 export function countChunk(result: SendChunkResult): void {
-  if (result.kind === "retry") {
-    if (result.reason === "quota") metrics.addMetric(names.quotaExhausted, MetricUnit.Count, 1);
-    return;
-  }
+  if (result.kind === "retry") return;
+  if (result.kind === "parked" && result.hold.kind === "quota" && result.hold.hit)
+    metrics.addMetric(names.quotaExhausted, MetricUnit.Count, 1);
   const tally = result.tally;
   if (!tally) return;
   metrics.addMetric(names.sent, MetricUnit.Count, tally.sent);

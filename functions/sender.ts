@@ -6,12 +6,13 @@ import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoCreditStore } from "./adapters/dynamodb/credit-store.ts";
 import { DynamoDailyCapStore } from "./adapters/dynamodb/daily-cap-store.ts";
 import { DynamoDeliveryStore } from "./adapters/dynamodb/delivery-store.ts";
+import { DynamoParkStore } from "./adapters/dynamodb/park-store.ts";
 import { DynamoSubscriberStore } from "./adapters/dynamodb/subscriber-store.ts";
 import { DynamoSuppressionStore } from "./adapters/dynamodb/suppression-store.ts";
 import { createSqsClient, SqsSendQueue } from "./adapters/sqs/queues.ts";
 import { broadcastEventsFrom } from "./broadcast-events.ts";
 import { systemClock } from "./clock.ts";
-import { loadConfig, senderSchema } from "./config.ts";
+import { loadConfig, quietHoursOf, senderSchema } from "./config.ts";
 import { chunkMessage } from "./contracts/messages.ts";
 import { announceIfSettled } from "./core/broadcast-events.ts";
 import { InFlightLimit } from "./core/in-flight-limit.ts";
@@ -53,7 +54,6 @@ async function announceSettled(broadcastId: string): Promise<void> {
 
 const deps = {
   broadcasts,
-  events,
   deliveries: new DynamoDeliveryStore(db, config.TABLE_DELIVERIES),
   subscribers: new DynamoSubscriberStore(db, config.TABLE_SUBSCRIBERS),
   wechat,
@@ -62,6 +62,8 @@ const deps = {
   // One limit for every chunk of the batch: the container's calls in flight.
   inFlight: new InFlightLimit(config.WECHAT_MAX_IN_FLIGHT),
   loadBroadcast,
+  parking: new DynamoParkStore(db, config.TABLE_BROADCASTS),
+  quietHours: quietHoursOf(config),
   tasks: {
     credits: new DynamoCreditStore(db, config.TABLE_CREDITS),
     wechat,
@@ -98,9 +100,9 @@ function tokenWaitSeconds(waits: number): number {
 }
 
 /**
- * Seconds until a pending chunk is tried again: quota waits long, a chunk another invocation holds
- * waits out that invocation's longest life, transient failures back off, and recipients the
- * invocation did not reach before its deadline go at once.
+ * Seconds until a pending chunk is tried again: a chunk another invocation holds waits out that
+ * invocation's longest life, transient failures back off, and recipients the invocation did not
+ * reach before its deadline go at once. (A quota pause parks the chunk instead: core/parking.ts.)
  */
 function retryDelaySeconds(
   result: Extract<SendChunkResult, { kind: "retry" }>,
@@ -108,8 +110,6 @@ function retryDelaySeconds(
   leaseMs: number,
 ): number {
   switch (result.reason) {
-    case "quota":
-      return 3600;
     case "busy":
       return Math.ceil(leaseMs / 1000);
     case "deadline":
@@ -137,6 +137,16 @@ function recordHandler(context: Context) {
     });
     countChunk(result);
     if (result.kind === "settled") return announceSettled(chunk.broadcastId);
+    if (result.kind === "parked") {
+      logger.info("chunk parked", {
+        broadcastId: chunk.broadcastId,
+        chunkId: chunk.chunkId,
+        hold: result.hold.kind,
+        parked: result.parked,
+        ...(result.hold.kind === "quiet" ? { until: new Date(result.hold.until).toISOString() } : {}),
+      });
+      return;
+    }
     const log = {
       broadcastId: chunk.broadcastId,
       chunkId: chunk.chunkId,

@@ -87,6 +87,7 @@ function taskView(task: PushTask, progress: ReturnType<typeof taskProgress>): Ta
     url: task.url ?? null,
     goods: task.goods,
     audience: task.audience,
+    ignoreQuietHours: task.ignoreQuietHours === true,
     message: task.message,
     recipients: task.recipients,
     createdAt: iso(task.createdAt) ?? "",

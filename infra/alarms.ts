@@ -91,7 +91,7 @@ export function createAlarms(input: AlarmsInput) {
   });
   alarm("QuotaExhausted", {
     alarmDescription:
-      "WeChat errcode 45009: the daily API quota is used up; broadcasts are paused and resume by themselves (hourly retries) once it resets.",
+      "WeChat errcode 45009: the daily API quota is used up; broadcasts are paused (their chunks parked) and resume by themselves once quota/get shows quota again (checked every 15 minutes and after 00:00 Beijing time), or on POST /api/posts|tasks/{id}/resume.",
     ...custom(metrics.names.quotaExhausted),
     statistic: "Sum",
     comparisonOperator: "GreaterThanOrEqualToThreshold",

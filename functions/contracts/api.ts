@@ -70,10 +70,16 @@ const broadcastNumbers = deliveryCounts.extend({
   reportsCountedAt: z.number().optional(),
   /** Sent and failed by time bucket, oldest first; empty for broadcasts from before it was kept. */
   timeline: z.array(timelinePoint),
+  /** Deferred: when quiet hours end and it goes on (ISO 8601). */
+  resumesAt: isoTime.optional(),
 });
 
+/**
+ * `paused`: WeChat's daily quota ran out (45009), it goes on once the quota is back or on a resume;
+ * `deferred`: quiet hours, it goes on at `resumesAt`.
+ */
 export const broadcastProgress = broadcastNumbers.extend({
-  status: z.enum(["awaiting_payment", "fanning_out", "sending", "paused", "done"]),
+  status: z.enum(["awaiting_payment", "fanning_out", "sending", "paused", "deferred", "done"]),
 });
 export type BroadcastProgressView = z.infer<typeof broadcastProgress>;
 
@@ -199,6 +205,8 @@ export const createTaskBody = z.strictObject({
     onShelf: z.boolean("must be true or false"),
   }),
   audience: z.enum(["uploaded", "all"], "must be uploaded or all").default("uploaded"),
+  /** An urgent service notice: sent inside quiet hours (免打扰时段) too. */
+  ignoreQuietHours: z.boolean("must be true or false").optional(),
 });
 export type CreateTaskBody = z.input<typeof createTaskBody>;
 export const createTaskAnswer = z.object({ taskId: z.string(), status: z.literal("draft") });
@@ -233,7 +241,11 @@ export const taskView = broadcastNumbers.extend({
   sentAt: isoTime.nullable(),
   /** The last operator retry: round, chunks (-1 while queueing), recipients re-queued, started (epoch ms). */
   retry: z.object({ round: z.number(), chunks: z.number(), requeued: z.number(), at: z.number() }).nullable(),
-  status: z.enum(["draft", "scheduled", "sending", "paused", "done"]),
+  status: z.enum(["draft", "scheduled", "sending", "paused", "deferred", "done"]),
+  /** Sent inside quiet hours too (an urgent service notice). */
+  ignoreQuietHours: z.boolean().optional(),
+  /** Deferred: when quiet hours end and it goes on (ISO 8601). */
+  resumesAt: isoTime.optional(),
   /** When a scheduled task is (or was) to be sent; null for a task sent at once. */
   sendAt: isoTime.nullable(),
   /** Why the scheduled send was refused at its time (the task is a draft again); null otherwise. */
@@ -316,6 +328,10 @@ export type DeliveriesPage = z.infer<typeof deliveriesPage>;
 
 export const retryAnswer = z.object({ taskId: z.string(), round: z.number(), requeued: z.number() });
 export type RetryAnswer = z.infer<typeof retryAnswer>;
+
+/** A quota pause ended by an operator: its parked recipients go on within a minute. */
+export const resumeAnswer = z.object({ broadcastId: z.string() });
+export type ResumeAnswer = z.infer<typeof resumeAnswer>;
 
 // ——— Subscribe credits (the mini program's backend)
 

@@ -7,9 +7,6 @@ import type { BroadcastEvent, BroadcastEventName } from "../contracts/messages.t
 import { type Broadcast, broadcastProgress, postBroadcastId } from "./model.ts";
 import type { BroadcastEvents, BroadcastStore, Clock, SettledEventMarks } from "./ports.ts";
 
-/** China has kept UTC+8 all year since 1991: WeChat's daily quotas reset at its midnight. */
-const BEIJING_OFFSET_MS = 8 * 3600_000;
-
 /** `post-T1.settled`; `post-T1.paused.2026-12-02` where one broadcast can have several of a kind. */
 export function broadcastEventId(
   broadcastId: string,
@@ -57,16 +54,6 @@ export function broadcastEvent(
     skipped: progress.skipped,
     at: new Date(at).toISOString(),
   };
-}
-
-/**
- * WeChat's daily quota ran out under the broadcast (45009). One pause per Beijing day: the quota is
- * daily, so a broadcast paused again the next day is another occurrence, while every chunk that hits
- * the quota the same day tells the same one.
- */
-export function pausedEvent(broadcast: Broadcast, at: number): BroadcastEvent | undefined {
-  const day = new Date(at + BEIJING_OFFSET_MS).toISOString().slice(0, 10);
-  return broadcastEvent("paused", broadcast, at, { occurrence: day, status: "paused" });
 }
 
 export interface SettledAnnouncementDeps {

@@ -13,7 +13,6 @@ import { InFlightLimit } from "./in-flight-limit.ts";
 import type { Broadcast, Channel, DeliveryRecord, TaskDispatch } from "./model.ts";
 import {
   type AccessTokenProvider,
-  type BroadcastEvents,
   type BroadcastStore,
   type Clock,
   type DeliveryStore,
@@ -40,8 +39,6 @@ export interface SendChunkDeps {
   readonly inFlight?: InFlightLimit;
   /** Loads the broadcast (its message), usually memoised per container. */
   readonly loadBroadcast: (broadcastId: string) => Promise<Broadcast | undefined>;
-  /** Where a paid post's broadcast tells the business app it paused (core/broadcast-events.ts). */
-  readonly events?: BroadcastEvents;
   /** Push tasks: subscribe-message credits, the client for task messages and their settings. */
   readonly tasks?: {
     readonly credits: SubscriptionCreditStore;
@@ -104,7 +101,9 @@ const UNKNOWN: WeChatResult = { errcode: TRANSPORT_ERRCODE, errmsg: OUTCOME_UNKN
 export type Attempt = { readonly settled: DeliveryRecord } | { readonly pending: PendingReason };
 
 /** One turn of a recipient's delivery: WeChat's answer, or why no call started. */
-type Turn<T = WeChatResult> = { readonly answer: T } | { readonly notStarted: "token" | "deadline" };
+type Turn<T = WeChatResult> =
+  | { readonly answer: T }
+  | { readonly notStarted: "token" | "deadline" | "quota" };
 
 /** A recipient's token refusals per receive before it waits for the queue's next try. */
 const TOKEN_REFUSALS_PER_RECEIVE = 3;
@@ -250,6 +249,8 @@ export class ChunkRun {
    */
   private turn<T>(act: (token: string) => Promise<T>): Promise<Turn<T>> {
     return this.inFlight.run(async () => {
+      // A turn that waited for its slot while another call was answered 45009 makes no call.
+      if (this.quotaHit) return { notStarted: "quota" as const };
       if (this.deps.clock.now() >= this.stopStartingAt) return { notStarted: "deadline" as const };
       let token: string;
       try {
@@ -278,6 +279,8 @@ export class ChunkRun {
       throw error;
     }
     if (classifyErrcode(result.errcode) === "token") await this.deps.tokens.reject(token);
+    // Noted before the slot is given up, so no turn waiting for it calls into the exhausted quota.
+    if (classifyErrcode(result.errcode) === "quota") this.quotaHit = true;
     return result;
   }
 

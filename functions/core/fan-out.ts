@@ -1,14 +1,17 @@
 import type { Broadcast, ChunkMessage, FanoutMessage } from "./model.ts";
+import { holdOf } from "./parking.ts";
 import type {
   AudiencePage,
   AudienceReader,
   BroadcastStore,
   Clock,
   FanoutQueue,
+  ParkingStore,
   SendQueue,
   SuppressionReader,
   TaskRecipientReader,
 } from "./ports.ts";
+import type { QuietHours } from "./quiet-hours.ts";
 import { UnknownBroadcastError } from "./send-chunk.ts";
 import { markSuppressed, suppressedOnPage } from "./suppression.ts";
 import { DEFAULT_TALLY_DELAY_SECONDS, delayUntil, firstTally } from "./tally-reports.ts";
@@ -23,6 +26,10 @@ export interface FanOutDeps {
   readonly clock: Clock;
   /** Who of an uploaded list is suppressed (the subscribers' Scan says so itself). */
   readonly suppression?: SuppressionReader;
+  /** Where a page's chunks wait, uncalled, in quiet hours or while the broadcast is paused. */
+  readonly parking: Pick<ParkingStore, "parkChunks">;
+  /** The stage's quiet hours; none when unset. */
+  readonly quietHours?: QuietHours;
 }
 
 export interface FanOutOptions {
@@ -71,7 +78,9 @@ export function chunkRecipients(
  * fan-out message, so no invocation's time or memory grows with the audience. The next message is
  * sent before the page is recorded: a crash in between repeats the page (chunks are recognised by
  * id downstream) instead of losing the rest of the audience. Pages are recorded in order, so a page
- * whose successor raced ahead of its own record is waited for.
+ * whose successor raced ahead of its own record is waited for. In quiet hours, or while the
+ * broadcast is paused, the page's chunks are parked instead of queued: its recipients are counted
+ * (and pending) all the same.
  */
 export async function fanOutPage(
   message: FanoutMessage,
@@ -92,7 +101,7 @@ export async function fanOutPage(
   );
   // Suppressed recipients are marked in their chunk: the sender records them skipped, uncalled.
   const marked = markSuppressed(chunks, await suppressedOnPage(broadcast, page, deps.suppression));
-  await deps.sendQueue.sendChunks(marked);
+  await queueOrPark(broadcast, marked, deps);
   const last = page.next === null;
   if (!last) {
     await deps.fanoutQueue.sendPage({
@@ -119,6 +128,15 @@ export async function fanOutPage(
   );
   if (!recorded) return { kind: "duplicate" };
   return { kind: "page", recipients: page.openids.length, chunks: chunks.length, last };
+}
+
+/** Queues the page's chunks, or parks them while they must wait (a pause that just ended: queued). */
+async function queueOrPark(broadcast: Broadcast, chunks: readonly ChunkMessage[], deps: FanOutDeps) {
+  if (chunks.length === 0) return;
+  const now = deps.clock.now();
+  const hold = holdOf(broadcast, now, deps.quietHours);
+  if (hold && (await deps.parking.parkChunks(broadcast.broadcastId, chunks, hold, now)) === "parked") return;
+  await deps.sendQueue.sendChunks(chunks);
 }
 
 /** A page of the broadcast's audience: a task's uploaded list, or the active subscribers. */

@@ -35,7 +35,11 @@ export interface BroadcastMessage {
   };
 }
 
-export type BroadcastStatus = "fanning_out" | "sending" | "paused" | "done";
+/**
+ * `paused`: WeChat's daily quota ran out (45009); `deferred`: quiet hours. Either way its pending
+ * chunks are parked outside the queue (core/parking.ts) until the resumer sends them on.
+ */
+export type BroadcastStatus = "fanning_out" | "sending" | "paused" | "deferred" | "done";
 
 /** Settled recipients of a broadcast or a chunk, with delivered ones by channel and the rest by errcode. */
 export interface DeliveryCounts {
@@ -55,6 +59,14 @@ export interface Broadcast extends DeliveryCounts {
   /** Push-task broadcasts: the task's audience and its one rendered message (core/push-task.ts). */
   readonly task?: TaskDispatch;
   readonly paused: boolean;
+  /** When the current quota pause began (epoch ms); removed when it is resumed. */
+  readonly pausedAt?: number;
+  /** Quiet hours: parked chunks wait until then (epoch ms), and since when; removed when resumed. */
+  readonly deferredUntil?: number;
+  readonly deferredAt?: number;
+  /** The pause (`pausedAt`) and deferral (`deferredUntil`) last announced as broadcast events. */
+  readonly pauseAnnounced?: number;
+  readonly deferAnnounced?: number;
   /** Audience pages already turned into chunks; the fan-out cursor chain's progress. */
   readonly fanoutPage: number;
   readonly fanoutDone: boolean;
@@ -112,6 +124,14 @@ export function startingBroadcast(
 /** Counter increments for one settled chunk, applied once. */
 export type ChunkTally = DeliveryCounts;
 
+/**
+ * Why chunks are parked instead of sent: quiet hours until `until`, or a quota pause. `hit`: the
+ * chunk's own call was answered 45009 (it pauses the broadcast); otherwise it joins a pause under way.
+ */
+export type Hold =
+  | { readonly kind: "quiet"; readonly until: number }
+  | { readonly kind: "quota"; readonly hit: boolean };
+
 export type PostStatus = "PENDING" | "PAID";
 /**
  * A paid post's review (core/post-review.ts): `held` waits for an operator with no broadcast yet;
@@ -166,19 +186,23 @@ export interface BroadcastProgress extends DeliveryCounts {
   readonly timeline: TimelinePoint[];
   /** Skipped recipients by reason; absent for broadcasts from before it was kept. */
   readonly bySkipReason?: Readonly<Record<string, number>>;
+  /** Deferred: when quiet hours end and it goes on (ISO 8601). */
+  readonly resumesAt?: string;
+}
+
+/** Where a broadcast stands: a pause or a deferral shows while anything is pending, fan-out or not. */
+function statusOf(b: Broadcast, pending: number): BroadcastStatus {
+  if (b.fanoutDone && pending === 0) return "done";
+  if (b.deferredUntil !== undefined) return "deferred";
+  if (b.paused) return "paused";
+  return b.fanoutDone ? "sending" : "fanning_out";
 }
 
 /** Progress of a broadcast, derived from its counters. */
 export function broadcastProgress(b: Broadcast): BroadcastProgress {
   const settled = b.sent + b.failed + (b.unknown ?? 0) + b.skipped;
   const pending = Math.max(0, b.total - settled);
-  const status: BroadcastStatus = !b.fanoutDone
-    ? "fanning_out"
-    : pending === 0
-      ? "done"
-      : b.paused
-        ? "paused"
-        : "sending";
+  const status = statusOf(b, pending);
   return {
     status,
     total: b.total,
@@ -194,6 +218,9 @@ export function broadcastProgress(b: Broadcast): BroadcastProgress {
     ...(b.reportsCountedAt === undefined ? {} : { reportsCountedAt: b.reportsCountedAt }),
     timeline: timelinePoints(b.timeline),
     ...(b.bySkipReason ? { bySkipReason: b.bySkipReason } : {}),
+    ...(status === "deferred" && b.deferredUntil !== undefined
+      ? { resumesAt: new Date(b.deferredUntil).toISOString() }
+      : {}),
   };
 }
 
@@ -232,6 +259,8 @@ export interface TaskDraft {
   readonly url?: string;
   readonly goods: Goods;
   readonly audience: TaskAudience;
+  /** An urgent service notice: sent inside quiet hours too. */
+  readonly ignoreQuietHours?: boolean;
 }
 
 /** The one message every recipient of a task receives, rendered and checked when the task is made. */
@@ -248,4 +277,6 @@ export interface TaskDispatch {
   readonly taskId: string;
   readonly audience: TaskAudience;
   readonly message: TaskMessage;
+  /** Sent inside quiet hours too (TaskDraft.ignoreQuietHours). */
+  readonly ignoreQuietHours?: boolean;
 }

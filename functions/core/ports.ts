@@ -12,6 +12,7 @@ import type {
   ChunkTally,
   DeliveryRecord,
   FanoutMessage,
+  Hold,
   Outcome,
   Post,
   TaskDispatch,
@@ -64,7 +65,6 @@ export interface BroadcastStore {
     tally: ChunkTally,
     extras?: ChunkCompletion,
   ): Promise<void>;
-  setPaused(broadcastId: string, paused: boolean): Promise<void>;
   /** Stores a tally pass's delivery-report counts (tally-reports.ts). */
   setReportCounts(
     broadcastId: string,
@@ -505,6 +505,78 @@ export interface TaskDeliveryReader {
     broadcastId: string,
     opts: { readonly limit: number; readonly after?: string; readonly outcome?: Outcome },
   ): Promise<{ readonly items: readonly DeliveryRecord[]; readonly next: string | null }>;
+}
+
+// ——— Parking: chunks held outside the queue (core/parking.ts, core/resume-parked.ts)
+
+/** A chunk's settled part as its settling write adds it: the chunk done, its tally added once. */
+export interface ChunkSettlement {
+  readonly broadcastId: string;
+  readonly chunkId: string;
+  readonly tally: ChunkTally;
+  readonly extras: ChunkCompletion;
+}
+
+/**
+ * What a park did: `parked`; `chunk_done` (another delivery settled the chunk) or `hold_gone` (the
+ * pause it was to join had ended) wrote nothing.
+ */
+export type ParkOutcome = "parked" | "chunk_done" | "hold_gone";
+
+export interface ParkingStore {
+  /**
+   * In one atomic write: settles a claimed chunk's settled part, parks its still-pending
+   * `remainder` (a chunk of its own) outside the queue, and puts the hold on the broadcast.
+   */
+  parkRemainder(
+    settled: ChunkSettlement,
+    remainder: ChunkMessage,
+    hold: Hold,
+    now: number,
+  ): Promise<ParkOutcome>;
+  /** Parks chunks nobody has claimed yet (a fan-out page's) with the hold, atomically. */
+  parkChunks(
+    broadcastId: string,
+    chunks: readonly ChunkMessage[],
+    hold: Hold,
+    now: number,
+  ): Promise<Exclude<ParkOutcome, "chunk_done">>;
+}
+
+/** A broadcast with parked chunks as the resumer finds it; `parks` grows with every park. */
+export interface ParkedBroadcast {
+  readonly broadcastId: string;
+  readonly parks: number;
+  /** When the resumer last asked WeChat for the quota on its behalf (epoch ms). */
+  readonly checkedAt?: number;
+}
+
+export interface ParkedStore {
+  /** Every broadcast with parked chunks: one small read when there is none. */
+  parkedBroadcasts(): Promise<readonly ParkedBroadcast[]>;
+  /** Up to `limit` of the broadcast's parked chunks. */
+  parkedChunks(broadcastId: string, limit: number): Promise<readonly ChunkMessage[]>;
+  /** Removes parked chunks that were sent on to the queue. */
+  unpark(broadcastId: string, chunkIds: readonly string[]): Promise<void>;
+  /** Forgets the broadcast, unless a chunk was parked since `entry` was read (false then). */
+  forget(entry: ParkedBroadcast): Promise<boolean>;
+  markChecked(broadcastId: string, at: number): Promise<void>;
+  /** Ends the quota pause (the one begun at `pausedAt`, or any); false when it was not paused so. */
+  clearPause(broadcastId: string, pausedAt?: number): Promise<boolean>;
+  /** Ends the deferral until `deferredUntil`; false when it was not deferred so. */
+  clearDeferral(broadcastId: string, deferredUntil: number): Promise<boolean>;
+  /** Notes that the pause or deferral `occasion` (pausedAt, deferredUntil) was announced. */
+  markAnnounced(broadcastId: string, event: "paused" | "deferred", occasion: number): Promise<void>;
+}
+
+/** `quota/get`'s answer for one API: what is left today, or WeChat's refusal (an errcode). */
+export type ApiQuota =
+  | { readonly dailyLimit: number; readonly used: number; readonly remain: number }
+  | { readonly refused: WeChatResult };
+
+export interface QuotaReader {
+  /** `POST /cgi-bin/openapi/quota/get` for `cgiPath`; WeChatTransportError without an answer. */
+  apiQuota(accessToken: string, cgiPath: string): Promise<ApiQuota>;
 }
 
 // ——— Subscriber lookups (core/subscriber-lookup.ts)

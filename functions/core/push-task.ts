@@ -216,7 +216,7 @@ export function isRetryableFailure(record: Pick<DeliveryRecord, "outcome" | "err
   return kind === "transient" || kind === "token";
 }
 
-export type TaskStatus = "draft" | "scheduled" | "sending" | "paused" | "done";
+export type TaskStatus = "draft" | "scheduled" | "sending" | "paused" | "deferred" | "done";
 
 export interface TaskProgress extends DeliveryCounts {
   readonly status: TaskStatus;
@@ -228,6 +228,7 @@ export interface TaskProgress extends DeliveryCounts {
   readonly reportsCountedAt?: number;
   readonly timeline: BroadcastProgress["timeline"];
   readonly bySkipReason?: BroadcastProgress["bySkipReason"];
+  readonly resumesAt?: string;
 }
 
 /** A task's progress: its broadcast's counters once sent; before that its recipients are all pending. */
@@ -265,5 +266,6 @@ export function taskProgress(task: PushTask, broadcast: Broadcast | undefined): 
     ...(p.reportsCountedAt === undefined ? {} : { reportsCountedAt: p.reportsCountedAt }),
     timeline: p.timeline,
     ...(p.bySkipReason ? { bySkipReason: p.bySkipReason } : {}),
+    ...(p.resumesAt === undefined ? {} : { resumesAt: p.resumesAt }),
   };
 }

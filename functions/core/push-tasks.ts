@@ -145,6 +145,7 @@ export const dispatchOf = (task: PushTask) => ({
   taskId: task.taskId,
   audience: task.audience,
   message: task.message,
+  ...(task.ignoreQuietHours ? { ignoreQuietHours: true } : {}),
 });
 
 /**

@@ -1,29 +1,35 @@
-import { pausedEvent } from "./broadcast-events.ts";
 import {
   ChunkRun,
+  type SendChunkDeps as ChunkRunDeps,
   type PendingReason,
-  type SendChunkDeps,
   type SendChunkOptions,
   UnknownBroadcastError,
 } from "./chunk-run.ts";
-import { RecordWriter, tallyOf } from "./delivery-records.ts";
-import { memberFilter } from "./member-filter.ts";
-import type { ChunkMessage, ChunkTally, DeliveryRecord } from "./model.ts";
+import { settlementOf } from "./chunk-settlement.ts";
+import { RecordWriter } from "./delivery-records.ts";
+import type { Broadcast, ChunkMessage, ChunkTally, DeliveryRecord, Hold } from "./model.ts";
+import { holdOf, remainderOf } from "./parking.ts";
+import type { ParkingStore } from "./ports.ts";
+import type { QuietHours } from "./quiet-hours.ts";
 import { RecipientRules } from "./recipient-rules.ts";
-import { skipReasonCounts } from "./skip-reasons.ts";
 import { recordRefusals } from "./suppression.ts";
-import { timelineIncrements } from "./timeline.ts";
 
 export {
   type Attempt,
   clientMsgId,
   OUTCOME_UNKNOWN,
   type PendingReason,
-  type SendChunkDeps,
   type SendChunkOptions,
   UnknownBroadcastError,
 } from "./chunk-run.ts";
 export { tallyOf } from "./delivery-records.ts";
+
+export interface SendChunkDeps extends ChunkRunDeps {
+  /** Where chunks wait outside the queue during quiet hours and quota pauses (core/parking.ts). */
+  readonly parking: Pick<ParkingStore, "parkRemainder">;
+  /** The stage's quiet hours; none when unset. */
+  readonly quietHours?: QuietHours;
+}
 
 /** WeChat's "require subscribe": the user no longer follows the account. */
 const UNFOLLOWED = 43004;
@@ -38,7 +44,12 @@ export type SendChunkResult =
       readonly pending: number;
       /** Why no token could be had, for the log line. */
       readonly detail?: string;
-    };
+    }
+  /**
+   * Its pending recipients wait outside the queue (quiet hours, a quota pause) as a chunk of their
+   * own, and what had settled is counted: delete the message.
+   */
+  | { readonly kind: "parked"; readonly hold: Hold; readonly parked: number; readonly tally: ChunkTally };
 
 /** Time kept after the last WeChat call may start, besides that call's timeout: the records' writes. */
 const FINISH_MARGIN_MS = 2_000;
@@ -59,7 +70,8 @@ const REASON_ORDER: readonly PendingReason[] = ["quota", "token", "transient", "
  * sends to the rest (a customer-service message to those with a tracked open window, the template
  * message to everyone else and whenever WeChat says the window is gone),
  * records each outcome and, once every recipient is settled, adds the chunk's tally to the broadcast
- * exactly once.
+ * exactly once. In quiet hours or while its broadcast is paused it calls nobody and parks the chunk;
+ * a 45009 parks what is still pending after counting what has settled.
  */
 export async function sendChunk(
   chunk: ChunkMessage,
@@ -86,6 +98,12 @@ export async function sendChunk(
     if (record && record.outcome !== "sent" && record.at < (chunk.retryAt ?? 0)) settled.delete(openid);
   }
   const todo = chunk.openids.filter((openid) => !settled.has(openid));
+  const hold = todo.length > 0 ? await holdNow(broadcast, deps) : undefined;
+  if (hold) {
+    const parked = await park(chunk, broadcast, settled, todo, hold, deps);
+    // The pause ended since the broadcast was read: send as usual.
+    if (parked) return parked;
+  }
   const lastReceive = opts.receiveCount >= opts.maxReceiveCount;
   const run = new ChunkRun(
     broadcast,
@@ -120,10 +138,9 @@ export async function sendChunk(
 
   const pending = new Set(outcomes.flatMap((o) => ("pending" in o ? [o.pending] : [])));
   if (run.quotaHit) {
-    // Told before the flag is set: a crash in between tells it again, as the same event.
-    const paused = broadcast.paused ? undefined : pausedEvent(broadcast, clock.now());
-    if (paused) await deps.events?.emit(paused);
-    await broadcasts.setPaused(chunk.broadcastId, true);
+    const waiting = todo.filter((openid) => !settled.has(openid));
+    const parked = await park(chunk, broadcast, settled, waiting, { kind: "quota", hit: true }, deps);
+    if (parked) return parked;
   }
   const reason = REASON_ORDER.find((r) => pending.has(r));
   if (reason) {
@@ -136,30 +153,46 @@ export async function sendChunk(
       ...(run.tokenProblem ? { detail: run.tokenProblem } : {}),
     };
   }
-  if (broadcast.paused && todo.length > 0) await broadcasts.setPaused(chunk.broadcastId, false);
-  const tally = withoutRetried(tallyOf(settled.values()), chunk.retryOf);
-  await broadcasts.completeChunk(chunk.broadcastId, chunk.chunkId, tally, {
-    members: memberFilter(chunk.openids),
-    // Each record in the minute it settled; broadcasts from before the timeline have none.
-    ...(broadcast.timeline ? { timeline: timelineIncrements(settled.values(), broadcast.createdAt) } : {}),
-    // Skips by reason; broadcasts from before they were counted so have no such map.
-    ...(broadcast.bySkipReason ? { bySkipReason: skipReasonCounts(settled.values()) } : {}),
-  });
+  const { tally, extras } = settlementOf(chunk, broadcast, settled);
+  await broadcasts.completeChunk(chunk.broadcastId, chunk.chunkId, tally, extras);
   return { kind: "settled", tally };
 }
 
 /**
- * A retry chunk's tally replaces the failures it re-did: they were counted when first settled, so
- * they come off the counters in the same write that adds their new outcomes.
+ * Why the chunk waits now, if it does. A pause seen in a memoised copy of the broadcast is read
+ * again first: the resumer may have just ended it, and the chunk would wait another round for nothing.
  */
-function withoutRetried(tally: ChunkTally, retryOf: ChunkMessage["retryOf"]): ChunkTally {
-  if (!retryOf) return tally;
-  const byErrcode: Record<string, number> = { ...tally.byErrcode };
-  let { failed, unknown } = tally;
-  for (const { errcode, outcome } of Object.values(retryOf)) {
-    byErrcode[String(errcode)] = (byErrcode[String(errcode)] ?? 0) - 1;
-    if (outcome === "unknown") unknown -= 1;
-    else failed -= 1;
-  }
-  return { ...tally, failed, unknown, byErrcode };
+async function holdNow(broadcast: Broadcast, deps: SendChunkDeps): Promise<Hold | undefined> {
+  const hold = holdOf(broadcast, deps.clock.now(), deps.quietHours);
+  if (hold?.kind !== "quota") return hold;
+  const fresh = await deps.broadcasts.get(broadcast.broadcastId);
+  return fresh ? holdOf(fresh, deps.clock.now(), deps.quietHours) : hold;
+}
+
+/**
+ * Parks the chunk's `waiting` recipients: what has settled is counted now and the chunk is done, in
+ * the same write that parks the waiting ones as a chunk of their own. Whatever crashes when, a
+ * recipient is counted once and in exactly one live chunk: before the write the old chunk comes back
+ * from the queue with its records, after it only the parked rest can send. Undefined when the pause
+ * it was to join has ended.
+ */
+async function park(
+  chunk: ChunkMessage,
+  broadcast: Broadcast,
+  settled: ReadonlyMap<string, DeliveryRecord>,
+  waiting: readonly string[],
+  hold: Hold,
+  deps: SendChunkDeps,
+): Promise<SendChunkResult | undefined> {
+  if (waiting.length === 0) return undefined;
+  const settlement = settlementOf(chunk, broadcast, settled);
+  const outcome = await deps.parking.parkRemainder(
+    settlement,
+    remainderOf(chunk, waiting),
+    hold,
+    deps.clock.now(),
+  );
+  if (outcome === "hold_gone") return undefined;
+  if (outcome === "chunk_done") return { kind: "settled", tally: null };
+  return { kind: "parked", hold, parked: waiting.length, tally: settlement.tally };
 }

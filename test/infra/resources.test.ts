@@ -167,6 +167,18 @@ function finders(stage: Stage = "refresher") {
 const { ofType, one, lambdaOf, deployed, linksOf } = finders();
 const arnOf = (r: Resource) => `arn:aws:mock:us-east-1:000000000000:${r.type}/${r.name}-test`;
 const queueOf = (name: string) => one("aws:sqs/queue:Queue", `${name}Queue`);
+/** A function role's inline IAM statements, actions and resources only. */
+const statementsOf = (key: string) =>
+  (
+    one("aws:iam/role:Role", `${capitalized(key)}FunctionRole`).inputs.inlinePolicies as {
+      policy: string;
+    }[]
+  )
+    .flatMap(
+      (p) => (JSON.parse(p.policy) as { Statement: { actions: string[]; resources: string[] }[] }).Statement,
+    )
+    .map(({ actions, resources }) => ({ actions, resources }));
+const tableArn = (name: string) => arnOf(one("aws:dynamodb/table:Table", `${name}Table`));
 
 describe("queues and their consumers", () => {
   for (const [key, def] of Object.entries(queueDefs)) {
@@ -423,19 +435,6 @@ describe("schedules", () => {
 });
 
 describe("the follower sync", () => {
-  const statementsOf = (key: string) =>
-    (
-      one("aws:iam/role:Role", `${capitalized(key)}FunctionRole`).inputs.inlinePolicies as {
-        policy: string;
-      }[]
-    )
-      .flatMap(
-        (p) =>
-          (JSON.parse(p.policy) as { Statement: { actions: string[]; resources: string[] }[] }).Statement,
-      )
-      .map(({ actions, resources }) => ({ actions, resources }));
-  const tableArn = (name: string) => arnOf(one("aws:dynamodb/table:Table", `${name}Table`));
-
   it("has the Syncs table, SyncQueue with its dead-letter queue, and a consumer in the egress VPC", () => {
     expect(one("aws:dynamodb/table:Table", "SyncsTable").inputs).toMatchObject({
       hashKey: "syncId",
@@ -746,17 +745,6 @@ describe("where the access token comes from", () => {
 });
 
 describe("the broadcast-event webhook", () => {
-  const statementsOf = (key: string, stage: Stage = "refresher") =>
-    (
-      finders(stage).one("aws:iam/role:Role", `${capitalized(key)}FunctionRole`).inputs.inlinePolicies as {
-        policy: string;
-      }[]
-    )
-      .flatMap(
-        (p) =>
-          (JSON.parse(p.policy) as { Statement: { actions: string[]; resources: string[] }[] }).Statement,
-      )
-      .map(({ actions, resources }) => ({ actions, resources }));
   const webhookQueueArn = () => arnOf(queueOf("WebhookQueue"));
 
   it("has WebhookQueue, redriven to its DLQ after about a day of receives, with an alarm on the DLQ", () => {
@@ -794,7 +782,7 @@ describe("the broadcast-event webhook", () => {
         resources: [webhookQueueArn()],
       },
     ]);
-    for (const key of ["notify", "admin", "fanout", "sender"]) {
+    for (const key of ["notify", "admin", "fanout", "sender", "resumer"]) {
       const onWebhook = statementsOf(key).filter((s) => s.resources.includes(webhookQueueArn()));
       expect(onWebhook, key).toEqual([{ actions: ["sqs:SendMessage"], resources: [webhookQueueArn()] }]);
     }
@@ -816,6 +804,56 @@ describe("the broadcast-event webhook", () => {
     expect(env).not.toHaveProperty("BROADCAST_WEBHOOK_SECRET");
     expect(finders("external").lambdaOf("notify").inputs.environment.variables).toMatchObject({
       BROADCAST_WEBHOOK_URL: "https://app.example.com/fanout-events",
+    });
+  });
+});
+
+describe("the resumer (quiet hours and quota pauses)", () => {
+  it("runs every minute in the egress VPC (it asks WeChat's quota/get), with what it touches named", () => {
+    expect(schedules.resumeParked).toMatchObject({ function: "resumer", everyMinutes: 1 });
+    const fn = lambdaOf("resumer");
+    expect(fn.inputs).toMatchObject({ handler: "functions/resumer.handler", timeout: 60 });
+    expect(fn.inputs.vpcConfig.subnetIds).toEqual(lambdaOf("sender").inputs.vpcConfig.subnetIds);
+    expect(Object.keys(fn.inputs.environment.variables)).toEqual(
+      expect.arrayContaining([
+        "TABLE_BROADCASTS",
+        "QUEUE_URL_SEND",
+        "TABLE_TOKENS",
+        "QUEUE_URL_TOKEN_REFRESH",
+      ]),
+    );
+    expect(Object.keys(linksOf("resumer"))).not.toContain("WechatAppSecret");
+    expect(one("aws:cloudwatch/metricAlarm:MetricAlarm", "ResumerErrors").inputs).toMatchObject({
+      dimensions: { FunctionName: fn.inputs.name },
+    });
+  });
+
+  it("may read and clear parked chunks, read the shared token and queue chunks, and nothing more", () => {
+    expect(statementsOf("resumer")).toEqual([
+      {
+        actions: [
+          "dynamodb:GetItem",
+          "dynamodb:Query",
+          "dynamodb:UpdateItem",
+          "dynamodb:DeleteItem",
+          "dynamodb:BatchWriteItem",
+        ],
+        resources: [tableArn("Broadcasts")],
+      },
+      { actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources: [tableArn("Tokens")] },
+      { actions: ["sqs:SendMessage"], resources: [arnOf(queueOf("SendQueue"))] },
+      { actions: ["sqs:SendMessage"], resources: [arnOf(queueOf("TokenRefreshQueue"))] },
+      { actions: ["sqs:SendMessage"], resources: [arnOf(queueOf("WebhookQueue"))] },
+    ]);
+    // The senders and the fan-out park chunks (PutItem); the admin API ends a pause (UpdateItem).
+    for (const key of ["sender", "fanout"])
+      expect(statementsOf(key)).toContainEqual({
+        actions: expect.arrayContaining(["dynamodb:PutItem", "dynamodb:UpdateItem"]),
+        resources: [tableArn("Broadcasts")],
+      });
+    expect(statementsOf("admin")).toContainEqual({
+      actions: expect.arrayContaining(["dynamodb:UpdateItem"]),
+      resources: [tableArn("Broadcasts")],
     });
   });
 });

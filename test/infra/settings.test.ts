@@ -41,6 +41,8 @@ describe("readSettings", () => {
       "FANOUT_PAGE_SIZE",
       "REPORT_TALLY_DELAY_SECONDS",
       "BROADCAST_WEBHOOK_URL",
+      "QUIET_HOURS",
+      "QUIET_HOURS_TZ",
     ]);
     expect(settingNames("sender")).not.toContain("TABLE_TOKENS");
     expect(settingNames("tokenRefresher")).not.toContain("WECHAT_APP_SECRET");
@@ -59,6 +61,15 @@ describe("readSettings", () => {
       FANOUT_PAGE_SIZE: "500",
       REPORT_TALLY_DELAY_SECONDS: "30",
     });
+  });
+
+  it("deploys quiet hours to every function that decides whether a chunk may go, and refuses a malformed window", () => {
+    const quiet = readSettings({ ...given, QUIET_HOURS: "22:00-08:00", QUOTA_CHECK_MINUTES: "10" });
+    for (const key of ["sender", "fanout", "resumer"] as const)
+      expect(quiet.environment[key]).toMatchObject({ QUIET_HOURS: "22:00-08:00" });
+    expect(quiet.environment.resumer).toMatchObject({ QUOTA_CHECK_MINUTES: "10" });
+    expect(() => readSettings({ ...given, QUIET_HOURS: "22-08" })).toThrow(/QUIET_HOURS.*HH:MM-HH:MM/);
+    expect(() => readSettings({ ...given, QUIET_HOURS_TZ: "Mars/Olympus" })).toThrow(/QUIET_HOURS_TZ/);
   });
 
   it("deploys the token push only with an external token server", () => {

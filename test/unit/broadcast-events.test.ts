@@ -7,7 +7,6 @@ import {
   announceIfSettled,
   broadcastEvent,
   broadcastEventId,
-  pausedEvent,
   postEvent,
 } from "../../functions/core/broadcast-events.ts";
 import type { WebhookAttempt } from "../../functions/core/ports.ts";
@@ -28,16 +27,6 @@ describe("event ids", () => {
     expect(broadcastEventId("post-T1", "settled")).toBe("post-T1.settled");
     expect(broadcastEventId("post-T1", "paused", "2026-12-02")).toBe("post-T1.paused.2026-12-02");
     expect(postEvent("held", "T1", 0)).toEqual(postEvent("held", "T1", 0));
-  });
-
-  it("a pause is one occurrence per Beijing day, whatever the time that day", () => {
-    const b = newBroadcast("post-T1", { outTradeNo: "T1", fanoutDone: true, total: 5, sent: 2 });
-    // 2026-12-01 16:30 UTC is 00:30 on the 2nd in Beijing; 15:59 UTC still the 1st.
-    const lateUtc = Date.UTC(2026, 11, 1, 16, 30);
-    expect(pausedEvent(b, lateUtc)?.eventId).toBe("post-T1.paused.2026-12-02");
-    expect(pausedEvent(b, Date.UTC(2026, 11, 2, 15, 0))?.eventId).toBe("post-T1.paused.2026-12-02");
-    expect(pausedEvent(b, Date.UTC(2026, 11, 1, 15, 59))?.eventId).toBe("post-T1.paused.2026-12-01");
-    expect(pausedEvent(b, lateUtc)).toMatchObject({ status: "paused", total: 5, sent: 2 });
   });
 
   it("are the contract's shape, and a push task's broadcast has none", () => {

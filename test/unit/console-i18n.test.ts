@@ -61,6 +61,7 @@ describe("the message catalog", () => {
       sending: "发送中",
       paused: "已暂停",
       done: "已完成",
+      deferred: "已延后（免打扰时段）",
       fanning_out: "分发中",
       awaiting_payment: "待支付",
       held: "待审核",

@@ -4,6 +4,7 @@ import type { WeChatResult } from "../../functions/core/ports.ts";
 import { type SendChunkDeps, sendChunk } from "../../functions/core/send-chunk.ts";
 import { fixedTokens, MemorySubscribers, OK, ScriptedMessenger } from "./cap-fakes.ts";
 import { FakeClock, MemoryBroadcastStore, MemoryDeliveryStore, newBroadcast } from "./fakes.ts";
+import { MemoryParkStore } from "./parking-fakes.ts";
 
 const DAY = 24 * 3600_000;
 const opts = { receiveCount: 1, maxReceiveCount: 5, leaseMs: 70_000 };
@@ -40,6 +41,7 @@ function deps(wechat: ScriptedMessenger, limit = 2): SendChunkDeps {
     loadBroadcast: (id) => broadcasts.get(id),
     dailyCap: { store: subscribers, limit },
     suppression: subscribers,
+    parking: new MemoryParkStore(broadcasts),
   };
 }
 

@@ -106,11 +106,6 @@ export class MemoryBroadcastStore implements BroadcastStore {
     if (extras.bySkipReason && b.bySkipReason)
       b.bySkipReason = addCounts(b.bySkipReason, extras.bySkipReason);
   }
-  async setPaused(id: string, paused: boolean) {
-    const b = this.items.get(id);
-    if (b) b.paused = paused;
-  }
-
   async setReportCounts(id: string, counts: { confirmed: number; rejected: number }, at: number) {
     const b = this.items.get(id);
     if (b) Object.assign(b, counts, { reportsCountedAt: at });

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { chunkRecipients, fanOutPage, PageNotReadyError } from "../../functions/core/fan-out.ts";
 import { ArrayAudience, FakeClock, MemoryBroadcastStore, newBroadcast, RecordingQueues } from "./fakes.ts";
+import { MemoryParkStore } from "./parking-fakes.ts";
 
 const B = "post-T1";
 const audience = Array.from({ length: 25 }, (_, i) => `o${String(i).padStart(2, "0")}`);
@@ -12,6 +13,7 @@ const deps = () => ({
   sendQueue: queues,
   fanoutQueue: queues,
   clock: new FakeClock(),
+  parking: new MemoryParkStore(broadcasts),
 });
 const opts = { pageSize: 10, chunkSize: 4 };
 

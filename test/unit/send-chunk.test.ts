@@ -16,6 +16,7 @@ import {
   sendChunk,
 } from "../../functions/core/send-chunk.ts";
 import { FakeClock, MemoryBroadcastStore, MemoryDeliveryStore, newBroadcast } from "./fakes.ts";
+import { MemoryParkStore } from "./parking-fakes.ts";
 
 type Script = (channel: "custom" | "template", openid: string, call: number) => WeChatResult | "transport";
 const OK: WeChatResult = { errcode: 0, errmsg: "ok" };
@@ -56,6 +57,7 @@ class CountingTokens {
 const B = "post-T1";
 const openids = ["oA", "oB", "oC"];
 let broadcasts: MemoryBroadcastStore;
+let parking: MemoryParkStore;
 let deliveries: MemoryDeliveryStore;
 let tokens: CountingTokens;
 let clock: FakeClock;
@@ -75,12 +77,14 @@ function deps(wechat: WeChatMessenger): SendChunkDeps {
     tokens,
     clock,
     loadBroadcast: (id) => broadcasts.get(id),
+    parking,
   };
 }
 const opts = { receiveCount: 1, maxReceiveCount: 5, leaseMs: 70_000 };
 
 beforeEach(() => {
   broadcasts = new MemoryBroadcastStore();
+  parking = new MemoryParkStore(broadcasts);
   broadcasts.items.set(B, newBroadcast(B, { total: 3, fanoutDone: true, fanoutPage: 1 }));
   deliveries = new MemoryDeliveryStore();
   tokens = new CountingTokens();
@@ -294,19 +298,23 @@ describe("sendChunk", () => {
     expect(deliveries.records.size).toBe(0);
   });
 
-  it("pauses the broadcast on 45009 and leaves the rest of the chunk pending", async () => {
+  it("pauses the broadcast on 45009 and parks the rest of the chunk outside the queue", async () => {
     const wechat = new ScriptedWeChat(() => ({ errcode: 45009, errmsg: "reach max api daily quota limit" }));
     const result = await sendChunk({ broadcastId: B, chunkId: "0-0", openids }, deps(wechat), {
       ...opts,
       receiveCount: 5,
     });
-    expect(result).toMatchObject({ kind: "retry", reason: "quota", pending: 3 });
+    expect(result).toMatchObject({ kind: "parked", hold: { kind: "quota", hit: true }, parked: 3 });
     expect((await broadcasts.get(B))?.paused).toBe(true);
     expect(deliveries.records.size).toBe(0);
+    expect(parking.chunksOf(B).map((c) => [c.chunkId, c.openids])).toEqual([["0-0~1", openids]]);
 
-    const resumed = new ScriptedWeChat(() => OK);
-    await sendChunk({ broadcastId: B, chunkId: "0-0", openids }, deps(resumed), opts);
-    expect((await broadcasts.get(B))?.paused).toBe(false);
+    // While paused, another chunk calls nobody and joins the parked ones.
+    const idle = new ScriptedWeChat(() => OK);
+    const joined = await sendChunk({ broadcastId: B, chunkId: "0-1", openids: ["oD"] }, deps(idle), opts);
+    expect(joined).toMatchObject({ kind: "parked", hold: { kind: "quota", hit: false }, parked: 1 });
+    expect(idle.calls).toHaveLength(0);
+    expect(parking.chunksOf(B).map((c) => c.chunkId)).toEqual(["0-0~1", "0-1~1"]);
   });
 
   it("answers busy while another live invocation holds the chunk", async () => {

@@ -15,6 +15,7 @@ import {
   newBroadcast,
   RecordingQueues,
 } from "./fakes.ts";
+import { MemoryParkStore } from "./parking-fakes.ts";
 
 const draft: TaskDraft = {
   name: "上新",
@@ -71,6 +72,7 @@ function deps(wechat: TaskMessenger): SendChunkDeps {
     tokens: { get: async () => "T", reject: async () => {} },
     clock,
     loadBroadcast: (id) => broadcasts.get(id),
+    parking: new MemoryParkStore(broadcasts),
     tasks: {
       credits,
       wechat,
@@ -237,6 +239,7 @@ describe("fanOutPage for a task", () => {
       {
         broadcasts,
         audience: new ArrayAudience(["oS1"]),
+        parking: new MemoryParkStore(broadcasts),
         taskRecipients: {
           readTaskPage: (taskId, cursor, limit) => {
             reads.push(taskId);

@@ -9,6 +9,7 @@ import {
   subscriberState,
 } from "../../functions/core/subscriber-lookup.ts";
 import { FakeClock, MemoryBroadcastStore, MemoryDeliveryStore, newBroadcast } from "./fakes.ts";
+import { MemoryParkStore } from "./parking-fakes.ts";
 
 const NOW = Date.UTC(2026, 11, 1);
 const DAY = 86_400_000;
@@ -226,6 +227,7 @@ describe("settling a chunk", () => {
         tokens: { get: async () => "T", reject: async () => {} },
         clock,
         loadBroadcast: (id) => broadcasts.get(id),
+        parking: new MemoryParkStore(broadcasts),
       },
       { receiveCount: 1, maxReceiveCount: 5, leaseMs: 60_000 },
     );

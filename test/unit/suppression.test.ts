@@ -20,6 +20,7 @@ import {
   newBroadcast,
   RecordingQueues,
 } from "./fakes.ts";
+import { MemoryParkStore } from "./parking-fakes.ts";
 
 const opts = { receiveCount: 1, maxReceiveCount: 5, leaseMs: 70_000 };
 const audience = ["oSup001", "oSup002", "oSup003"];
@@ -48,6 +49,7 @@ const deps = (wechat: ScriptedMessenger): SendChunkDeps => ({
   clock,
   loadBroadcast: (id) => broadcasts.get(id),
   suppression: subscribers,
+  parking: new MemoryParkStore(broadcasts),
 });
 
 describe("what suppresses a subscriber", () => {
@@ -141,6 +143,7 @@ describe("a broadcast to suppressed subscribers", () => {
         sendQueue: queues,
         fanoutQueue: queues,
         clock,
+        parking: new MemoryParkStore(broadcasts),
         suppression: {
           suppressedAmong: async (ids) => {
             reads.push([...ids]);

@@ -114,81 +114,11 @@ export class DynamoBroadcastStore implements BroadcastStore, SettledEventMarks {
     tally: ChunkTally,
     extras: ChunkCompletion = {},
   ): Promise<void> {
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {
-      ":sent": tally.sent,
-      ":failed": tally.failed,
-      ":unknown": tally.unknown,
-      ":skipped": tally.skipped,
-      ":zero": 0,
-    };
-    const sets: string[] = [];
-    const addToMap = (map: string, counts: Readonly<Record<string, number>>) => {
-      Object.entries(counts).forEach(([key, n], i) => {
-        const name = `#${map}${i}`;
-        const value = `:${map}${i}`;
-        names[name] = key;
-        values[value] = n;
-        sets.push(`${map}.${name} = if_not_exists(${map}.${name}, :zero) + ${value}`);
-      });
-    };
-    addToMap("byChannel", tally.byChannel);
-    addToMap("byErrcode", tally.byErrcode);
-    if (extras.timeline) addToMap("timeline", extras.timeline);
-    if (extras.bySkipReason) addToMap("bySkipReason", extras.bySkipReason);
-    const update = `SET ${[
-      "sent = sent + :sent",
-      "failed = failed + :failed",
-      // Broadcasts started before `unknown` was counted apart have no such attribute.
-      "#unknown = if_not_exists(#unknown, :zero) + :unknown",
-      "skipped = skipped + :skipped",
-      ...sets,
-    ].join(", ")}`;
-    names["#unknown"] = "unknown";
     // false: the claim's condition failed, i.e. another delivery already settled this chunk.
     await transactWithRetry(
       this.db,
       new TransactWriteCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: this.table,
-              Key: chunkKey(broadcastId, chunkId),
-              ConditionExpression: "#state = :claimed",
-              UpdateExpression: `SET #state = :done${extras.members ? ", #members = :members" : ""} REMOVE leaseUntil`,
-              ExpressionAttributeNames: {
-                "#state": "state",
-                ...(extras.members ? { "#members": MEMBERS_ATTRIBUTE } : {}),
-              },
-              ExpressionAttributeValues: {
-                ":claimed": "claimed",
-                ":done": "done",
-                ...(extras.members ? { ":members": extras.members } : {}),
-              },
-            },
-          },
-          {
-            Update: {
-              TableName: this.table,
-              Key: { broadcastId, sk: META },
-              UpdateExpression: update,
-              ExpressionAttributeNames: names,
-              ExpressionAttributeValues: values,
-            },
-          },
-        ],
-      }),
-    );
-  }
-
-  async setPaused(broadcastId: string, paused: boolean): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { broadcastId, sk: META },
-        ConditionExpression: "attribute_exists(broadcastId)",
-        UpdateExpression: "SET paused = :p",
-        ExpressionAttributeValues: { ":p": paused },
+        TransactItems: settlingItems(this.table, { broadcastId, chunkId, tally, extras }),
       }),
     );
   }
@@ -246,4 +176,92 @@ export class DynamoBroadcastStore implements BroadcastStore, SettledEventMarks {
       ),
     );
   }
+}
+
+/** More to set on the broadcast's META item in the write that settles a chunk, and its condition. */
+export interface MetaUpdate {
+  readonly sets?: readonly string[];
+  readonly condition?: string;
+  readonly names?: Readonly<Record<string, string>>;
+  readonly values?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The transaction items that settle a chunk: its claim done (only from claimed) with its openids'
+ * filter, and its tally (and timeline) added to the broadcast's counters, with `meta` riding on that
+ * same update.
+ */
+export function settlingItems(
+  table: string,
+  settlement: {
+    readonly broadcastId: string;
+    readonly chunkId: string;
+    readonly tally: ChunkTally;
+    readonly extras: ChunkCompletion;
+  },
+  meta: MetaUpdate = {},
+) {
+  const { broadcastId, chunkId, tally, extras } = settlement;
+  const names: Record<string, string> = { ...meta.names };
+  const values: Record<string, unknown> = {
+    ...meta.values,
+    ":sent": tally.sent,
+    ":failed": tally.failed,
+    ":unknown": tally.unknown,
+    ":skipped": tally.skipped,
+    ":zero": 0,
+  };
+  const sets: string[] = [];
+  const addToMap = (map: string, counts: Readonly<Record<string, number>>) => {
+    Object.entries(counts).forEach(([key, n], i) => {
+      const name = `#${map}${i}`;
+      const value = `:${map}${i}`;
+      names[name] = key;
+      values[value] = n;
+      sets.push(`${map}.${name} = if_not_exists(${map}.${name}, :zero) + ${value}`);
+    });
+  };
+  addToMap("byChannel", tally.byChannel);
+  addToMap("byErrcode", tally.byErrcode);
+  if (extras.timeline) addToMap("timeline", extras.timeline);
+  if (extras.bySkipReason) addToMap("bySkipReason", extras.bySkipReason);
+  const update = `SET ${[
+    "sent = sent + :sent",
+    "failed = failed + :failed",
+    // Broadcasts started before `unknown` was counted apart have no such attribute.
+    "#unknown = if_not_exists(#unknown, :zero) + :unknown",
+    "skipped = skipped + :skipped",
+    ...sets,
+    ...(meta.sets ?? []),
+  ].join(", ")}`;
+  names["#unknown"] = "unknown";
+  return [
+    {
+      Update: {
+        TableName: table,
+        Key: chunkKey(broadcastId, chunkId),
+        ConditionExpression: "#state = :claimed",
+        UpdateExpression: `SET #state = :done${extras.members ? ", #members = :members" : ""} REMOVE leaseUntil`,
+        ExpressionAttributeNames: {
+          "#state": "state",
+          ...(extras.members ? { "#members": MEMBERS_ATTRIBUTE } : {}),
+        },
+        ExpressionAttributeValues: {
+          ":claimed": "claimed",
+          ":done": "done",
+          ...(extras.members ? { ":members": extras.members } : {}),
+        },
+      },
+    },
+    {
+      Update: {
+        TableName: table,
+        Key: { broadcastId, sk: META },
+        UpdateExpression: update,
+        ...(meta.condition ? { ConditionExpression: meta.condition } : {}),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      },
+    },
+  ];
 }

@@ -2,8 +2,10 @@ import { Pool } from "undici";
 import type { FollowerListAnswer } from "../../core/follower-sync.ts";
 import type { BroadcastMessage } from "../../core/model.ts";
 import {
+  type ApiQuota,
   type FetchedToken,
   type FollowerLister,
+  type QuotaReader,
   type TaskMessenger,
   type TemplateLister,
   type TemplateListing,
@@ -69,7 +71,9 @@ function endpoint(baseUrl: string, opts: WeChatApiOptions): Endpoint {
  * A small typed client for the WeChat endpoints Fanout uses. A pool of keep-alive connections per
  * domain bounds the calls in flight.
  */
-export class WeChatApiClient implements WeChatMessenger, TaskMessenger, TemplateLister, FollowerLister {
+export class WeChatApiClient
+  implements WeChatMessenger, TaskMessenger, TemplateLister, FollowerLister, QuotaReader
+{
   private readonly primary: Endpoint;
   private readonly fallback: Endpoint | undefined;
 
@@ -168,6 +172,24 @@ export class WeChatApiClient implements WeChatMessenger, TaskMessenger, Template
       ...(openids ? { openids } : {}),
       ...(typeof body.count === "number" ? { count: body.count } : {}),
       nextOpenid: typeof body.next_openid === "string" ? body.next_openid : "",
+    };
+  }
+
+  /** quota/get: one API's daily limit, used and remaining calls. It changes nothing, so it may be repeated. */
+  async apiQuota(accessToken: string, cgiPath: string): Promise<ApiQuota> {
+    const body = await this.call(
+      `/cgi-bin/openapi/quota/get?access_token=${encodeURIComponent(accessToken)}`,
+      { cgi_path: cgiPath },
+      "repeatable",
+    );
+    const quota = body.quota as Record<string, unknown> | undefined;
+    const errcode = typeof body.errcode === "number" ? body.errcode : 0;
+    if (errcode !== 0 || typeof quota?.remain !== "number")
+      return { refused: { errcode: errcode === 0 ? -1 : errcode, errmsg: String(body.errmsg ?? "") } };
+    return {
+      dailyLimit: Number(quota.daily_limit ?? 0),
+      used: Number(quota.used ?? 0),
+      remain: quota.remain,
     };
   }
 

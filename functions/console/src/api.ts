@@ -10,6 +10,7 @@ import type {
   PostView,
   PreviewAnswer,
   RejectPostAnswer,
+  ResumeAnswer,
   RetryAnswer,
   SendTaskAnswer,
   SendTaskBody,
@@ -157,6 +158,9 @@ export const api = {
   exportDeliveries: (kind: "task" | "post", id: string, status: DeliveryItem["status"]) =>
     download(withStatus(`${kind === "task" ? task(id) : post(id)}/deliveries.csv`, status)),
   startSync: () => call<StartSyncAnswer>("POST", "/api/subscribers/sync"),
+  /** Ends a post's or a task's quota pause (409 when it is not paused). */
+  resumePost: (outTradeNo: string) => call<ResumeAnswer>("POST", `${post(outTradeNo)}/resume`),
+  resumeTask: (id: string) => call<ResumeAnswer>("POST", `${task(id)}/resume`),
   getSync: (id: string) => call<SyncView>("GET", `/api/subscribers/sync/${encodeURIComponent(id)}`),
   /** The review queue (待审核): held posts, the longest waiting first. */
   listReview: (cursor: string | null) => call<PostList>("GET", paged("/api/review", cursor)),

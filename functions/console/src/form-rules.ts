@@ -153,6 +153,8 @@ export interface FormValues {
   readonly channel: TaskView["channel"];
   readonly audience: TaskView["audience"];
   readonly goodsOnShelf: boolean;
+  /** An urgent service notice, sent in quiet hours too. */
+  readonly ignoreQuietHours?: boolean;
 }
 
 /** The request body; call only once every field checks out. */
@@ -177,5 +179,6 @@ export function taskBody(values: FormValues): CreateTaskBody {
       onShelf: values.goodsOnShelf,
     },
     audience: values.audience,
+    ...(values.ignoreQuietHours ? { ignoreQuietHours: true } : {}),
   };
 }

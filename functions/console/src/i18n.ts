@@ -47,6 +47,7 @@ const zhCN = {
     scheduled: "已定时",
     sending: "发送中",
     paused: "已暂停",
+    deferred: "已延后（免打扰时段）",
     done: "已完成",
     fanning_out: "分发中",
     awaiting_payment: "待支付",
@@ -377,6 +378,17 @@ const zhCN = {
     "suppressed: 43004": "已屏蔽：未关注（43004）",
     "no subscription credit": "无订阅消息额度",
   } as Record<string, string>,
+  resumesAt: (time: string) => `将于 ${time} 继续`,
+  deferredNote: (time: string) =>
+    `免打扰时段内不发送：将于 ${time} 自动继续，待发送的接收人都会收到，且只收到一次。`,
+  pausedNote:
+    "微信今日的模板消息额度已用完（45009），已发出的均已计入。额度恢复后自动继续（每 15 分钟查询一次额度，北京时间 0 点重置后立即查询）；若已在公众平台重置了额度，可点击“继续发送”。",
+  resumeButton: "继续发送",
+  resumeStarted: "已继续：待发送的接收人将在 1 分钟内开始发送。",
+  resumeRefused: "无法继续：",
+  fieldQuietHours: "免打扰时段",
+  ignoresQuietHours: "照常发送（紧急服务通知）",
+  labelIgnoreQuietHours: "紧急服务通知：免打扰时段内也照常发送",
 };
 
 export type Catalog = typeof zhCN;
@@ -400,6 +412,7 @@ const en: Catalog = {
     scheduled: "scheduled",
     sending: "sending",
     paused: "paused",
+    deferred: "deferred (quiet hours)",
     done: "done",
     fanning_out: "fanning out",
     awaiting_payment: "awaiting payment",
@@ -734,6 +747,17 @@ const en: Catalog = {
     "suppressed: 43004": "suppressed: not following (43004)",
     "no subscription credit": "no subscribe-message credit",
   },
+  resumesAt: (time) => `goes on at ${time}`,
+  deferredNote: (time) =>
+    `Nothing is sent in quiet hours: it goes on by itself at ${time}, and every pending recipient gets the message once.`,
+  pausedNote:
+    "WeChat's template-message quota for today is used up (45009); everything sent so far is counted. It goes on by itself once the quota is back (checked every 15 minutes, and right after the reset at 00:00 China time); if you reset the quota in the MP console, press Resume sending.",
+  resumeButton: "Resume sending",
+  resumeStarted: "Resumed: the pending recipients start receiving within a minute.",
+  resumeRefused: "Not resumed: ",
+  fieldQuietHours: "Quiet hours",
+  ignoresQuietHours: "sent anyway (urgent service notice)",
+  labelIgnoreQuietHours: "Urgent service notice: send during quiet hours too",
 };
 
 export const catalogs: Record<Lang, Catalog> = { "zh-CN": zhCN, en };

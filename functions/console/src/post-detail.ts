@@ -6,6 +6,8 @@ import { detailCard, summaryTerms } from "./detail-card.ts";
 import { h, say } from "./dom.ts";
 import { formatFen, formatTime } from "./format.ts";
 import { skipReasonList } from "./guard-view.ts";
+import { statusText } from "./hold-logic.ts";
+import { createHold } from "./hold-view.ts";
 import { postProgress } from "./progress.ts";
 import { progressBar } from "./progress-bar.ts";
 import { createRecords, type RecordsView } from "./records-view.ts";
@@ -47,12 +49,16 @@ export function createPostDetail(ctx: Ctx, actions: { close(): void }): PostDeta
     "post",
   );
   const records = createRecords(ctx, message, { list: api.listPostDeliveries, prefix: "post-records" });
+  const hold = createHold(ctx, "post", message, () =>
+    outTradeNo ? api.resumePost(outTradeNo) : Promise.reject(new Error("no post open")),
+  );
   const root = detailCard(
     { card: "post-detail", close: "post-detail-close" },
     title,
     { text: t.close, click: actions.close },
     summary,
     progress,
+    hold.root,
     breakdown,
     skips,
     message,
@@ -63,7 +69,7 @@ export function createPostDetail(ctx: Ctx, actions: { close(): void }): PostDeta
   function renderSummary(post: PostView): void {
     const rows: [string, string][] = [
       [t.fieldOrder, post.outTradeNo],
-      [t.fieldStatus, t.status[post.status]],
+      [t.fieldStatus, statusText(post, t, ctx.zone)],
       [t.fieldPayment, t.payment[post.payment]],
       [t.fieldAmount, formatFen(post.amount)],
       [t.fieldContent, post.content],
@@ -90,6 +96,7 @@ export function createPostDetail(ctx: Ctx, actions: { close(): void }): PostDeta
       title.textContent = t.postDetailTitle(post.outTradeNo);
       renderSummary(post);
       progress.replaceChildren(hasBroadcast(post) ? progressBar(postProgress(post), t) : "");
+      hold.show(post);
       breakdown.replaceChildren(errcodeList(errcodeBreakdown(post.byErrcode), t));
       skips.replaceChildren(skipReasonList(post.bySkipReason, t));
       stats.show(post, post.payment === "PAID" && post.failed > 0);

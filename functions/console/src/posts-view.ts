@@ -2,6 +2,7 @@ import type { PostView, PreviewAnswer } from "../../contracts/api.ts";
 import type { Ctx } from "./context.ts";
 import { h } from "./dom.ts";
 import { formatFen, formatTime, truncate } from "./format.ts";
+import { statusText } from "./hold-logic.ts";
 import { createPreview } from "./preview-view.ts";
 import { postProgress } from "./progress.ts";
 import { progressBar } from "./progress-bar.ts";
@@ -111,7 +112,7 @@ export function createPostList(ctx: Ctx, actions: PostActions): PostListView {
         h("span", { text: t.payment[p.payment], attrs: { "data-payment": p.payment } }),
         demoPay && p.payment === "PENDING" ? [" ", payButton(p)] : null,
       ),
-      h("td", { className: "status", text: t.status[p.status], attrs: { "data-status": p.status } }),
+      h("td", { className: "status", text: statusText(p, t, ctx.zone), attrs: { "data-status": p.status } }),
       h("td", {}, hasBroadcast(p) ? progressBar(postProgress(p), t) : ""),
       h(
         "td",

@@ -1,10 +1,13 @@
 import type { PreviewAnswer, TaskView } from "../../contracts/api.ts";
+import { api } from "./api.ts";
 import { createBroadcastStats } from "./broadcast-stats.ts";
 import type { Ctx } from "./context.ts";
 import { detailCard, summaryTerms } from "./detail-card.ts";
 import { h, say } from "./dom.ts";
 import { explainErrcode, formatTime } from "./format.ts";
 import { skipReasonList } from "./guard-view.ts";
+import { statusText } from "./hold-logic.ts";
+import { createHold } from "./hold-view.ts";
 import { createPreview } from "./preview-view.ts";
 import { taskProgress } from "./progress.ts";
 import { progressBar } from "./progress-bar.ts";
@@ -97,12 +100,16 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
   );
   const stats = createBroadcastStats(ctx, () => (taskId ? { kind: "task", id: taskId } : null), "task");
   const records = createRecords(ctx, message);
+  const hold = createHold(ctx, "task", message, () =>
+    taskId ? api.resumeTask(taskId) : Promise.reject(new Error("no task open")),
+  );
   const root = detailCard(
     { card: "task-detail", close: "detail-close" },
     title,
     { text: t.close, click: actions.close },
     summary,
     progress,
+    hold.root,
     breakdown,
     skips,
     message,
@@ -115,7 +122,7 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
 
   function renderSummary(task: TaskView): void {
     const rows: [string, string][] = [
-      [t.fieldStatus, t.status[task.status]],
+      [t.fieldStatus, statusText(task, t, ctx.zone)],
       [t.fieldCreated, formatTime(task.createdAt, ctx.zone)],
       [t.fieldSendAt, formatTime(task.sendAt, ctx.zone)],
       [t.fieldScheduleError, task.scheduleError ?? ""],
@@ -128,6 +135,7 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
       [t.fieldGoods, `${task.goods.title} · ${goodsLine(task.goods, t)}`],
       [t.fieldRecipients, recipientsText(task, t)],
       [t.fieldRetry, task.retry ? t.retryRound(task.retry.round, task.retry.requeued) : ""],
+      [t.fieldQuietHours, task.ignoreQuietHours ? t.ignoresQuietHours : ""],
     ];
     summary.replaceChildren(...summaryTerms(rows));
   }
@@ -154,6 +162,7 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
       title.textContent = t.detailTitle(task.name);
       renderSummary(task);
       progress.replaceChildren(isUnsent(task) ? "" : progressBar(taskProgress(task), t));
+      hold.show(task);
       renderBreakdown(task);
       stats.root.hidden = isDraft(task);
       stats.show(task, task.failed > 0);

@@ -101,6 +101,9 @@ export function createTaskForm(ctx: Ctx, created: (taskId: string) => Promise<vo
     attrs: { id: "f-goodsOnShelf", name: "goodsOnShelf", type: "checkbox", checked: true },
   });
   controls.set("goodsOnShelf", onShelf);
+  const ignoreQuietHours = h("input", {
+    attrs: { id: "f-ignoreQuietHours", name: "ignoreQuietHours", type: "checkbox" },
+  });
   const formMsg = h("p", { className: "msg", attrs: { id: "form-msg", role: "alert" } });
   const createButton = h("button", { text: t.createButton, attrs: { type: "submit", id: "create-button" } });
   const form = h(
@@ -134,6 +137,11 @@ export function createTaskForm(ctx: Ctx, created: (taskId: string) => Promise<vo
         ["uploaded", t.audienceUploaded],
         ["all", t.audience.all],
       ]),
+      h(
+        "div",
+        { className: "field" },
+        h("label", { className: "inline" }, ignoreQuietHours, ` ${t.labelIgnoreQuietHours}`),
+      ),
     ),
     formMsg,
     createButton,
@@ -185,6 +193,7 @@ export function createTaskForm(ctx: Ctx, created: (taskId: string) => Promise<vo
       channel: value("channel") === "subscribe" ? "subscribe" : "template",
       audience: value("audience") === "all" ? "all" : "uploaded",
       goodsOnShelf: onShelf.checked,
+      ignoreQuietHours: ignoreQuietHours.checked,
     };
   }
 

@@ -12,11 +12,11 @@ const DUE_WATCH_MS = 60_000;
 
 /**
  * Still moving, or about to: worth polling. A paused task resumes by itself (the day's quota comes
- * back); a scheduled one is starting within a minute of its time.
+ * back), a deferred one when quiet hours end; a scheduled one is starting within a minute of its time.
  */
 export function isRunning(task: TaskView, now = Date.now()): boolean {
   if (task.status === "scheduled") return Date.parse(task.sendAt ?? "") - now < DUE_WATCH_MS;
-  return task.status === "sending" || task.status === "paused";
+  return task.status === "sending" || task.status === "paused" || task.status === "deferred";
 }
 
 /**

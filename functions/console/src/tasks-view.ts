@@ -2,6 +2,7 @@ import type { TaskView } from "../../contracts/api.ts";
 import type { Ctx } from "./context.ts";
 import { h } from "./dom.ts";
 import { formatTime } from "./format.ts";
+import { statusText } from "./hold-logic.ts";
 import { taskProgress } from "./progress.ts";
 import { progressBar } from "./progress-bar.ts";
 import { canRetry, goodsLine, isDraft, isUnsent, recipientsText } from "./task-logic.ts";
@@ -109,7 +110,7 @@ export function createTaskList(ctx: Ctx, actions: TaskActions): TaskListView {
       h(
         "td",
         { className: "status", attrs: { "data-status": task.status } },
-        h("span", { text: t.status[task.status] }),
+        h("span", { text: statusText(task, t, ctx.zone) }),
         isUnsent(task) ? null : progressBar(taskProgress(task), t),
       ),
       h("td", {}, open, send, retry),

@@ -1,6 +1,7 @@
 import { type Faults, parseFaultsPatch } from "./faults.ts";
 import { configureFollowerList, type FollowerList } from "./follower-list.ts";
 import type { Delivered } from "./ledger.ts";
+import { configureTemplateQuota, type DailyQuota } from "./template-quota.ts";
 import type { WindowKind } from "./user-store.ts";
 
 /**
@@ -23,6 +24,8 @@ export interface SimulatorControls {
   reset(opts?: { keepTokens?: boolean }): void;
   /** The follower list user/get pages (its page size, faults and quota). */
   readonly followers: FollowerList;
+  /** The template message's daily quota (quota/get reports it; 45009 past it). */
+  readonly templateQuota: DailyQuota;
 }
 
 export interface ControlAnswer {
@@ -167,6 +170,13 @@ const ROUTES: Readonly<Record<string, Partial<Record<string, Handler>>>> = {
     DELETE: (sim) => {
       sim.clearFaults();
       return ok({ faults: sim.faultSettings() });
+    },
+  },
+  "/__sim/quota": {
+    GET: (sim) => ({ status: 200, body: { template: sim.templateQuota.state() } }),
+    POST: (sim, body) => {
+      const answer = configureTemplateQuota(sim.templateQuota, body);
+      return typeof answer === "string" ? bad(answer) : ok({ template: answer });
     },
   },
   "/__sim/ledger": { GET: (sim, _body, query) => getLedger(sim, query) },

@@ -23,6 +23,7 @@ export const ERRMSG = {
   47001: "data format error",
   47003: "argument invalid!",
   48001: "api unauthorized",
+  76021: "cgi_path not found, please check",
   89503: "此次调用需要管理员确认，请耐心等候",
 } as const;
 

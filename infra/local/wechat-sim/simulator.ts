@@ -14,6 +14,7 @@ import { DEFAULT_FAULTS, drawFault, type Faults, Prng } from "./faults.ts";
 import { FollowerList } from "./follower-list.ts";
 import type { Delivered } from "./ledger.ts";
 import { eventXml, type PushResult, pushToCallback, textMessageXml } from "./push.ts";
+import type { DailyQuota } from "./template-quota.ts";
 import type { WindowKind } from "./user-store.ts";
 import { type ApiName, type SendApi, WeChatApi } from "./wechat-api.ts";
 
@@ -77,6 +78,7 @@ const ROUTES: Readonly<Record<string, Route>> = {
   "/cgi-bin/message/subscribe/send": { method: "POST", api: "subscribe_send" },
   "/cgi-bin/template/get_all_private_template": { method: "GET", api: "template_list" },
   "/cgi-bin/user/get": { method: "GET", api: "user_get" },
+  "/cgi-bin/openapi/quota/get": { method: "POST", api: "quota_get" },
 };
 
 const API_BODY_LIMIT = 1024 * 1024;
@@ -94,6 +96,7 @@ function zeroCalls(): Record<ApiName, number> {
     template_send: 0,
     subscribe_send: 0,
     user_get: 0,
+    quota_get: 0,
   };
 }
 
@@ -152,6 +155,11 @@ export class WeChatSimulator implements SimulatorControls {
       now: this.now,
     });
     this.followers = new FollowerList(this.api.users, this.api.tokens, this.now);
+  }
+
+  /** The template message's daily quota: `setRemain(0)` runs it out, `setRemain(n)` gives n back. */
+  get templateQuota(): DailyQuota {
+    return this.api.templateQuota;
   }
 
   /** Base URL once started, e.g. `http://127.0.0.1:43211`. */
@@ -443,6 +451,9 @@ export class WeChatSimulator implements SimulatorControls {
         return;
       case "user_get":
         this.reply(res, await this.followers.answer(url.searchParams));
+        return;
+      case "quota_get":
+        this.reply(res, this.api.quotaGet(url.searchParams.get("access_token"), raw));
         return;
       default:
         this.send(route.api, url.searchParams.get("access_token"), raw, res);

@@ -1,13 +1,14 @@
 import { chinaDay } from "./clock.ts";
 import { OK, type WxBody, wxError } from "./errors.ts";
 import { Ledger } from "./ledger.ts";
+import { DailyQuota, quotaAnswer } from "./template-quota.ts";
 import { type TokenGrant, TokenService } from "./token-service.ts";
 import { UserStore } from "./user-store.ts";
 import { checkTemplateData, type TemplateFlavour } from "./value-rules.ts";
 
 export const SEND_APIS = ["custom_send", "template_send", "subscribe_send"] as const;
 export type SendApi = (typeof SEND_APIS)[number];
-export type ApiName = "stable_token" | "token" | "template_list" | SendApi | "user_get";
+export type ApiName = "stable_token" | "token" | "template_list" | SendApi | "user_get" | "quota_get";
 
 export interface ApiConfig {
   readonly appId: string;
@@ -78,7 +79,8 @@ export class WeChatApi {
   private readonly recentClientMsgIds = new Map<string, number>();
   private nextMsgid = FIRST_MSGID;
   private quotaDay = -1;
-  private templateToday = 0;
+  /** The template message's daily quota: quota/get reports it, `/__sim/quota` moves it. */
+  readonly templateQuota: DailyQuota;
   private customToday = 0;
   private suppressed = 0;
 
@@ -90,6 +92,16 @@ export class WeChatApi {
       now: cfg.now,
     });
     this.ledger = new Ledger(this.users, cfg.ledgerBodyLimit);
+    this.templateQuota = new DailyQuota(cfg.templateDailyQuota, cfg.now);
+  }
+
+  /** `POST /cgi-bin/openapi/quota/get` `{"cgi_path"}`: an API's daily limit, used and remaining calls. */
+  quotaGet(accessToken: string | null, raw: string): WxBody {
+    const tokenError = this.tokens.check(accessToken);
+    if (tokenError !== 0) return wxError(tokenError);
+    const parsed = parseJsonBody(raw);
+    if (!parsed.ok) return parsed.error;
+    return quotaAnswer({ "/cgi-bin/message/template/send": this.templateQuota }, parsed.body);
   }
 
   get duplicatesSuppressed(): number {
@@ -156,7 +168,6 @@ export class WeChatApi {
     const day = chinaDay(this.cfg.now());
     if (day !== this.quotaDay) {
       this.quotaDay = day;
-      this.templateToday = 0;
       this.customToday = 0;
     }
   }
@@ -215,8 +226,7 @@ export class WeChatApi {
         return { ...OK, msgid: this.ledger.msgidAt(firstRow) };
       }
     }
-    if (this.templateToday >= this.cfg.templateDailyQuota) return wxError(45009);
-    this.templateToday += 1;
+    if (!this.templateQuota.take()) return wxError(45009);
     const msgid = this.takeMsgid();
     const userIdx = this.users.ensure(touser);
     const row = this.ledger.append({
@@ -280,7 +290,7 @@ export class WeChatApi {
     this.ledger.clear();
     this.recentClientMsgIds.clear();
     this.quotaDay = -1;
-    this.templateToday = 0;
+    this.templateQuota.reset(this.cfg.templateDailyQuota);
     this.customToday = 0;
     this.suppressed = 0;
   }
