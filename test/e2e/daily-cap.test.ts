@@ -1,6 +1,7 @@
 /** The daily cap of paid posts (MAX_POSTS_PER_SUBSCRIBER_PER_DAY) against the whole local stack. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { gained, openids, startTestApp, type TestApp } from "./harness.ts";
+import { openids, startTestApp, type TestApp } from "./harness.ts";
+import { paidPost as paidPostTo } from "./paid-post.ts";
 
 let t: TestApp;
 const audience = openids("Cap", 6);
@@ -13,18 +14,7 @@ afterAll(async () => {
   await t?.stop();
 });
 
-async function paidPost(outTradeNo: string) {
-  const before = t.received();
-  const calls = new Map(audience.map((id) => [id, t.sim.sendCallsTo(id)]));
-  expect((await t.client.notify(await t.postAndNotify(outTradeNo))).status).toBe(204);
-  const status = await t.client.waitForBroadcast(outTradeNo);
-  const after = t.received();
-  return {
-    status,
-    got: (id: string) => gained(before, after, id),
-    called: (id: string) => t.sim.sendCallsTo(id) - (calls.get(id) ?? 0),
-  };
-}
+const paidPost = (outTradeNo: string) => paidPostTo(t, audience, outTradeNo);
 
 describe("a cap of 2 paid posts per subscriber per day", () => {
   it("sends the first two posts to everyone and skips everyone in the third with `daily cap`", async () => {

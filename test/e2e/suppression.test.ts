@@ -3,7 +3,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HttpStatusError } from "../../infra/local/fanout-client.ts";
 import type { CallbackTarget } from "../../infra/local/wechat-sim/push.ts";
-import { gained, openids, startTestApp, type TestApp } from "./harness.ts";
+import { openids, startTestApp, type TestApp } from "./harness.ts";
+import { paidPost as paidPostTo } from "./paid-post.ts";
 
 let t: TestApp;
 let target: CallbackTarget;
@@ -26,17 +27,7 @@ afterAll(async () => {
 let postNo = 0;
 async function paidPost() {
   postNo += 1;
-  const outTradeNo = `SUP${String(postNo).padStart(7, "0")}`;
-  const before = t.received();
-  const calls = new Map(audience.map((id) => [id, t.sim.sendCallsTo(id)]));
-  expect((await t.client.notify(await t.postAndNotify(outTradeNo))).status).toBe(204);
-  const status = await t.client.waitForBroadcast(outTradeNo);
-  const after = t.received();
-  return {
-    status,
-    got: (id: string) => gained(before, after, id),
-    called: (id: string) => t.sim.sendCallsTo(id) - (calls.get(id) ?? 0),
-  };
+  return paidPostTo(t, audience, `SUP${String(postNo).padStart(7, "0")}`);
 }
 
 async function suppressionOf(openid: string) {

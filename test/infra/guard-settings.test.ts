@@ -2,14 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig, senderSchema } from "../../functions/config.ts";
 import { readSettings, settingNames } from "../../infra/settings.ts";
-
-const given = {
-  WECHAT_APP_ID: "wx0123456789abcdef",
-  WECHAT_TEMPLATE_ID: "TEMPLATE",
-  WECHATPAY_MCH_ID: "1900000001",
-  WECHATPAY_PUBLIC_KEY_ID: "PUB_KEY_ID_0114232134912410000000000000TEST",
-  ALARM_EMAIL: "ops@example.com",
-};
+import { requiredSettings as given } from "./required-settings.ts";
 
 describe("MAX_POSTS_PER_SUBSCRIBER_PER_DAY", () => {
   it("is a sender setting a stage can set, and no other function's", () => {

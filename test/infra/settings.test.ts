@@ -1,14 +1,7 @@
 /** The deploy's settings, read before anything is created: every problem named at once. */
 import { describe, expect, it } from "vitest";
 import { readSettings, settingNames } from "../../infra/settings.ts";
-
-const given = {
-  WECHAT_APP_ID: "wx0123456789abcdef",
-  WECHAT_TEMPLATE_ID: "TEMPLATE",
-  WECHATPAY_MCH_ID: "1900000001",
-  WECHATPAY_PUBLIC_KEY_ID: "PUB_KEY_ID_0114232134912410000000000000TEST",
-  ALARM_EMAIL: "ops@example.com",
-};
+import { requiredSettings as given } from "./required-settings.ts";
 
 describe("readSettings", () => {
   it("names every missing or malformed setting, with the functions' own rules", () => {
