@@ -2,9 +2,14 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { DAILY_CAP, DailyCapGate, freeSlot } from "../../functions/core/daily-cap.ts";
 import type { WeChatResult } from "../../functions/core/ports.ts";
 import { type SendChunkDeps, sendChunk } from "../../functions/core/send-chunk.ts";
-import { fixedTokens, MemorySubscribers, OK, ScriptedMessenger } from "./cap-fakes.ts";
-import { FakeClock, MemoryBroadcastStore, MemoryDeliveryStore, newBroadcast } from "./fakes.ts";
-import { MemoryParkStore } from "./parking-fakes.ts";
+import { type MemorySubscribers, OK, ScriptedMessenger } from "./cap-fakes.ts";
+import {
+  type FakeClock,
+  type MemoryBroadcastStore,
+  type MemoryDeliveryStore,
+  newBroadcast,
+} from "./fakes.ts";
+import { chunkDeps, chunkWorld } from "./send-chunk-fixture.ts";
 
 const DAY = 24 * 3600_000;
 const opts = { receiveCount: 1, maxReceiveCount: 5, leaseMs: 70_000 };
@@ -16,11 +21,7 @@ let broadcasts: MemoryBroadcastStore;
 let deliveries: MemoryDeliveryStore;
 
 beforeEach(() => {
-  clock = new FakeClock();
-  subscribers = new MemorySubscribers();
-  for (const openid of audience) subscribers.add(openid);
-  broadcasts = new MemoryBroadcastStore();
-  deliveries = new MemoryDeliveryStore();
+  ({ clock, subscribers, broadcasts, deliveries } = chunkWorld(audience));
 });
 
 function post(n: number): string {
@@ -31,18 +32,8 @@ function post(n: number): string {
 }
 
 function deps(wechat: ScriptedMessenger, limit = 2): SendChunkDeps {
-  return {
-    broadcasts,
-    deliveries,
-    subscribers,
-    wechat,
-    tokens: fixedTokens,
-    clock,
-    loadBroadcast: (id) => broadcasts.get(id),
-    dailyCap: { store: subscribers, limit },
-    suppression: subscribers,
-    parking: new MemoryParkStore(broadcasts),
-  };
+  const world = { clock, subscribers, broadcasts, deliveries };
+  return { ...chunkDeps(world, wechat), dailyCap: { store: subscribers, limit } };
 }
 
 const chunk = (broadcastId: string, openids = audience, windowed?: string[]) => ({

@@ -11,16 +11,17 @@ import {
   suppressedSkip,
   suppressionOfSkip,
 } from "../../functions/core/suppression.ts";
-import { fixedTokens, MemorySubscribers, OK, ScriptedMessenger } from "./cap-fakes.ts";
+import { type MemorySubscribers, OK, ScriptedMessenger } from "./cap-fakes.ts";
 import {
   ArrayAudience,
-  FakeClock,
-  MemoryBroadcastStore,
-  MemoryDeliveryStore,
+  type FakeClock,
+  type MemoryBroadcastStore,
+  type MemoryDeliveryStore,
   newBroadcast,
   RecordingQueues,
 } from "./fakes.ts";
 import { MemoryParkStore } from "./parking-fakes.ts";
+import { chunkDeps, chunkWorld } from "./send-chunk-fixture.ts";
 
 const opts = { receiveCount: 1, maxReceiveCount: 5, leaseMs: 70_000 };
 const audience = ["oSup001", "oSup002", "oSup003"];
@@ -32,25 +33,12 @@ let broadcasts: MemoryBroadcastStore;
 let deliveries: MemoryDeliveryStore;
 
 beforeEach(() => {
-  clock = new FakeClock();
-  subscribers = new MemorySubscribers();
-  for (const openid of audience) subscribers.add(openid);
-  broadcasts = new MemoryBroadcastStore();
+  ({ clock, subscribers, broadcasts, deliveries } = chunkWorld(audience));
   broadcasts.items.set(B, newBroadcast(B, { total: 3, fanoutDone: true, fanoutPage: 1 }));
-  deliveries = new MemoryDeliveryStore();
 });
 
-const deps = (wechat: ScriptedMessenger): SendChunkDeps => ({
-  broadcasts,
-  deliveries,
-  subscribers,
-  wechat,
-  tokens: fixedTokens,
-  clock,
-  loadBroadcast: (id) => broadcasts.get(id),
-  suppression: subscribers,
-  parking: new MemoryParkStore(broadcasts),
-});
+const deps = (wechat: ScriptedMessenger): SendChunkDeps =>
+  chunkDeps({ clock, subscribers, broadcasts, deliveries }, wechat);
 
 describe("what suppresses a subscriber", () => {
   it("a `failed:user block` report only, and a refused send: 43101 on OA messages, 43004 on any", () => {

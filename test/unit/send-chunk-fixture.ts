@@ -1,0 +1,43 @@
+/**
+ * The in-memory world a sender's chunk runs in for the daily-cap and suppression tests: an audience
+ * of followed subscribers, empty broadcast and delivery stores, a fixed clock and fixed token.
+ */
+import type { SendChunkDeps } from "../../functions/core/send-chunk.ts";
+import { fixedTokens, MemorySubscribers, type ScriptedMessenger } from "./cap-fakes.ts";
+import { FakeClock, MemoryBroadcastStore, MemoryDeliveryStore } from "./fakes.ts";
+import { MemoryParkStore } from "./parking-fakes.ts";
+
+export interface ChunkWorld {
+  clock: FakeClock;
+  subscribers: MemorySubscribers;
+  broadcasts: MemoryBroadcastStore;
+  deliveries: MemoryDeliveryStore;
+}
+
+/** A fresh world in which every openid of `audience` is a followed subscriber. */
+export function chunkWorld(audience: readonly string[]): ChunkWorld {
+  const subscribers = new MemorySubscribers();
+  for (const openid of audience) subscribers.add(openid);
+  return {
+    clock: new FakeClock(),
+    subscribers,
+    broadcasts: new MemoryBroadcastStore(),
+    deliveries: new MemoryDeliveryStore(),
+  };
+}
+
+/** The sender's dependencies over `world`, suppressing by its subscribers and parking in memory. */
+export function chunkDeps(world: ChunkWorld, wechat: ScriptedMessenger): SendChunkDeps {
+  const { broadcasts, deliveries, subscribers, clock } = world;
+  return {
+    broadcasts,
+    deliveries,
+    subscribers,
+    wechat,
+    tokens: fixedTokens,
+    clock,
+    loadBroadcast: (id) => broadcasts.get(id),
+    suppression: subscribers,
+    parking: new MemoryParkStore(broadcasts),
+  };
+}
