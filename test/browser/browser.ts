@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { type Browser, chromium, type Page, type Route } from "playwright-core";
 import { afterAll, beforeAll } from "vitest";
+import { serveConsole } from "../../functions/console/serve.ts";
+import type { HttpEvent } from "../../functions/http.ts";
 
 /** Debian's Chromium (`apt-get install -y chromium`); playwright-core never downloads a browser. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -45,6 +47,25 @@ export function useChromium(): () => Browser {
     if (!browser) throw new Error("Chromium is not launched yet (use it in a hook or test)");
     return browser;
   };
+}
+
+/**
+ * Fulfils `route` with the console's page or asset as the admin function serves it (with its CSP);
+ * false, leaving the route alone, when the path is not the console's (an API call).
+ */
+export async function fulfilConsolePage(route: Route): Promise<boolean> {
+  const request = route.request();
+  const url = new URL(request.url());
+  const page = serveConsole({
+    rawPath: url.pathname,
+    queryStringParameters: Object.fromEntries(url.searchParams),
+    headers: {},
+    requestContext: { http: { method: request.method() } },
+  } as unknown as HttpEvent);
+  if (!page) return false;
+  const headers = Object.fromEntries(Object.entries(page.headers ?? {}).map(([k, v]) => [k, String(v)]));
+  await route.fulfill({ status: page.statusCode, headers, body: String(page.body) });
+  return true;
 }
 
 /** Saves numbered full-page screenshots of one test file under test-artifacts/browser/, last run's removed. */

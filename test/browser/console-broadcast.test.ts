@@ -1,11 +1,9 @@
 import { readFile } from "node:fs/promises";
-import type { Browser, BrowserContext, Page, Route } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serveConsole } from "../../functions/console/serve.ts";
+import type { BrowserContext, Page, Route } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import type { DeliveriesPage, DeliveryItem, SubscriberView } from "../../functions/contracts/api.ts";
-import type { HttpEvent } from "../../functions/http.ts";
 import { postView, taskView } from "../fixtures/console-answers.ts";
-import { launchChromium, screenshots } from "./browser.ts";
+import { fulfilConsolePage, screenshots, useChromium } from "./browser.ts";
 
 /**
  * The broadcast detail (a paid post's, and the same parts in a task's) and the subscriber search, in
@@ -17,15 +15,8 @@ const ORIGIN = "http://console.test";
 const TOKEN = "fixture-admin-token";
 const CSV =
   "\uFEFFopenid,status,channel,errcode,errmsg,at\r\noGone01,failed,template,43004,require subscribe,x\r\n";
-let browser: Browser;
+const browser = useChromium();
 const shot = screenshots("console-broadcast");
-
-beforeAll(async () => {
-  browser = await launchChromium();
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-});
 
 const timeline = [
   { at: "2025-03-01T06:31:00.000Z", minutes: 1, sent: 20, failed: 2 },
@@ -121,16 +112,7 @@ const calls: { path: string; authorization: string | undefined }[] = [];
 async function fulfil(route: Route): Promise<void> {
   const request = route.request();
   const url = new URL(request.url());
-  const page = serveConsole({
-    rawPath: url.pathname,
-    queryStringParameters: Object.fromEntries(url.searchParams),
-    headers: {},
-    requestContext: { http: { method: request.method() } },
-  } as unknown as HttpEvent);
-  if (page) {
-    const headers = Object.fromEntries(Object.entries(page.headers ?? {}).map(([k, v]) => [k, String(v)]));
-    return route.fulfill({ status: page.statusCode, headers, body: String(page.body) });
-  }
+  if (await fulfilConsolePage(route)) return;
   calls.push({ path: `${url.pathname}${url.search}`, authorization: request.headers().authorization });
   const answer = (body: unknown, status = 200) =>
     route.fulfill({ status, contentType: "application/json", body: JSON.stringify(body) });
@@ -167,7 +149,7 @@ async function fulfil(route: Route): Promise<void> {
 }
 
 async function open(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({
+  const context = await browser().newContext({
     viewport: { width: 1280, height: 1000 },
     acceptDownloads: true,
   });

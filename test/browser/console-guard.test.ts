@@ -1,10 +1,8 @@
-import type { Browser, BrowserContext, Page, Route } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serveConsole } from "../../functions/console/serve.ts";
+import type { BrowserContext, Page, Route } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import type { SubscriberView, UnsuppressAnswer } from "../../functions/contracts/api.ts";
-import type { HttpEvent } from "../../functions/http.ts";
 import { postView } from "../fixtures/console-answers.ts";
-import { launchChromium, screenshots } from "./browser.ts";
+import { fulfilConsolePage, screenshots, useChromium } from "./browser.ts";
 
 /**
  * Suppression and the daily cap in the console, in headless Chromium against the page serveConsole
@@ -13,15 +11,8 @@ import { launchChromium, screenshots } from "./browser.ts";
 
 const ORIGIN = "http://console.test";
 const TOKEN = "fixture-admin-token";
-let browser: Browser;
+const browser = useChromium();
 const shot = screenshots("console-guard");
-
-beforeAll(async () => {
-  browser = await launchChromium();
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-});
 
 const capped = postView("CAPPED0001", {
   paidAt: "2025-03-01T06:30:30.000Z",
@@ -57,16 +48,7 @@ const lifts: string[] = [];
 async function fulfil(route: Route): Promise<void> {
   const request = route.request();
   const url = new URL(request.url());
-  const page = serveConsole({
-    rawPath: url.pathname,
-    queryStringParameters: Object.fromEntries(url.searchParams),
-    headers: {},
-    requestContext: { http: { method: request.method() } },
-  } as unknown as HttpEvent);
-  if (page) {
-    const headers = Object.fromEntries(Object.entries(page.headers ?? {}).map(([k, v]) => [k, String(v)]));
-    return route.fulfill({ status: page.statusCode, headers, body: String(page.body) });
-  }
+  if (await fulfilConsolePage(route)) return;
   const answer = (body: unknown, status = 200) =>
     route.fulfill({ status, contentType: "application/json", body: JSON.stringify(body) });
   if (request.headers().authorization !== `Bearer ${TOKEN}`) return answer({ error: "unauthorized" }, 401);
@@ -92,7 +74,7 @@ async function fulfil(route: Route): Promise<void> {
 }
 
 async function open(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const context = await browser().newContext({ viewport: { width: 1280, height: 1000 } });
   await context.route(`${ORIGIN}/**`, fulfil);
   const page = await context.newPage();
   await page.goto(`${ORIGIN}/admin`);

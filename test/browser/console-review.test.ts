@@ -1,10 +1,8 @@
-import type { Browser, Route } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serveConsole } from "../../functions/console/serve.ts";
+import type { Route } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import type { PostList, PostView } from "../../functions/contracts/api.ts";
-import type { HttpEvent } from "../../functions/http.ts";
 import { postView } from "../fixtures/console-answers.ts";
-import { launchChromium, screenshots } from "./browser.ts";
+import { fulfilConsolePage, screenshots, useChromium } from "./browser.ts";
 
 /**
  * The review queue (待审核) in headless Chromium against answers shaped by the API's contract:
@@ -12,15 +10,8 @@ import { launchChromium, screenshots } from "./browser.ts";
  */
 const ORIGIN = "http://console.test";
 const TOKEN = "fixture-admin-token";
-let browser: Browser;
+const browser = useChromium();
 const shot = screenshots("console-review");
-
-beforeAll(async () => {
-  browser = await launchChromium();
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-});
 
 const held = (outTradeNo: string, reviewReason: string) =>
   postView(outTradeNo, {
@@ -41,16 +32,7 @@ async function fulfil(route: Route, fixture: Fixture): Promise<void> {
   const request = route.request();
   const url = new URL(request.url());
   const method = request.method();
-  const page = serveConsole({
-    rawPath: url.pathname,
-    queryStringParameters: Object.fromEntries(url.searchParams),
-    headers: {},
-    requestContext: { http: { method } },
-  } as unknown as HttpEvent);
-  if (page) {
-    const headers = Object.fromEntries(Object.entries(page.headers ?? {}).map(([k, v]) => [k, String(v)]));
-    return route.fulfill({ status: page.statusCode, headers, body: String(page.body) });
-  }
+  if (await fulfilConsolePage(route)) return;
   const sent = request.postData();
   fixture.calls.push({ call: `${method} ${url.pathname}`, ...(sent ? { body: JSON.parse(sent) } : {}) });
   const answer = (body: unknown, status = 200) =>
@@ -85,7 +67,7 @@ describe("the review queue (待审核)", () => {
       decidedElsewhere: new Set(["R3"]),
       calls: [],
     };
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "UTC" });
+    const context = await browser().newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "UTC" });
     await context.route(`${ORIGIN}/**`, (route) => fulfil(route, fixture));
     const page = await context.newPage();
     await page.goto(`${ORIGIN}/admin`);

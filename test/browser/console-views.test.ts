@@ -1,6 +1,5 @@
 import type { BrowserContext, Page, Route } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { serveConsole } from "../../functions/console/serve.ts";
 import { formatTime } from "../../functions/console/src/format.ts";
 import type {
   PostList,
@@ -12,9 +11,8 @@ import type {
   TaskList,
   TaskView,
 } from "../../functions/contracts/api.ts";
-import type { HttpEvent } from "../../functions/http.ts";
 import { postView as post, taskView as task } from "../fixtures/console-answers.ts";
-import { screenshots, useChromium } from "./browser.ts";
+import { fulfilConsolePage, screenshots, useChromium } from "./browser.ts";
 
 /**
  * The console's views in headless Chromium against answers shaped by the API's contract: the page
@@ -44,17 +42,7 @@ async function fulfil(route: Route, fixture: Fixture): Promise<void> {
   const request = route.request();
   const url = new URL(request.url());
   const method = request.method();
-  const event = {
-    rawPath: url.pathname,
-    queryStringParameters: Object.fromEntries(url.searchParams),
-    headers: {},
-    requestContext: { http: { method } },
-  } as unknown as HttpEvent;
-  const page = serveConsole(event);
-  if (page) {
-    const headers = Object.fromEntries(Object.entries(page.headers ?? {}).map(([k, v]) => [k, String(v)]));
-    return route.fulfill({ status: page.statusCode, headers, body: String(page.body) });
-  }
+  if (await fulfilConsolePage(route)) return;
   fixture.calls.push(`${method} ${url.pathname}`);
   const sent = request.postData();
   if (sent && request.headers()["content-type"] === "application/json")
