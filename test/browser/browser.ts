@@ -1,6 +1,13 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { type Browser, chromium, type Page, type Route } from "playwright-core";
+import {
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  chromium,
+  type Page,
+  type Route,
+} from "playwright-core";
 import { afterAll, beforeAll } from "vitest";
 import { serveConsole } from "../../functions/console/serve.ts";
 import type { HttpEvent } from "../../functions/http.ts";
@@ -66,6 +73,28 @@ export async function fulfilConsolePage(route: Route): Promise<boolean> {
   const headers = Object.fromEntries(Object.entries(page.headers ?? {}).map(([k, v]) => [k, String(v)]));
   await route.fulfill({ status: page.statusCode, headers, body: String(page.body) });
   return true;
+}
+
+/** What a browser test opens the console with: where it is served, the token, who answers each request. */
+export interface ConsoleSession {
+  origin: string;
+  token: string;
+  fulfil: (route: Route) => Promise<void>;
+  context: BrowserContextOptions;
+}
+
+/** A new context of `browser` with every request answered by `fulfil`, on the console, signed in (令牌, 进入控制台). */
+export async function openSignedIn(
+  browser: Browser,
+  { origin, token, fulfil, context: options }: ConsoleSession,
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext(options);
+  await context.route(`${origin}/**`, fulfil);
+  const page = await context.newPage();
+  await page.goto(`${origin}/admin`);
+  await page.getByLabel(/^令牌/).fill(token);
+  await page.getByRole("button", { name: "进入控制台" }).click();
+  return { context, page };
 }
 
 /** Saves numbered full-page screenshots of one test file under test-artifacts/browser/, last run's removed. */

@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
-import type { BrowserContext, Page, Route } from "playwright-core";
+import type { Route } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import type { DeliveriesPage, DeliveryItem, SubscriberView } from "../../functions/contracts/api.ts";
 import { postView, taskView } from "../fixtures/console-answers.ts";
-import { fulfilConsolePage, screenshots, useChromium } from "./browser.ts";
+import { fulfilConsolePage, openSignedIn, screenshots, useChromium } from "./browser.ts";
 
 /**
  * The broadcast detail (a paid post's, and the same parts in a task's) and the subscriber search, in
@@ -148,18 +148,13 @@ async function fulfil(route: Route): Promise<void> {
   return answer({ error: "no such route" }, 404);
 }
 
-async function open(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser().newContext({
-    viewport: { width: 1280, height: 1000 },
-    acceptDownloads: true,
+const open = () =>
+  openSignedIn(browser(), {
+    origin: ORIGIN,
+    token: TOKEN,
+    fulfil,
+    context: { viewport: { width: 1280, height: 1000 }, acceptDownloads: true },
   });
-  await context.route(`${ORIGIN}/**`, fulfil);
-  const page = await context.newPage();
-  await page.goto(`${ORIGIN}/admin`);
-  await page.getByLabel(/^令牌/).fill(TOKEN);
-  await page.getByRole("button", { name: "进入控制台" }).click();
-  return { context, page };
-}
 
 describe("a broadcast's detail", () => {
   it("shows a paid post's channels, errcodes in words, reports, timeline and records, and exports its failures", async () => {

@@ -1,8 +1,8 @@
-import type { BrowserContext, Page, Route } from "playwright-core";
+import type { Page, Route } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import type { SubscriberView, UnsuppressAnswer } from "../../functions/contracts/api.ts";
 import { postView } from "../fixtures/console-answers.ts";
-import { fulfilConsolePage, screenshots, useChromium } from "./browser.ts";
+import { fulfilConsolePage, openSignedIn, screenshots, useChromium } from "./browser.ts";
 
 /**
  * Suppression and the daily cap in the console, in headless Chromium against the page serveConsole
@@ -73,15 +73,13 @@ async function fulfil(route: Route): Promise<void> {
   return answer({ error: "no such route" }, 404);
 }
 
-async function open(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser().newContext({ viewport: { width: 1280, height: 1000 } });
-  await context.route(`${ORIGIN}/**`, fulfil);
-  const page = await context.newPage();
-  await page.goto(`${ORIGIN}/admin`);
-  await page.getByLabel(/^令牌/).fill(TOKEN);
-  await page.getByRole("button", { name: "进入控制台" }).click();
-  return { context, page };
-}
+const open = () =>
+  openSignedIn(browser(), {
+    origin: ORIGIN,
+    token: TOKEN,
+    fulfil,
+    context: { viewport: { width: 1280, height: 1000 } },
+  });
 
 const summaryPairs = async (page: Page) => {
   const lines = await page.locator("#lookup-summary").locator("dt, dd").allTextContents();

@@ -2,7 +2,7 @@ import type { Route } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import type { PostList, PostView } from "../../functions/contracts/api.ts";
 import { postView } from "../fixtures/console-answers.ts";
-import { fulfilConsolePage, screenshots, useChromium } from "./browser.ts";
+import { fulfilConsolePage, openSignedIn, screenshots, useChromium } from "./browser.ts";
 
 /**
  * The review queue (待审核) in headless Chromium against answers shaped by the API's contract:
@@ -67,12 +67,12 @@ describe("the review queue (待审核)", () => {
       decidedElsewhere: new Set(["R3"]),
       calls: [],
     };
-    const context = await browser().newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "UTC" });
-    await context.route(`${ORIGIN}/**`, (route) => fulfil(route, fixture));
-    const page = await context.newPage();
-    await page.goto(`${ORIGIN}/admin`);
-    await page.getByLabel(/^令牌/).fill(TOKEN);
-    await page.getByRole("button", { name: "进入控制台" }).click();
+    const { context, page } = await openSignedIn(browser(), {
+      origin: ORIGIN,
+      token: TOKEN,
+      fulfil: (route) => fulfil(route, fixture),
+      context: { viewport: { width: 1280, height: 900 }, timezoneId: "UTC" },
+    });
     const items = page.locator("#review-list li");
     await items.first().waitFor();
     expect(await page.locator("#review-title").textContent()).toBe("待审核");
