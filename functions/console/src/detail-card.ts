@@ -31,3 +31,29 @@ export function summaryTerms(rows: readonly (readonly [string, string])[]): HTML
     .filter(([, value]) => value !== "")
     .flatMap(([term, value]) => [h("dt", { text: term }), h("dd", { text: value })]);
 }
+
+/** A titled breakdown (`<h3>` then `<ul class>`); nothing when it has no items. */
+export function titledList(title: string, className: string, items: readonly Node[]): Node | string {
+  if (items.length === 0) return "";
+  return h("div", {}, h("h3", { text: title }), h("ul", { className }, ...items));
+}
+
+/** A panel's card (id `id`, heading `${id}-title`): its heading with one action beside it, a line of help, then its parts. */
+export function panelCard(
+  id: string,
+  heading: { readonly title: string; readonly action: HTMLElement; readonly help: string },
+  ...parts: Child[]
+): HTMLElement {
+  return h(
+    "section",
+    { className: "card", attrs: { id, "aria-labelledby": `${id}-title` } },
+    h(
+      "div",
+      { className: "head" },
+      h("h2", { text: heading.title, attrs: { id: `${id}-title` } }),
+      heading.action,
+    ),
+    h("p", { className: "help", text: heading.help }),
+    ...parts,
+  );
+}

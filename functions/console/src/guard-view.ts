@@ -1,6 +1,7 @@
 import type { SubscriberView } from "../../contracts/api.ts";
 import { api } from "./api.ts";
 import { type Ctx, errorText, isSignedOut } from "./context.ts";
+import { titledList } from "./detail-card.ts";
 import { h, say } from "./dom.ts";
 import { skipReasonEntries } from "./guard-logic.ts";
 
@@ -9,18 +10,11 @@ export function skipReasonList(
   bySkipReason: Readonly<Record<string, number>> | undefined,
   t: Ctx["t"],
 ): Node | string {
-  const entries = skipReasonEntries(bySkipReason, t);
-  if (entries.length === 0) return "";
-  return h(
-    "div",
-    {},
-    h("h3", { text: t.bySkipReasonTitle }),
-    h(
-      "ul",
-      { className: "skip-reasons" },
-      entries.map(({ reason, text, count }) =>
-        h("li", { attrs: { "data-reason": reason }, text: `${text} × ${count}` }),
-      ),
+  return titledList(
+    t.bySkipReasonTitle,
+    "skip-reasons",
+    skipReasonEntries(bySkipReason, t).map(({ reason, text, count }) =>
+      h("li", { attrs: { "data-reason": reason }, text: `${text} × ${count}` }),
     ),
   );
 }

@@ -1,19 +1,16 @@
 import type { PostView } from "../../contracts/api.ts";
 import { api } from "./api.ts";
+import { createBroadcastBlock } from "./broadcast-block.ts";
 import { createBroadcastStats } from "./broadcast-stats.ts";
 import type { Ctx } from "./context.ts";
 import { detailCard, summaryTerms } from "./detail-card.ts";
 import { h, say } from "./dom.ts";
 import { formatFen, formatTime } from "./format.ts";
-import { skipReasonList } from "./guard-view.ts";
 import { statusText } from "./hold-logic.ts";
-import { createHold } from "./hold-view.ts";
 import { postProgress } from "./progress.ts";
 import { progressBar } from "./progress-bar.ts";
 import { createRecords, type RecordsView } from "./records-view.ts";
 import { hasBroadcast, reviewReasonText } from "./review-logic.ts";
-import { errcodeList } from "./task-detail.ts";
-import { errcodeBreakdown } from "./task-logic.ts";
 
 export interface PostDetailView {
   readonly root: HTMLElement;
@@ -35,33 +32,22 @@ export function createPostDetail(ctx: Ctx, actions: { close(): void }): PostDeta
   const { t } = ctx;
   let outTradeNo: string | null = null;
   const title = h("h2", { text: t.postDetailTitle(""), attrs: { id: "post-detail-title", tabindex: -1 } });
-  const summary = h("dl", { className: "summary", attrs: { id: "post-summary" } });
-  const progress = h("div", { attrs: { id: "post-progress" } });
-  const breakdown = h("div", { attrs: { id: "post-errcodes" } });
-  const skips = h("div", { attrs: { id: "post-skip-reasons" } });
-  const message = h("p", {
-    className: "msg",
-    attrs: { id: "post-msg", role: "status", "aria-live": "polite" },
+  const block = createBroadcastBlock(ctx, "post", {
+    prefix: "post",
+    resume: () => (outTradeNo ? api.resumePost(outTradeNo) : Promise.reject(new Error("no post open"))),
   });
+  const { summary, progress, message, hold } = block;
   const stats = createBroadcastStats(
     ctx,
     () => (outTradeNo ? { kind: "post", id: outTradeNo } : null),
     "post",
   );
   const records = createRecords(ctx, message, { list: api.listPostDeliveries, prefix: "post-records" });
-  const hold = createHold(ctx, "post", message, () =>
-    outTradeNo ? api.resumePost(outTradeNo) : Promise.reject(new Error("no post open")),
-  );
   const root = detailCard(
     { card: "post-detail", close: "post-detail-close" },
     title,
     { text: t.close, click: actions.close },
-    summary,
-    progress,
-    hold.root,
-    breakdown,
-    skips,
-    message,
+    ...block.parts,
     stats.root,
     records.root,
   );
@@ -97,8 +83,7 @@ export function createPostDetail(ctx: Ctx, actions: { close(): void }): PostDeta
       renderSummary(post);
       progress.replaceChildren(hasBroadcast(post) ? progressBar(postProgress(post), t) : "");
       hold.show(post);
-      breakdown.replaceChildren(errcodeList(errcodeBreakdown(post.byErrcode), t));
-      skips.replaceChildren(skipReasonList(post.bySkipReason, t));
+      block.showBreakdown(post);
       stats.show(post, post.payment === "PAID" && post.failed > 0);
     },
     hide() {

@@ -1,50 +1,19 @@
 import type { PreviewAnswer, TaskView } from "../../contracts/api.ts";
 import { api } from "./api.ts";
+import { createBroadcastBlock } from "./broadcast-block.ts";
 import { createBroadcastStats } from "./broadcast-stats.ts";
 import type { Ctx } from "./context.ts";
 import { detailCard, summaryTerms } from "./detail-card.ts";
 import { h, say } from "./dom.ts";
-import { explainErrcode, formatTime } from "./format.ts";
-import { skipReasonList } from "./guard-view.ts";
+import { formatTime } from "./format.ts";
 import { statusText } from "./hold-logic.ts";
-import { createHold } from "./hold-view.ts";
 import { createPreview } from "./preview-view.ts";
 import { taskProgress } from "./progress.ts";
 import { progressBar } from "./progress-bar.ts";
 import { createRecords, type RecordsView } from "./records-view.ts";
 import { createSchedule, type ScheduleActions } from "./schedule-view.ts";
-import {
-  errcodeBreakdown,
-  goodsLine,
-  isDraft,
-  isUnsent,
-  recipientsText,
-  retryBlocked,
-  typeText,
-} from "./task-logic.ts";
+import { goodsLine, isDraft, isUnsent, recipientsText, retryBlocked, typeText } from "./task-logic.ts";
 import { createUpload } from "./upload-view.ts";
-
-/** Why deliveries did not succeed, by errcode, each explained in words; nothing when none failed. */
-export function errcodeList(entries: readonly { code: string; count: number }[], t: Ctx["t"]): Node | string {
-  if (entries.length === 0) return "";
-  return h(
-    "div",
-    {},
-    h("h3", { text: t.byErrcodeTitle }),
-    h(
-      "ul",
-      { className: "errcodes" },
-      entries.map(({ code, count }) =>
-        h(
-          "li",
-          { attrs: { "data-errcode": code } },
-          h("span", { className: "mono", text: code === "none" ? "—" : code }),
-          ` ${explainErrcode(code, t)} × ${count}`,
-        ),
-      ),
-    ),
-  );
-}
 
 export interface DetailActions extends ScheduleActions {
   send(id: string, button: HTMLButtonElement): void;
@@ -77,14 +46,11 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
   const { t } = ctx;
   let taskId: string | null = null;
   const title = h("h2", { text: t.detailTitle(""), attrs: { id: "detail-title", tabindex: -1 } });
-  const summary = h("dl", { className: "summary", attrs: { id: "detail-summary" } });
-  const progress = h("div", { attrs: { id: "detail-progress" } });
-  const breakdown = h("div", { attrs: { id: "detail-errcodes" } });
-  const skips = h("div", { attrs: { id: "detail-skip-reasons" } });
-  const message = h("p", {
-    className: "msg",
-    attrs: { id: "detail-msg", role: "status", "aria-live": "polite" },
+  const block = createBroadcastBlock(ctx, "detail", {
+    prefix: "task",
+    resume: () => (taskId ? api.resumeTask(taskId) : Promise.reject(new Error("no task open"))),
   });
+  const { summary, progress, message, hold } = block;
   const sendButton = h("button", { text: t.sendButton, attrs: { type: "button", id: "send-button" } });
   const retryWhy = h("span", { className: "sub", attrs: { id: "retry-why" } });
   const retryButton = h("button", {
@@ -100,19 +66,11 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
   );
   const stats = createBroadcastStats(ctx, () => (taskId ? { kind: "task", id: taskId } : null), "task");
   const records = createRecords(ctx, message);
-  const hold = createHold(ctx, "task", message, () =>
-    taskId ? api.resumeTask(taskId) : Promise.reject(new Error("no task open")),
-  );
   const root = detailCard(
     { card: "task-detail", close: "detail-close" },
     title,
     { text: t.close, click: actions.close },
-    summary,
-    progress,
-    hold.root,
-    breakdown,
-    skips,
-    message,
+    ...block.parts,
     h("div", { className: "actions" }, sendButton, retryButton, retryWhy, schedule.root),
     preview.root,
     stats.root,
@@ -140,11 +98,6 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
     summary.replaceChildren(...summaryTerms(rows));
   }
 
-  function renderBreakdown(task: TaskView): void {
-    breakdown.replaceChildren(errcodeList(errcodeBreakdown(task.byErrcode), t));
-    skips.replaceChildren(skipReasonList(task.bySkipReason, t));
-  }
-
   return {
     root,
     records,
@@ -163,7 +116,7 @@ export function createTaskDetail(ctx: Ctx, actions: DetailActions): TaskDetailVi
       renderSummary(task);
       progress.replaceChildren(isUnsent(task) ? "" : progressBar(taskProgress(task), t));
       hold.show(task);
-      renderBreakdown(task);
+      block.showBreakdown(task);
       stats.root.hidden = isDraft(task);
       stats.show(task, task.failed > 0);
       // A task is sent once; the server answers 409 to a second send.
