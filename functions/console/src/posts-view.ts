@@ -3,6 +3,7 @@ import type { Ctx } from "./context.ts";
 import { h } from "./dom.ts";
 import { formatFen, formatTime, truncate } from "./format.ts";
 import { statusText } from "./hold-logic.ts";
+import { createListCard } from "./list-card.ts";
 import { createPreview } from "./preview-view.ts";
 import { postProgress } from "./progress.ts";
 import { progressBar } from "./progress-bar.ts";
@@ -40,52 +41,25 @@ export function createPostList(ctx: Ctx, actions: PostActions): PostListView {
     preview.root.hidden = false;
     preview.root.querySelector("textarea")?.focus();
   };
-  const body = h("tbody");
-  const empty = h("p", {
-    className: "empty",
-    text: t.postsEmpty,
-    attrs: { id: "posts-empty", hidden: true },
-  });
-  const more = h("button", {
-    text: t.more,
-    attrs: { type: "button", id: "posts-more", hidden: true },
-    on: { click: actions.more },
-  });
-  const columns = [
-    t.colOrder,
-    t.colCreated,
-    t.colAmount,
-    t.colContent,
-    t.colPayment,
-    t.colStatus,
-    t.colProgress,
-    t.colActions,
-  ];
-  const root = h(
-    "section",
-    { className: "card", attrs: { "aria-labelledby": "posts-title" } },
-    h(
-      "div",
-      { className: "head" },
-      h("h2", { text: t.postsTitle, attrs: { id: "posts-title" } }),
-      h("button", {
-        text: t.refresh,
-        attrs: { type: "button", id: "posts-refresh" },
-        on: { click: actions.refresh },
-      }),
-    ),
-    h(
-      "div",
-      { className: "scroll" },
-      h(
-        "table",
-        { attrs: { id: "posts" } },
-        h("thead", {}, h("tr", {}, ...columns.map((c) => h("th", { text: c, attrs: { scope: "col" } })))),
-        body,
-      ),
-    ),
-    empty,
-    more,
+  const list = createListCard(
+    ctx,
+    {
+      id: "posts",
+      title: t.postsTitle,
+      emptyText: t.postsEmpty,
+      columns: [
+        t.colOrder,
+        t.colCreated,
+        t.colAmount,
+        t.colContent,
+        t.colPayment,
+        t.colStatus,
+        t.colProgress,
+        t.colActions,
+      ],
+      refresh: actions.refresh,
+      more: actions.more,
+    },
     preview.root,
   );
 
@@ -133,11 +107,12 @@ export function createPostList(ctx: Ctx, actions: PostActions): PostListView {
     );
 
   return {
-    root,
+    root: list.root,
     render(posts, hasMore, demoPay = false) {
-      body.replaceChildren(...posts.map((p) => row(p, demoPay)));
-      empty.hidden = posts.length > 0;
-      more.hidden = !hasMore;
+      list.show(
+        posts.map((p) => row(p, demoPay)),
+        hasMore,
+      );
     },
   };
 }

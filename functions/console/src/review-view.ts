@@ -1,6 +1,7 @@
 import type { PostView } from "../../contracts/api.ts";
 import { ApiError, api } from "./api.ts";
 import { type Ctx, errorText, isSignedOut } from "./context.ts";
+import { panelCard } from "./detail-card.ts";
 import { h, say } from "./dom.ts";
 import { formatFen, formatTime } from "./format.ts";
 import { reviewReasonText } from "./review-logic.ts";
@@ -32,11 +33,9 @@ export function createReviewQueue(ctx: Ctx, on: { decided(outTradeNo: string): v
   });
   const more = h("button", { text: t.more, attrs: { type: "button", id: "review-more", hidden: true } });
   const refresh = h("button", { text: t.refresh, attrs: { type: "button", id: "review-refresh" } });
-  const root = h(
-    "section",
-    { className: "card", attrs: { id: "review", "aria-labelledby": "review-title" } },
-    h("div", { className: "head" }, h("h2", { text: t.reviewTitle, attrs: { id: "review-title" } }), refresh),
-    h("p", { className: "help", text: t.reviewHelp }),
+  const root = panelCard(
+    "review",
+    { title: t.reviewTitle, action: refresh, help: t.reviewHelp },
     note,
     list,
     empty,

@@ -1,6 +1,7 @@
 import type { SyncView } from "../../contracts/api.ts";
 import { ApiError, api } from "./api.ts";
 import { type Ctx, errorText, isSignedOut } from "./context.ts";
+import { panelCard } from "./detail-card.ts";
 import { h, say } from "./dom.ts";
 import { isSyncRunning, syncButton, syncLine, syncNote } from "./sync-logic.ts";
 
@@ -22,14 +23,7 @@ export function createSyncPanel(ctx: Ctx): SyncPanel {
   const button = h("button", { text: t.syncButton, attrs: { type: "button", id: "sync-start" } });
   const line = h("p", { className: "status", attrs: { id: "sync-progress", role: "status", hidden: true } });
   const note = h("p", { className: "msg", attrs: { id: "sync-msg", "aria-live": "polite" } });
-  const root = h(
-    "section",
-    { className: "card", attrs: { id: "sync", "aria-labelledby": "sync-title" } },
-    h("div", { className: "head" }, h("h2", { text: t.syncTitle, attrs: { id: "sync-title" } }), button),
-    h("p", { className: "help", text: t.syncHelp }),
-    line,
-    note,
-  );
+  const root = panelCard("sync", { title: t.syncTitle, action: button, help: t.syncHelp }, line, note);
   let syncId: string | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
 

@@ -3,6 +3,7 @@ import type { Ctx } from "./context.ts";
 import { h } from "./dom.ts";
 import { formatTime } from "./format.ts";
 import { statusText } from "./hold-logic.ts";
+import { createListCard } from "./list-card.ts";
 import { taskProgress } from "./progress.ts";
 import { progressBar } from "./progress-bar.ts";
 import { canRetry, goodsLine, isDraft, isUnsent, recipientsText } from "./task-logic.ts";
@@ -25,53 +26,24 @@ export interface TaskListView {
 
 export function createTaskList(ctx: Ctx, actions: TaskActions): TaskListView {
   const { t } = ctx;
-  const body = h("tbody");
-  const empty = h("p", {
-    className: "empty",
-    text: t.tasksEmpty,
-    attrs: { id: "tasks-empty", hidden: true },
+  const list = createListCard(ctx, {
+    id: "tasks",
+    title: t.tasksTitle,
+    emptyText: t.tasksEmpty,
+    columns: [
+      t.colTask,
+      t.colCreated,
+      t.colTemplate,
+      t.colGoods,
+      t.colRecipients,
+      t.colType,
+      t.colStatus,
+      t.colActions,
+    ],
+    refresh: actions.refresh,
+    more: actions.more,
   });
-  const more = h("button", {
-    text: t.more,
-    attrs: { type: "button", id: "tasks-more", hidden: true },
-    on: { click: actions.more },
-  });
-  const columns = [
-    t.colTask,
-    t.colCreated,
-    t.colTemplate,
-    t.colGoods,
-    t.colRecipients,
-    t.colType,
-    t.colStatus,
-    t.colActions,
-  ];
-  const root = h(
-    "section",
-    { className: "card", attrs: { "aria-labelledby": "tasks-title" } },
-    h(
-      "div",
-      { className: "head" },
-      h("h2", { text: t.tasksTitle, attrs: { id: "tasks-title" } }),
-      h("button", {
-        text: t.refresh,
-        attrs: { type: "button", id: "tasks-refresh" },
-        on: { click: actions.refresh },
-      }),
-    ),
-    h(
-      "div",
-      { className: "scroll" },
-      h(
-        "table",
-        { attrs: { id: "tasks" } },
-        h("thead", {}, h("tr", {}, ...columns.map((c) => h("th", { text: c, attrs: { scope: "col" } })))),
-        body,
-      ),
-    ),
-    empty,
-    more,
-  );
+  const { body, empty } = list;
 
   function row(task: TaskView, openId: string | null): HTMLTableRowElement {
     const id = task.taskId;
@@ -118,11 +90,12 @@ export function createTaskList(ctx: Ctx, actions: TaskActions): TaskListView {
   }
 
   return {
-    root,
+    root: list.root,
     render(tasks, hasMore, openId) {
-      body.replaceChildren(...tasks.map((task) => row(task, openId)));
-      empty.hidden = tasks.length > 0;
-      more.hidden = !hasMore;
+      list.show(
+        tasks.map((task) => row(task, openId)),
+        hasMore,
+      );
     },
     updateRow(task, openId) {
       const old = Array.from(body.rows).find((r) => r.dataset.taskId === task.taskId);
