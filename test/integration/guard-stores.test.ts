@@ -1,31 +1,24 @@
 /** The suppression and daily-cap stores on the subscribers' items, against DynamoDB Local. */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { DynamoCallbackStore } from "../../functions/adapters/dynamodb/callback-store.ts";
-import { createDocumentClient } from "../../functions/adapters/dynamodb/client.ts";
 import { DynamoDailyCapStore } from "../../functions/adapters/dynamodb/daily-cap-store.ts";
 import { DynamoSubscriberStore } from "../../functions/adapters/dynamodb/subscriber-store.ts";
 import { DynamoSuppressionStore } from "../../functions/adapters/dynamodb/suppression-store.ts";
 import { DAILY_CAP_WINDOW_MS } from "../../functions/core/daily-cap.ts";
 import type { CapState } from "../../functions/core/ports.ts";
-import { type Emulators, startEmulators } from "../../infra/local/emulators.ts";
+import { useEmulators } from "../fixtures/emulator-clients.ts";
 
-let emulators: Emulators;
+const aws = useEmulators();
 let db: DynamoDBDocumentClient;
 let subscribersTable: string;
 let inboxTable: string;
 const now = Date.now();
 
-beforeAll(async () => {
-  emulators = await startEmulators();
-  Object.assign(process.env, emulators.awsEnv);
-  subscribersTable = emulators.awsEnv.TABLE_SUBSCRIBERS as string;
-  inboxTable = emulators.awsEnv.TABLE_INBOX as string;
-  db = createDocumentClient();
-});
-afterAll(async () => {
-  db?.destroy();
-  await emulators?.stop();
+beforeAll(() => {
+  db = aws.db;
+  subscribersTable = aws.table("TABLE_SUBSCRIBERS");
+  inboxTable = aws.table("TABLE_INBOX");
 });
 
 const put = (openid: string, fields: Record<string, unknown> = {}) =>
