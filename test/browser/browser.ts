@@ -75,24 +75,22 @@ export async function fulfilConsolePage(route: Route): Promise<boolean> {
   return true;
 }
 
-/** What a browser test opens the console with: where it is served, the token, who answers each request. */
-export interface ConsoleSession {
-  origin: string;
-  token: string;
-  fulfil: (route: Route) => Promise<void>;
-  context: BrowserContextOptions;
-}
+/** Where the browser tests serve the console: every request to it is answered by a test's route. */
+export const CONSOLE_ORIGIN = "http://console.test";
+/** The admin token the tests' API fixtures accept. */
+export const ADMIN_TOKEN = "fixture-admin-token";
 
 /** A new context of `browser` with every request answered by `fulfil`, on the console, signed in (令牌, 进入控制台). */
 export async function openSignedIn(
   browser: Browser,
-  { origin, token, fulfil, context: options }: ConsoleSession,
+  fulfil: (route: Route) => Promise<void>,
+  options: BrowserContextOptions,
 ): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext(options);
-  await context.route(`${origin}/**`, fulfil);
+  await context.route(`${CONSOLE_ORIGIN}/**`, fulfil);
   const page = await context.newPage();
-  await page.goto(`${origin}/admin`);
-  await page.getByLabel(/^令牌/).fill(token);
+  await page.goto(`${CONSOLE_ORIGIN}/admin`);
+  await page.getByLabel(/^令牌/).fill(ADMIN_TOKEN);
   await page.getByRole("button", { name: "进入控制台" }).click();
   return { context, page };
 }

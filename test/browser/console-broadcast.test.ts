@@ -3,7 +3,7 @@ import type { Route } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import type { DeliveriesPage, DeliveryItem, SubscriberView } from "../../functions/contracts/api.ts";
 import { postView, taskView } from "../fixtures/console-answers.ts";
-import { fulfilConsolePage, openSignedIn, screenshots, useChromium } from "./browser.ts";
+import { ADMIN_TOKEN, fulfilConsolePage, openSignedIn, screenshots, useChromium } from "./browser.ts";
 
 /**
  * The broadcast detail (a paid post's, and the same parts in a task's) and the subscriber search, in
@@ -11,8 +11,6 @@ import { fulfilConsolePage, openSignedIn, screenshots, useChromium } from "./bro
  * the contract's types.
  */
 
-const ORIGIN = "http://console.test";
-const TOKEN = "fixture-admin-token";
 const CSV =
   "\uFEFFopenid,status,channel,errcode,errmsg,at\r\noGone01,failed,template,43004,require subscribe,x\r\n";
 const browser = useChromium();
@@ -116,7 +114,8 @@ async function fulfil(route: Route): Promise<void> {
   calls.push({ path: `${url.pathname}${url.search}`, authorization: request.headers().authorization });
   const answer = (body: unknown, status = 200) =>
     route.fulfill({ status, contentType: "application/json", body: JSON.stringify(body) });
-  if (request.headers().authorization !== `Bearer ${TOKEN}`) return answer({ error: "unauthorized" }, 401);
+  if (request.headers().authorization !== `Bearer ${ADMIN_TOKEN}`)
+    return answer({ error: "unauthorized" }, 401);
   const status = url.searchParams.get("status");
   const records = [record("oGone01", "failed", 43004), record("oOk0001", "sent", 0)];
   const page0: DeliveriesPage = { items: records.filter((r) => !status || r.status === status), next: null };
@@ -149,12 +148,7 @@ async function fulfil(route: Route): Promise<void> {
 }
 
 const open = () =>
-  openSignedIn(browser(), {
-    origin: ORIGIN,
-    token: TOKEN,
-    fulfil,
-    context: { viewport: { width: 1280, height: 1000 }, acceptDownloads: true },
-  });
+  openSignedIn(browser(), fulfil, { viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
 
 describe("a broadcast's detail", () => {
   it("shows a paid post's channels, errcodes in words, reports, timeline and records, and exports its failures", async () => {
@@ -203,7 +197,7 @@ describe("a broadcast's detail", () => {
     const exportCall = calls.find((c) => c.path.includes("deliveries.csv"));
     expect(exportCall).toEqual({
       path: "/api/posts/DETAIL0001/deliveries.csv?status=failed",
-      authorization: `Bearer ${TOKEN}`,
+      authorization: `Bearer ${ADMIN_TOKEN}`,
     });
     await page.getByText("已下载 post-DETAIL0001-failed.csv").waitFor();
 

@@ -5,7 +5,7 @@ import type { TaskView } from "../../functions/contracts/api.ts";
 import type { HttpEvent } from "../../functions/http.ts";
 import { openids, startTestApp, type TestApp } from "../e2e/harness.ts";
 import { postView, taskView } from "../fixtures/console-answers.ts";
-import { launchChromium, screenshots } from "./browser.ts";
+import { ADMIN_TOKEN, CONSOLE_ORIGIN, launchChromium, screenshots } from "./browser.ts";
 
 /**
  * 「模拟支付」 and the reason beside a disabled Retry, in headless Chromium: against the whole local
@@ -63,9 +63,6 @@ describe("模拟支付 on the local stack with its demo merchant", () => {
 
 // ——— A deployment's console: the same page, answers shaped by the API contract
 
-const ORIGIN = "http://console.test";
-const TOKEN = "fixture-admin-token";
-
 const pendingPost = postView("PENDING0001", {
   content: "求购：钢管",
   payment: "PENDING",
@@ -115,9 +112,9 @@ describe("the console of a deployment", () => {
     for (const status of [404, 401]) {
       const asked: string[] = [];
       const context = await browser.newContext({ timezoneId: "UTC" });
-      await context.route(`${ORIGIN}/**`, (route) => deployment(route, [], status, asked));
+      await context.route(`${CONSOLE_ORIGIN}/**`, (route) => deployment(route, [], status, asked));
       const page = await context.newPage();
-      await signIn(page, ORIGIN, TOKEN);
+      await signIn(page, CONSOLE_ORIGIN, ADMIN_TOKEN);
       await page.locator('#posts tr[data-out-trade-no="PENDING0001"]').waitFor();
       await expect.poll(() => asked.includes("/__demo/")).toBe(true);
       expect(
@@ -126,7 +123,7 @@ describe("the console of a deployment", () => {
           .count(),
       ).toBe(0);
       expect(await page.locator("#app").isVisible()).toBe(true);
-      expect(await page.evaluate(() => sessionStorage.getItem("fanout.adminToken"))).toBe(TOKEN);
+      expect(await page.evaluate(() => sessionStorage.getItem("fanout.adminToken"))).toBe(ADMIN_TOKEN);
       expect(asked.filter((p) => p.startsWith("/__demo/pay"))).toEqual([]);
       await context.close();
     }
@@ -139,9 +136,9 @@ describe("the console of a deployment", () => {
       doneTask("transient", { sent: 3, failed: 2, byErrcode: { "-1": 1, "43004": 1 } }),
     ];
     const context = await browser.newContext({ timezoneId: "UTC" });
-    await context.route(`${ORIGIN}/**`, (route) => deployment(route, tasks, 404, []));
+    await context.route(`${CONSOLE_ORIGIN}/**`, (route) => deployment(route, tasks, 404, []));
     const page = await context.newPage();
-    await signIn(page, ORIGIN, TOKEN);
+    await signIn(page, CONSOLE_ORIGIN, ADMIN_TOKEN);
     const retry = page.locator("#retry-button");
     const why = page.locator("#retry-why");
     const open = async (id: string) => {

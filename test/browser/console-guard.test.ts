@@ -2,15 +2,13 @@ import type { Page, Route } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import type { SubscriberView, UnsuppressAnswer } from "../../functions/contracts/api.ts";
 import { postView } from "../fixtures/console-answers.ts";
-import { fulfilConsolePage, openSignedIn, screenshots, useChromium } from "./browser.ts";
+import { ADMIN_TOKEN, fulfilConsolePage, openSignedIn, screenshots, useChromium } from "./browser.ts";
 
 /**
  * Suppression and the daily cap in the console, in headless Chromium against the page serveConsole
  * serves: a suppressed subscriber in the lookup and the operator lifting it; a post's skips by reason.
  */
 
-const ORIGIN = "http://console.test";
-const TOKEN = "fixture-admin-token";
 const browser = useChromium();
 const shot = screenshots("console-guard");
 
@@ -51,7 +49,8 @@ async function fulfil(route: Route): Promise<void> {
   if (await fulfilConsolePage(route)) return;
   const answer = (body: unknown, status = 200) =>
     route.fulfill({ status, contentType: "application/json", body: JSON.stringify(body) });
-  if (request.headers().authorization !== `Bearer ${TOKEN}`) return answer({ error: "unauthorized" }, 401);
+  if (request.headers().authorization !== `Bearer ${ADMIN_TOKEN}`)
+    return answer({ error: "unauthorized" }, 401);
   switch (`${request.method()} ${url.pathname}`) {
     case "GET /api/tasks":
       return answer({ items: [], next: null });
@@ -73,13 +72,7 @@ async function fulfil(route: Route): Promise<void> {
   return answer({ error: "no such route" }, 404);
 }
 
-const open = () =>
-  openSignedIn(browser(), {
-    origin: ORIGIN,
-    token: TOKEN,
-    fulfil,
-    context: { viewport: { width: 1280, height: 1000 } },
-  });
+const open = () => openSignedIn(browser(), fulfil, { viewport: { width: 1280, height: 1000 } });
 
 const summaryPairs = async (page: Page) => {
   const lines = await page.locator("#lookup-summary").locator("dt, dd").allTextContents();

@@ -2,14 +2,12 @@ import type { Route } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import type { PostList, PostView } from "../../functions/contracts/api.ts";
 import { postView } from "../fixtures/console-answers.ts";
-import { fulfilConsolePage, openSignedIn, screenshots, useChromium } from "./browser.ts";
+import { ADMIN_TOKEN, fulfilConsolePage, openSignedIn, screenshots, useChromium } from "./browser.ts";
 
 /**
  * The review queue (待审核) in headless Chromium against answers shaped by the API's contract:
  * held posts with their reason, 通过 and 驳回 (with a required reason), and a 409 from a rival.
  */
-const ORIGIN = "http://console.test";
-const TOKEN = "fixture-admin-token";
 const browser = useChromium();
 const shot = screenshots("console-review");
 
@@ -37,7 +35,8 @@ async function fulfil(route: Route, fixture: Fixture): Promise<void> {
   fixture.calls.push({ call: `${method} ${url.pathname}`, ...(sent ? { body: JSON.parse(sent) } : {}) });
   const answer = (body: unknown, status = 200) =>
     route.fulfill({ status, contentType: "application/json", body: JSON.stringify(body) });
-  if (request.headers().authorization !== `Bearer ${TOKEN}`) return answer({ error: "unauthorized" }, 401);
+  if (request.headers().authorization !== `Bearer ${ADMIN_TOKEN}`)
+    return answer({ error: "unauthorized" }, 401);
   if (url.pathname === "/api/review") return answer({ items: fixture.held, next: null } satisfies PostList);
   if (url.pathname === "/api/posts" || url.pathname === "/api/tasks")
     return answer({ items: [], next: null });
@@ -67,11 +66,9 @@ describe("the review queue (待审核)", () => {
       decidedElsewhere: new Set(["R3"]),
       calls: [],
     };
-    const { context, page } = await openSignedIn(browser(), {
-      origin: ORIGIN,
-      token: TOKEN,
-      fulfil: (route) => fulfil(route, fixture),
-      context: { viewport: { width: 1280, height: 900 }, timezoneId: "UTC" },
+    const { context, page } = await openSignedIn(browser(), (route) => fulfil(route, fixture), {
+      viewport: { width: 1280, height: 900 },
+      timezoneId: "UTC",
     });
     const items = page.locator("#review-list li");
     await items.first().waitFor();

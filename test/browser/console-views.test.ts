@@ -12,7 +12,7 @@ import type {
   TaskView,
 } from "../../functions/contracts/api.ts";
 import { postView as post, taskView as task } from "../fixtures/console-answers.ts";
-import { fulfilConsolePage, screenshots, useChromium } from "./browser.ts";
+import { ADMIN_TOKEN, CONSOLE_ORIGIN, fulfilConsolePage, screenshots, useChromium } from "./browser.ts";
 
 /**
  * The console's views in headless Chromium against answers shaped by the API's contract: the page
@@ -21,8 +21,6 @@ import { fulfilConsolePage, screenshots, useChromium } from "./browser.ts";
  * exactly. The whole stack behind the console is console.test.ts's job.
  */
 
-const ORIGIN = "http://console.test";
-const TOKEN = "fixture-admin-token";
 const browser = useChromium();
 const shot = screenshots("console-views");
 
@@ -49,7 +47,8 @@ async function fulfil(route: Route, fixture: Fixture): Promise<void> {
     fixture.bodies = { ...fixture.bodies, [`${method} ${url.pathname}`]: JSON.parse(sent) };
   const answer = (body: unknown, status = 200) =>
     route.fulfill({ status, contentType: "application/json", body: JSON.stringify(body) });
-  if (request.headers().authorization !== `Bearer ${TOKEN}`) return answer({ error: "unauthorized" }, 401);
+  if (request.headers().authorization !== `Bearer ${ADMIN_TOKEN}`)
+    return answer({ error: "unauthorized" }, 401);
   const [, , kind, id, sub] = url.pathname.split("/");
   const found = kind === "tasks" ? fixture.tasks.find((t) => t.taskId === id) : undefined;
   const foundPost = kind === "posts" ? fixture.posts.find((p) => p.outTradeNo === id) : undefined;
@@ -86,14 +85,14 @@ async function fulfil(route: Route, fixture: Fixture): Promise<void> {
 
 async function open(fixture: Fixture, timezoneId = "UTC"): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser().newContext({ viewport: { width: 1280, height: 900 }, timezoneId });
-  await context.route(`${ORIGIN}/**`, (route) => fulfil(route, fixture));
+  await context.route(`${CONSOLE_ORIGIN}/**`, (route) => fulfil(route, fixture));
   const page = await context.newPage();
-  await page.goto(`${ORIGIN}/admin`);
+  await page.goto(`${CONSOLE_ORIGIN}/admin`);
   return { context, page };
 }
 
 async function signIn(page: Page, label: RegExp, button: string): Promise<void> {
-  await page.getByLabel(label).fill(TOKEN);
+  await page.getByLabel(label).fill(ADMIN_TOKEN);
   await page.getByRole("button", { name: button }).click();
 }
 
@@ -124,7 +123,7 @@ describe("the console's language", () => {
     const storage = await page.evaluate(() => ({ ...localStorage }));
     expect(storage).toEqual({ "fanout.lang": "en" });
     const tab = await context.newPage();
-    await tab.goto(`${ORIGIN}/admin`);
+    await tab.goto(`${CONSOLE_ORIGIN}/admin`);
     await tab.getByRole("heading", { name: "Admin token" }).waitFor();
     await tab.close();
 
