@@ -1,5 +1,5 @@
 /** The suppression and daily-cap stores on the subscribers' items, against DynamoDB Local. */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DynamoCallbackStore } from "../../functions/adapters/dynamodb/callback-store.ts";
 import { DynamoDailyCapStore } from "../../functions/adapters/dynamodb/daily-cap-store.ts";
@@ -28,9 +28,7 @@ const put = (openid: string, fields: Record<string, unknown> = {}) =>
       Item: { openid, optedIn: true, followed: true, createdAt: now - 1000, ...fields },
     }),
   );
-const item = async (openid: string) =>
-  (await db.send(new GetCommand({ TableName: subscribersTable, Key: { openid }, ConsistentRead: true })))
-    .Item;
+const item = (openid: string) => aws.item(subscribersTable, { openid });
 
 describe("DynamoSuppressionStore", () => {
   it("suppresses with the reason and since, unless the user spoke or followed after WeChat's word", async () => {

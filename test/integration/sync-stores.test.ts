@@ -1,5 +1,5 @@
 /** The follower sync's DynamoDB adapters against DynamoDB Local: the Syncs table and the importer. */
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DynamoFollowerImporter } from "../../functions/adapters/dynamodb/follower-import.ts";
 import { DynamoSubscriberStore } from "../../functions/adapters/dynamodb/subscriber-store.ts";
@@ -20,9 +20,7 @@ beforeAll(() => {
   importer = new DynamoFollowerImporter(db, subscribersTable);
 });
 
-const subscriber = async (openid: string) =>
-  (await db.send(new GetCommand({ TableName: subscribersTable, Key: { openid }, ConsistentRead: true })))
-    .Item;
+const subscriber = (openid: string) => aws.item(subscribersTable, { openid });
 
 describe("DynamoFollowerImporter", () => {
   it("creates new followers opted in and marked, and keeps a stored subscriber's optedIn", async () => {
