@@ -1,6 +1,7 @@
 /**
- * The in-memory world a sender's chunk runs in for the daily-cap and suppression tests: an audience
- * of followed subscribers, empty broadcast and delivery stores, a fixed clock and fixed token.
+ * What a sender's chunk runs with in memory: for the daily-cap and suppression tests an audience of
+ * followed subscribers, empty broadcast and delivery stores, a fixed clock and fixed token; for the
+ * others the same without windows, suppression or cap.
  */
 import type { SendChunkDeps } from "../../functions/core/send-chunk.ts";
 import { fixedTokens, MemorySubscribers, type ScriptedMessenger } from "./cap-fakes.ts";
@@ -38,6 +39,28 @@ export function chunkDeps(world: ChunkWorld, wechat: ScriptedMessenger): SendChu
     clock,
     loadBroadcast: (id) => broadcasts.get(id),
     suppression: subscribers,
+    parking: new MemoryParkStore(broadcasts),
+  };
+}
+
+/** The sender's dependencies with no window, suppression or daily cap in play; unfollows are dropped. */
+export function plainChunkDeps(
+  stores: Pick<ChunkWorld, "broadcasts" | "deliveries" | "clock">,
+  wechat: SendChunkDeps["wechat"],
+): SendChunkDeps {
+  const { broadcasts, deliveries, clock } = stores;
+  return {
+    broadcasts,
+    deliveries,
+    subscribers: {
+      markUnfollowed: async () => {},
+      consumeWindow: async () => "none",
+      releaseWindow: async () => {},
+    },
+    wechat,
+    tokens: { get: async () => "T", reject: async () => {} },
+    clock,
+    loadBroadcast: (id) => broadcasts.get(id),
     parking: new MemoryParkStore(broadcasts),
   };
 }

@@ -16,6 +16,7 @@ import {
   RecordingQueues,
 } from "./fakes.ts";
 import { MemoryParkStore } from "./parking-fakes.ts";
+import { plainChunkDeps } from "./send-chunk-fixture.ts";
 
 const draft: TaskDraft = {
   name: "上新",
@@ -61,18 +62,7 @@ function deps(wechat: TaskMessenger): SendChunkDeps {
     throw new Error("post messenger used for a task");
   };
   return {
-    broadcasts,
-    deliveries,
-    subscribers: {
-      markUnfollowed: async () => {},
-      consumeWindow: async () => "none",
-      releaseWindow: async () => {},
-    },
-    wechat: { sendCustomText: unused, sendTemplate: unused },
-    tokens: { get: async () => "T", reject: async () => {} },
-    clock,
-    loadBroadcast: (id) => broadcasts.get(id),
-    parking: new MemoryParkStore(broadcasts),
+    ...plainChunkDeps({ broadcasts, deliveries, clock }, { sendCustomText: unused, sendTemplate: unused }),
     tasks: {
       credits,
       wechat,

@@ -9,7 +9,7 @@ import {
   subscriberState,
 } from "../../functions/core/subscriber-lookup.ts";
 import { FakeClock, MemoryBroadcastStore, MemoryDeliveryStore, newBroadcast } from "./fakes.ts";
-import { MemoryParkStore } from "./parking-fakes.ts";
+import { plainChunkDeps } from "./send-chunk-fixture.ts";
 
 const NOW = Date.UTC(2026, 11, 1);
 const DAY = 86_400_000;
@@ -215,20 +215,10 @@ describe("settling a chunk", () => {
     const ok = async () => ({ errcode: 0, errmsg: "ok" });
     await sendChunk(
       { broadcastId: B, chunkId: "0-0", openids: ["oA0001", "oB0001"] },
-      {
-        broadcasts,
-        deliveries: new MemoryDeliveryStore(),
-        subscribers: {
-          markUnfollowed: async () => {},
-          consumeWindow: async () => "none",
-          releaseWindow: async () => {},
-        },
-        wechat: { sendCustomText: ok, sendTemplate: ok },
-        tokens: { get: async () => "T", reject: async () => {} },
-        clock,
-        loadBroadcast: (id) => broadcasts.get(id),
-        parking: new MemoryParkStore(broadcasts),
-      },
+      plainChunkDeps(
+        { broadcasts, deliveries: new MemoryDeliveryStore(), clock },
+        { sendCustomText: ok, sendTemplate: ok },
+      ),
       { receiveCount: 1, maxReceiveCount: 5, leaseMs: 60_000 },
     );
     const filter = broadcasts.members.get(`${B}/0-0`) as Uint8Array;
