@@ -8,7 +8,12 @@ import {
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { Broadcast, ChunkTally } from "../../core/model.ts";
 import type { BroadcastStore, ChunkClaim, ChunkCompletion, SettledEventMarks } from "../../core/ports.ts";
-import { ignoreConditionFailure, isConditionFailure, transactWithRetry } from "./transactions.ts";
+import {
+  conditionHeld,
+  ignoreConditionFailure,
+  isConditionFailure,
+  transactWithRetry,
+} from "./transactions.ts";
 import { expiresAfter } from "./ttl.ts";
 
 /** Sort key of a broadcast's own item; chunk claims sit beside it as `CHUNK#<chunkId>`. */
@@ -47,8 +52,8 @@ export class DynamoBroadcastStore implements BroadcastStore, SettledEventMarks {
   }
 
   async recordPage(broadcastId: string, page: number, recipients: number, last: boolean): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { broadcastId, sk: META },
@@ -57,12 +62,8 @@ export class DynamoBroadcastStore implements BroadcastStore, SettledEventMarks {
           ExpressionAttributeNames: { "#total": "total" },
           ExpressionAttributeValues: { ":page": page, ":next": page + 1, ":last": last, ":n": recipients },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async claimChunk(broadcastId: string, chunkId: string, leaseMs: number, now: number): Promise<ChunkClaim> {
@@ -146,8 +147,8 @@ export class DynamoBroadcastStore implements BroadcastStore, SettledEventMarks {
   }
 
   async claimSettledEvent(broadcastId: string, at: number): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { broadcastId, sk: META },
@@ -155,12 +156,8 @@ export class DynamoBroadcastStore implements BroadcastStore, SettledEventMarks {
           UpdateExpression: "SET settledEventAt = :at",
           ExpressionAttributeValues: { ":at": at },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async markSettledAnnounced(broadcastId: string): Promise<void> {
