@@ -9,15 +9,15 @@ import { serveConsole } from "./console/serve.ts";
 import {
   type ImportSubscribersAnswer,
   importSubscribersBody,
-  listQuery,
   type PostList,
   type PostView,
   type RegisterPostAnswer,
   registerPostBody,
   type TallyAnswer,
 } from "./contracts/api.ts";
-import { ConflictError, NotFoundError, ValidationError } from "./core/errors.ts";
+import { ConflictError, ValidationError } from "./core/errors.ts";
 import { broadcastProgress, type Post, postBroadcastId } from "./core/model.ts";
+import { loadPost } from "./core/post-review.ts";
 import { tallyNow } from "./core/tally-reports.ts";
 import {
   answerError,
@@ -26,9 +26,9 @@ import {
   OPERATOR,
   OPERATOR_AND_APP,
   parseJsonBody,
-  parseQuery,
   type RouteDef,
   roleOf,
+  viewedPage,
 } from "./http.ts";
 import { type Answer, respond, streamingHandler } from "./http-stream.ts";
 import { logger } from "./observability.ts";
@@ -131,11 +131,7 @@ export const routes: RouteDef[] = [
     pattern: /^\/api\/posts\/([^/]+)$/,
     roles: OPERATOR_AND_APP,
     does: "read posts",
-    route: async (_event, [id]) => {
-      const post = await posts.get(id ?? "");
-      if (!post) throw new NotFoundError("no post with this outTradeNo");
-      return json(200, await postView(post));
-    },
+    route: async (_event, [id]) => json(200, await postView(await loadPost(id ?? "", { posts }))),
   },
   // Counts the broadcast's delivery reports now instead of at the next scheduled tally pass.
   {
@@ -144,8 +140,7 @@ export const routes: RouteDef[] = [
     roles: OPERATOR,
     does: "tally delivery reports",
     route: async (_event, [id]) => {
-      const post = await posts.get(id ?? "");
-      if (!post) throw new NotFoundError("no post with this outTradeNo");
+      const post = await loadPost(id ?? "", { posts });
       if (post.status !== "PAID") throw new ConflictError("the post is not paid, so it has no broadcast yet");
       const broadcastId = postBroadcastId(post.outTradeNo);
       await fanoutQueue.sendTally(tallyNow(broadcastId, Date.now()), 0);
@@ -159,9 +154,11 @@ export const routes: RouteDef[] = [
     roles: OPERATOR,
     does: "list posts",
     route: async (event) => {
-      const query = parseQuery(event, listQuery);
-      const page = await posts.listNewest(query.limit, query.cursor ?? null);
-      const answer: PostList = { items: await Promise.all(page.items.map(postView)), next: page.next };
+      const answer: PostList = await viewedPage(
+        event,
+        (limit, cursor) => posts.listNewest(limit, cursor),
+        postView,
+      );
       return json(200, answer);
     },
   },

@@ -5,8 +5,8 @@ import { DynamoParkStore } from "./adapters/dynamodb/park-store.ts";
 import { DynamoPostStore } from "./adapters/dynamodb/post-store.ts";
 import type { adminSchema } from "./config.ts";
 import type { ResumeAnswer } from "./contracts/api.ts";
-import { NotFoundError } from "./core/errors.ts";
 import { postBroadcastId } from "./core/model.ts";
+import { loadPost } from "./core/post-review.ts";
 import { taskBroadcastId } from "./core/push-task.ts";
 import { loadTask } from "./core/push-tasks.ts";
 import { resumePaused } from "./core/resume-parked.ts";
@@ -35,8 +35,7 @@ export function resumeRoutes(db: DynamoDBDocumentClient, config: z.output<typeof
       roles: OPERATOR,
       does: "resume paused broadcasts",
       route: async (_event, [id]) => {
-        const post = await posts.get(id ?? "");
-        if (!post) throw new NotFoundError("no post with this outTradeNo");
+        const post = await loadPost(id ?? "", { posts });
         const broadcastId = postBroadcastId(post.outTradeNo);
         const broadcast = post.status === "PAID" ? await broadcasts.get(broadcastId) : undefined;
         await resumePaused(broadcast, "post's broadcast", parked);

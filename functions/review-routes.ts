@@ -8,7 +8,6 @@ import { systemClock } from "./clock.ts";
 import { type adminSchema, postMessageSettings } from "./config.ts";
 import {
   type ApprovePostAnswer,
-  listQuery,
   type PostList,
   type PostView,
   type RejectPostAnswer,
@@ -17,7 +16,7 @@ import {
 import { composePostMessage } from "./core/broadcast-message.ts";
 import type { Post } from "./core/model.ts";
 import { approvePost, type PostReviewDeps, rejectPost } from "./core/post-review.ts";
-import { json, OPERATOR, parseJsonBody, parseQuery, type RouteDef } from "./http.ts";
+import { json, OPERATOR, parseJsonBody, type RouteDef, viewedPage } from "./http.ts";
 import { logger } from "./observability.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -65,9 +64,11 @@ export function reviewRoutes(
       roles: OPERATOR,
       does: "review posts",
       route: async (event) => {
-        const query = parseQuery(event, listQuery);
-        const page = await deps.posts.listHeld(query.limit, query.cursor ?? null);
-        const answer: PostList = { items: await Promise.all(page.items.map(postView)), next: page.next };
+        const answer: PostList = await viewedPage(
+          event,
+          (limit, cursor) => deps.posts.listHeld(limit, cursor),
+          postView,
+        );
         return json(200, answer);
       },
     },

@@ -19,7 +19,6 @@ import {
   deliveriesQuery,
   type GrantCreditsAnswer,
   grantCreditsBody,
-  listQuery,
   type RetryAnswer,
   type SendTaskAnswer,
   sendTaskBody,
@@ -49,6 +48,7 @@ import {
   parseOptionalJsonBody,
   parseQuery,
   type RouteDef,
+  viewedPage,
 } from "./http.ts";
 import { logger } from "./observability.ts";
 import { uploadRows } from "./recipient-upload.ts";
@@ -170,9 +170,11 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
       roles: OPERATOR,
       does: "list push tasks",
       route: async (event) => {
-        const query = parseQuery(event, listQuery);
-        const page = await deps.tasks.list(query.limit, query.cursor ?? null);
-        const answer: TaskList = { items: await Promise.all(page.items.map(view)), next: page.next };
+        const answer: TaskList = await viewedPage(
+          event,
+          (limit, cursor) => deps.tasks.list(limit, cursor),
+          view,
+        );
         return json(200, answer);
       },
     },
