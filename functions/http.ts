@@ -28,7 +28,8 @@ export const OPERATOR_AND_APP: readonly Role[] = ["operator", "app"];
 export interface RouteDef {
   readonly method: string;
   readonly pattern: RegExp;
-  readonly roles: readonly Role[];
+  /** Who may call it: the operator alone unless it says so (OPERATOR_AND_APP). */
+  readonly roles?: readonly Role[];
   /** "send push tasks": the 403 says "this token may not send push tasks". */
   readonly does: string;
   readonly route: (event: HttpEvent, params: string[]) => Promise<HttpResult | StreamedResult>;

@@ -16,7 +16,7 @@ import {
 import { composePostMessage } from "./core/broadcast-message.ts";
 import type { Post } from "./core/model.ts";
 import { approvePost, type PostReviewDeps, rejectPost } from "./core/post-review.ts";
-import { json, OPERATOR, parseJsonBody, type RouteDef, viewedPage } from "./http.ts";
+import { json, parseJsonBody, type RouteDef, viewedPage } from "./http.ts";
 import { logger } from "./observability.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -61,7 +61,6 @@ export function reviewRoutes(
     {
       method: "GET",
       pattern: /^\/api\/review$/,
-      roles: OPERATOR,
       does: "review posts",
       route: async (event) => {
         const answer: PostList = await viewedPage(
@@ -75,7 +74,6 @@ export function reviewRoutes(
     {
       method: "POST",
       pattern: /^\/api\/posts\/([^/]+)\/approve$/,
-      roles: OPERATOR,
       does: "review posts",
       route: async (_event, [id = ""]) => {
         const { broadcastId } = await approvePost(id, deps);
@@ -86,7 +84,6 @@ export function reviewRoutes(
     {
       method: "POST",
       pattern: /^\/api\/posts\/([^/]+)\/reject$/,
-      roles: OPERATOR,
       does: "review posts",
       route: async (event, [id = ""]) => {
         const { reason } = parseJsonBody(event, rejectPostBody);

@@ -9,7 +9,7 @@ import type { adminSchema } from "./config.ts";
 import { openid as openidSchema, type RecentDeliveryView, type SubscriberView } from "./contracts/api.ts";
 import { NotFoundError } from "./core/errors.ts";
 import { type RecentDelivery, recentDeliveries, subscriberState } from "./core/subscriber-lookup.ts";
-import { json, OPERATOR, parsePathParam, type RouteDef } from "./http.ts";
+import { json, parsePathParam, type RouteDef } from "./http.ts";
 import { taskStore } from "./task-routes.ts";
 
 /** Deliveries a lookup shows. */
@@ -65,7 +65,6 @@ export function subscriberRoutes(
     {
       method: "GET",
       pattern: new RegExp(`^\\/api\\/subscribers\\/(?!${RESERVED.join("$|")}$)([^/]+)$`),
-      roles: OPERATOR,
       does: "look up subscribers",
       route: async (_event, [segment = ""]) => {
         const openid = parsePathParam("openid", segment, openidSchema);

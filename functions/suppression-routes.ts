@@ -4,7 +4,7 @@ import { DynamoSuppressionStore } from "./adapters/dynamodb/suppression-store.ts
 import type { adminSchema } from "./config.ts";
 import { openid as openidSchema, type UnsuppressAnswer } from "./contracts/api.ts";
 import { NotFoundError } from "./core/errors.ts";
-import { json, OPERATOR, parsePathParam, type RouteDef } from "./http.ts";
+import { json, parsePathParam, type RouteDef } from "./http.ts";
 import { logger, maskOpenid } from "./observability.ts";
 
 /**
@@ -21,7 +21,6 @@ export function suppressionRoutes(
     {
       method: "POST",
       pattern: /^\/api\/subscribers\/([^/]+)\/unsuppress$/,
-      roles: OPERATOR,
       does: "lift suppressions",
       route: async (_event, [segment = ""]) => {
         const openid = parsePathParam("openid", segment, openidSchema);

@@ -42,7 +42,6 @@ import { cancelSchedule, scheduleTask } from "./core/scheduled-sends.ts";
 import {
   type HttpEvent,
   json,
-  OPERATOR,
   OPERATOR_AND_APP,
   parseJsonBody,
   parseOptionalJsonBody,
@@ -155,7 +154,6 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
     {
       method: "POST",
       pattern: /^\/api\/tasks$/,
-      roles: OPERATOR,
       does: "create push tasks",
       route: async (event) => {
         const body = parseJsonBody(event, createTaskBody);
@@ -167,7 +165,6 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
     {
       method: "GET",
       pattern: /^\/api\/tasks$/,
-      roles: OPERATOR,
       does: "list push tasks",
       route: async (event) => {
         const answer: TaskList = await viewedPage(
@@ -181,14 +178,12 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
     {
       method: "GET",
       pattern: /^\/api\/tasks\/([^/]+)$/,
-      roles: OPERATOR,
       does: "read push tasks",
       route: async (_event, [id]) => json(200, await view(await loadTask(id ?? "", deps))),
     },
     {
       method: "POST",
       pattern: /^\/api\/tasks\/([^/]+)\/recipients$/,
-      roles: OPERATOR,
       does: "upload push-task recipients",
       route: async (event, [id]) => {
         const report = await uploadRecipients(id ?? "", uploadRows(event), deps, RECIPIENT_BATCH);
@@ -199,7 +194,6 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
     {
       method: "POST",
       pattern: /^\/api\/tasks\/([^/]+)\/send$/,
-      roles: OPERATOR,
       does: "send push tasks",
       route: async (event, [id]) => {
         const taskId = id ?? "";
@@ -218,7 +212,6 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
     {
       method: "POST",
       pattern: /^\/api\/tasks\/([^/]+)\/cancel$/,
-      roles: OPERATOR,
       does: "cancel scheduled push tasks",
       route: async (_event, [id]) => {
         await cancelSchedule(id ?? "", deps);
@@ -229,7 +222,6 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
     {
       method: "GET",
       pattern: /^\/api\/tasks\/([^/]+)\/deliveries$/,
-      roles: OPERATOR,
       does: "list push-task deliveries",
       route: async (event, [id]) => {
         const task = await loadTask(id ?? "", deps);
@@ -250,7 +242,6 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
     {
       method: "POST",
       pattern: /^\/api\/tasks\/([^/]+)\/retry$/,
-      roles: OPERATOR,
       does: "retry push tasks",
       route: async (_event, [id]) => {
         const { round, requeued } = await retryTask(id ?? "", deps);
