@@ -9,15 +9,15 @@ import { serveConsole } from "./console/serve.ts";
 import {
   type ImportSubscribersAnswer,
   importSubscribersBody,
-  listQuery,
   type PostList,
   type PostView,
   type RegisterPostAnswer,
   registerPostBody,
   type TallyAnswer,
 } from "./contracts/api.ts";
-import { ConflictError, NotFoundError, ValidationError } from "./core/errors.ts";
+import { ConflictError, ValidationError } from "./core/errors.ts";
 import { broadcastProgress, type Post, postBroadcastId } from "./core/model.ts";
+import { loadPost } from "./core/post-review.ts";
 import { tallyNow } from "./core/tally-reports.ts";
 import {
   answerError,
@@ -26,9 +26,9 @@ import {
   OPERATOR,
   OPERATOR_AND_APP,
   parseJsonBody,
-  parseQuery,
   type RouteDef,
   roleOf,
+  viewedPage,
 } from "./http.ts";
 import { type Answer, respond, streamingHandler } from "./http-stream.ts";
 import { logger } from "./observability.ts";
@@ -82,7 +82,7 @@ async function postView(post: Post): Promise<PostView> {
   };
 }
 
-/** Every route, with the roles that may call it: the one place access is decided. */
+/** Every route, with the roles that may call it (the operator's alone by default): the one place access is decided. */
 export const routes: RouteDef[] = [
   {
     method: "POST",
@@ -131,21 +131,15 @@ export const routes: RouteDef[] = [
     pattern: /^\/api\/posts\/([^/]+)$/,
     roles: OPERATOR_AND_APP,
     does: "read posts",
-    route: async (_event, [id]) => {
-      const post = await posts.get(id ?? "");
-      if (!post) throw new NotFoundError("no post with this outTradeNo");
-      return json(200, await postView(post));
-    },
+    route: async (_event, [id]) => json(200, await postView(await loadPost(id ?? "", { posts }))),
   },
   // Counts the broadcast's delivery reports now instead of at the next scheduled tally pass.
   {
     method: "POST",
     pattern: /^\/api\/posts\/([^/]+)\/tally$/,
-    roles: OPERATOR,
     does: "tally delivery reports",
     route: async (_event, [id]) => {
-      const post = await posts.get(id ?? "");
-      if (!post) throw new NotFoundError("no post with this outTradeNo");
+      const post = await loadPost(id ?? "", { posts });
       if (post.status !== "PAID") throw new ConflictError("the post is not paid, so it has no broadcast yet");
       const broadcastId = postBroadcastId(post.outTradeNo);
       await fanoutQueue.sendTally(tallyNow(broadcastId, Date.now()), 0);
@@ -156,12 +150,13 @@ export const routes: RouteDef[] = [
   {
     method: "GET",
     pattern: /^\/api\/posts$/,
-    roles: OPERATOR,
     does: "list posts",
     route: async (event) => {
-      const query = parseQuery(event, listQuery);
-      const page = await posts.listNewest(query.limit, query.cursor ?? null);
-      const answer: PostList = { items: await Promise.all(page.items.map(postView)), next: page.next };
+      const answer: PostList = await viewedPage(
+        event,
+        (limit, cursor) => posts.listNewest(limit, cursor),
+        postView,
+      );
       return json(200, answer);
     },
   },
@@ -212,7 +207,8 @@ async function answer(event: HttpEvent): Promise<Answer> {
     return matches.length > 0
       ? json(405, { error: "method not allowed" })
       : json(404, { error: "no such route" });
-  if (!match.roles.includes(role)) return json(403, { error: `this token may not ${match.does}` });
+  if (!(match.roles ?? OPERATOR).includes(role))
+    return json(403, { error: `this token may not ${match.does}` });
   try {
     const params = (match.pattern.exec(path)?.slice(1) ?? []).map(decodePathParam);
     return await match.route(event, params);

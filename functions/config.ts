@@ -46,6 +46,18 @@ export const OFFICIAL_API_FALLBACK = "https://api2.weixin.qq.com";
  */
 const tokenSource = z.enum(["refresher", "external"]).default("refresher");
 
+/** A refinement: the setting `key` is required while WECHAT_TOKEN_SOURCE is `source`. */
+function requiredForTokenSource<K extends string>(key: K, source: z.output<typeof tokenSource>) {
+  return (config: { WECHAT_TOKEN_SOURCE: string } & { [k in K]?: string }, ctx: z.RefinementCtx) => {
+    if (config.WECHAT_TOKEN_SOURCE === source && !config[key])
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        message: `is required when WECHAT_TOKEN_SOURCE is ${source}`,
+      });
+  };
+}
+
 /** Plain http only to this machine's own loopback (the local simulator): the AppSecret and tokens travel in these. */
 export function isSafeApiBase(url: string): boolean {
   const { protocol, hostname } = new URL(url);
@@ -277,14 +289,7 @@ export const tokenRefresherSchema = z
     WECHAT_APP_SECRET: optional(z.string().trim()),
     ...wechatApi,
   })
-  .superRefine((config, ctx) => {
-    if (config.WECHAT_TOKEN_SOURCE === "refresher" && !config.WECHAT_APP_SECRET)
-      ctx.addIssue({
-        code: "custom",
-        path: ["WECHAT_APP_SECRET"],
-        message: "is required when WECHAT_TOKEN_SOURCE is refresher",
-      });
-  });
+  .superRefine(requiredForTokenSource("WECHAT_APP_SECRET", "refresher"));
 
 export const tokenPushSchema = z
   .object({
@@ -294,14 +299,7 @@ export const tokenPushSchema = z
     /** The central token server's bearer secret for `PUT /api/access-token`. */
     WECHAT_TOKEN_PUSH_SECRET: optional(z.string().trim().min(16, "must be at least 16 characters")),
   })
-  .superRefine((config, ctx) => {
-    if (config.WECHAT_TOKEN_SOURCE === "external" && !config.WECHAT_TOKEN_PUSH_SECRET)
-      ctx.addIssue({
-        code: "custom",
-        path: ["WECHAT_TOKEN_PUSH_SECRET"],
-        message: "is required when WECHAT_TOKEN_SOURCE is external",
-      });
-  });
+  .superRefine(requiredForTokenSource("WECHAT_TOKEN_PUSH_SECRET", "external"));
 
 export const fanoutSchema = z.object({
   TABLE_BROADCASTS: required,

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import type { z } from "zod";
+import { listQuery } from "./contracts/api.ts";
 import { RefusedError, ValidationError } from "./core/errors.ts";
 
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -27,7 +28,8 @@ export const OPERATOR_AND_APP: readonly Role[] = ["operator", "app"];
 export interface RouteDef {
   readonly method: string;
   readonly pattern: RegExp;
-  readonly roles: readonly Role[];
+  /** Who may call it: the operator alone unless it says so (OPERATOR_AND_APP). */
+  readonly roles?: readonly Role[];
   /** "send push tasks": the 403 says "this token may not send push tasks". */
   readonly does: string;
   readonly route: (event: HttpEvent, params: string[]) => Promise<HttpResult | StreamedResult>;
@@ -110,6 +112,24 @@ export function parseQuery<S extends z.ZodType>(event: HttpEvent, schema: S): z.
     throw new ValidationError(problems.slice(0, 5).join("; "));
   }
   return result.data;
+}
+
+/** A path segment checked against a schema: a mismatch is a ValidationError naming the segment. */
+export function parsePathParam<S extends z.ZodType>(name: string, value: string, schema: S): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ValidationError(capped(`${name}: ${result.error.issues[0]?.message}`, 160));
+  return result.data;
+}
+
+/** A list route's page: `list` read at the query's limit and cursor, each item shaped by `view`. */
+export async function viewedPage<T, V>(
+  event: HttpEvent,
+  list: (limit: number, cursor: string | null) => Promise<{ items: readonly T[]; next: string | null }>,
+  view: (item: T) => Promise<V>,
+): Promise<{ items: V[]; next: string | null }> {
+  const query = parseQuery(event, listQuery);
+  const page = await list(query.limit, query.cursor ?? null);
+  return { items: await Promise.all(page.items.map((item) => view(item))), next: page.next };
 }
 
 /**

@@ -8,16 +8,16 @@ import {
   type GroupedCursor,
 } from "./adapters/dynamodb/grouped-deliveries.ts";
 import { DynamoPostStore } from "./adapters/dynamodb/post-store.ts";
-import { DynamoTaskStore } from "./adapters/dynamodb/task-store.ts";
 import type { adminSchema } from "./config.ts";
 import { type DeliveriesPage, deliveriesQuery } from "./contracts/api.ts";
 import { NotFoundError } from "./core/errors.ts";
 import type { DeliveryRecord, Outcome } from "./core/model.ts";
 import { postBroadcastId } from "./core/model.ts";
+import { loadPost } from "./core/post-review.ts";
 import { taskBroadcastId } from "./core/push-task.ts";
 import { deliveriesCsv } from "./csv.ts";
-import { JSON_HEADERS, json, OPERATOR, parseQuery, type RouteDef, type StreamedResult } from "./http.ts";
-import { deliveryView } from "./task-routes.ts";
+import { JSON_HEADERS, json, parseQuery, type RouteDef, type StreamedResult } from "./http.ts";
+import { deliveryView, taskStore } from "./task-routes.ts";
 
 /** Records read per page of an export: one page in memory at a time. */
 const EXPORT_PAGE = 500;
@@ -69,7 +69,6 @@ function exportRoute<C>(
   return {
     method: "GET",
     pattern: new RegExp(`^\\/api\\/${kind}s\\/([^/]+)\\/deliveries\\.csv$`),
-    roles: OPERATOR,
     does,
     route: async (event, [id = ""]) => {
       const broadcastId = await broadcastOf(id);
@@ -99,14 +98,9 @@ export function postDeliveryRoutes(
   const posts = new DynamoPostStore(db, config.TABLE_POSTS, config.TABLE_BROADCASTS);
   const grouped = new DynamoGroupedDeliveryReader(db, config.TABLE_DELIVERIES);
   const records = new DynamoDeliveryStore(db, config.TABLE_DELIVERIES);
-  const tasks = new DynamoTaskStore(db, {
-    tasks: config.TABLE_TASKS,
-    recipients: config.TABLE_TASK_RECIPIENTS,
-    broadcasts: config.TABLE_BROADCASTS,
-  });
+  const tasks = taskStore(db, config);
   const postBroadcast = async (outTradeNo: string) => {
-    const post = await posts.get(outTradeNo);
-    if (!post) throw new NotFoundError("no post with this outTradeNo");
+    const post = await loadPost(outTradeNo, { posts });
     return postBroadcastId(post.outTradeNo);
   };
   const taskBroadcast = async (taskId: string) => {
@@ -119,7 +113,6 @@ export function postDeliveryRoutes(
     {
       method: "GET",
       pattern: /^\/api\/posts\/([^/]+)\/deliveries$/,
-      roles: OPERATOR,
       does: "list post deliveries",
       route: async (event, [id = ""]) => {
         const broadcastId = await postBroadcast(id);

@@ -5,12 +5,12 @@ import { DynamoParkStore } from "./adapters/dynamodb/park-store.ts";
 import { DynamoPostStore } from "./adapters/dynamodb/post-store.ts";
 import type { adminSchema } from "./config.ts";
 import type { ResumeAnswer } from "./contracts/api.ts";
-import { NotFoundError } from "./core/errors.ts";
 import { postBroadcastId } from "./core/model.ts";
+import { loadPost } from "./core/post-review.ts";
 import { taskBroadcastId } from "./core/push-task.ts";
 import { loadTask } from "./core/push-tasks.ts";
 import { resumePaused } from "./core/resume-parked.ts";
-import { json, OPERATOR, type RouteDef } from "./http.ts";
+import { json, type RouteDef } from "./http.ts";
 import { logger } from "./observability.ts";
 import { taskStore } from "./task-routes.ts";
 
@@ -24,7 +24,9 @@ export function resumeRoutes(db: DynamoDBDocumentClient, config: z.output<typeof
   const tasks = taskStore(db, config);
   const broadcasts = new DynamoBroadcastStore(db, config.TABLE_BROADCASTS);
   const parked = new DynamoParkStore(db, config.TABLE_BROADCASTS);
-  const resumed = (broadcastId: string) => {
+  /** Resumes the broadcast if it has started (`started`) and is paused; `what` names it in a 409. */
+  const resume = async (broadcastId: string, started: boolean, what: string) => {
+    await resumePaused(started ? await broadcasts.get(broadcastId) : undefined, what, parked);
     logger.info("quota pause ended by an operator", { broadcastId });
     return json(202, { broadcastId } satisfies ResumeAnswer);
   };
@@ -32,28 +34,19 @@ export function resumeRoutes(db: DynamoDBDocumentClient, config: z.output<typeof
     {
       method: "POST",
       pattern: /^\/api\/posts\/([^/]+)\/resume$/,
-      roles: OPERATOR,
       does: "resume paused broadcasts",
       route: async (_event, [id]) => {
-        const post = await posts.get(id ?? "");
-        if (!post) throw new NotFoundError("no post with this outTradeNo");
-        const broadcastId = postBroadcastId(post.outTradeNo);
-        const broadcast = post.status === "PAID" ? await broadcasts.get(broadcastId) : undefined;
-        await resumePaused(broadcast, "post's broadcast", parked);
-        return resumed(broadcastId);
+        const post = await loadPost(id ?? "", { posts });
+        return resume(postBroadcastId(post.outTradeNo), post.status === "PAID", "post's broadcast");
       },
     },
     {
       method: "POST",
       pattern: /^\/api\/tasks\/([^/]+)\/resume$/,
-      roles: OPERATOR,
       does: "resume paused push tasks",
       route: async (_event, [id]) => {
         const task = await loadTask(id ?? "", { tasks });
-        const broadcastId = taskBroadcastId(task.taskId);
-        const broadcast = task.status === "sending" ? await broadcasts.get(broadcastId) : undefined;
-        await resumePaused(broadcast, "task", parked);
-        return resumed(broadcastId);
+        return resume(taskBroadcastId(task.taskId), task.status === "sending", "task");
       },
     },
   ];

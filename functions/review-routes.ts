@@ -8,7 +8,6 @@ import { systemClock } from "./clock.ts";
 import { type adminSchema, postMessageSettings } from "./config.ts";
 import {
   type ApprovePostAnswer,
-  listQuery,
   type PostList,
   type PostView,
   type RejectPostAnswer,
@@ -17,7 +16,7 @@ import {
 import { composePostMessage } from "./core/broadcast-message.ts";
 import type { Post } from "./core/model.ts";
 import { approvePost, type PostReviewDeps, rejectPost } from "./core/post-review.ts";
-import { json, OPERATOR, parseJsonBody, parseQuery, type RouteDef } from "./http.ts";
+import { json, parseJsonBody, type RouteDef, viewedPage } from "./http.ts";
 import { logger } from "./observability.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -62,19 +61,19 @@ export function reviewRoutes(
     {
       method: "GET",
       pattern: /^\/api\/review$/,
-      roles: OPERATOR,
       does: "review posts",
       route: async (event) => {
-        const query = parseQuery(event, listQuery);
-        const page = await deps.posts.listHeld(query.limit, query.cursor ?? null);
-        const answer: PostList = { items: await Promise.all(page.items.map(postView)), next: page.next };
+        const answer: PostList = await viewedPage(
+          event,
+          (limit, cursor) => deps.posts.listHeld(limit, cursor),
+          postView,
+        );
         return json(200, answer);
       },
     },
     {
       method: "POST",
       pattern: /^\/api\/posts\/([^/]+)\/approve$/,
-      roles: OPERATOR,
       does: "review posts",
       route: async (_event, [id = ""]) => {
         const { broadcastId } = await approvePost(id, deps);
@@ -85,7 +84,6 @@ export function reviewRoutes(
     {
       method: "POST",
       pattern: /^\/api\/posts\/([^/]+)\/reject$/,
-      roles: OPERATOR,
       does: "review posts",
       route: async (event, [id = ""]) => {
         const { reason } = parseJsonBody(event, rejectPostBody);

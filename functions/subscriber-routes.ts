@@ -4,14 +4,13 @@ import { DynamoDeliveryLookup } from "./adapters/dynamodb/delivery-lookup.ts";
 import { RECORD_RETENTION_SECONDS } from "./adapters/dynamodb/delivery-store.ts";
 import { DynamoPostStore } from "./adapters/dynamodb/post-store.ts";
 import { DynamoSubscriberReader } from "./adapters/dynamodb/subscriber-reader.ts";
-import { DynamoTaskStore } from "./adapters/dynamodb/task-store.ts";
 import { systemClock } from "./clock.ts";
 import type { adminSchema } from "./config.ts";
-import type { RecentDeliveryView, SubscriberView } from "./contracts/api.ts";
-import { NotFoundError, ValidationError } from "./core/errors.ts";
-import { OPENID_PATTERN } from "./core/recipient-list.ts";
+import { openid as openidSchema, type RecentDeliveryView, type SubscriberView } from "./contracts/api.ts";
+import { NotFoundError } from "./core/errors.ts";
 import { type RecentDelivery, recentDeliveries, subscriberState } from "./core/subscriber-lookup.ts";
-import { json, OPERATOR, type RouteDef } from "./http.ts";
+import { json, parsePathParam, type RouteDef } from "./http.ts";
+import { taskStore } from "./task-routes.ts";
 
 /** Deliveries a lookup shows. */
 const RECENT = 20;
@@ -57,11 +56,7 @@ export function subscriberRoutes(
     credits: config.TABLE_CREDITS,
   });
   const posts = new DynamoPostStore(db, config.TABLE_POSTS, config.TABLE_BROADCASTS);
-  const tasks = new DynamoTaskStore(db, {
-    tasks: config.TABLE_TASKS,
-    recipients: config.TABLE_TASK_RECIPIENTS,
-    broadcasts: config.TABLE_BROADCASTS,
-  });
+  const tasks = taskStore(db, config);
   const finder = new DynamoDeliveryLookup(db, {
     deliveries: config.TABLE_DELIVERIES,
     broadcasts: config.TABLE_BROADCASTS,
@@ -70,11 +65,9 @@ export function subscriberRoutes(
     {
       method: "GET",
       pattern: new RegExp(`^\\/api\\/subscribers\\/(?!${RESERVED.join("$|")}$)([^/]+)$`),
-      roles: OPERATOR,
       does: "look up subscribers",
-      route: async (_event, [openid = ""]) => {
-        if (!OPENID_PATTERN.test(openid))
-          throw new ValidationError("openid: must be a WeChat openid (6–64 letters, digits, _ or -)");
+      route: async (_event, [segment = ""]) => {
+        const openid = parsePathParam("openid", segment, openidSchema);
         const stored = await reader.get(openid);
         if (!stored) throw new NotFoundError("no subscriber with this openid");
         const now = systemClock.now();

@@ -2,10 +2,9 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { z } from "zod";
 import { DynamoSuppressionStore } from "./adapters/dynamodb/suppression-store.ts";
 import type { adminSchema } from "./config.ts";
-import type { UnsuppressAnswer } from "./contracts/api.ts";
-import { NotFoundError, ValidationError } from "./core/errors.ts";
-import { OPENID_PATTERN } from "./core/recipient-list.ts";
-import { json, OPERATOR, type RouteDef } from "./http.ts";
+import { openid as openidSchema, type UnsuppressAnswer } from "./contracts/api.ts";
+import { NotFoundError } from "./core/errors.ts";
+import { json, parsePathParam, type RouteDef } from "./http.ts";
 import { logger, maskOpenid } from "./observability.ts";
 
 /**
@@ -22,11 +21,9 @@ export function suppressionRoutes(
     {
       method: "POST",
       pattern: /^\/api\/subscribers\/([^/]+)\/unsuppress$/,
-      roles: OPERATOR,
       does: "lift suppressions",
-      route: async (_event, [openid = ""]) => {
-        if (!OPENID_PATTERN.test(openid))
-          throw new ValidationError("openid: must be a WeChat openid (6–64 letters, digits, _ or -)");
+      route: async (_event, [segment = ""]) => {
+        const openid = parsePathParam("openid", segment, openidSchema);
         const lifted = await store.unsuppress(openid);
         if (lifted === undefined) throw new NotFoundError("no subscriber with this openid");
         if (lifted) logger.info("suppression lifted by an operator", { openid: maskOpenid(openid), lifted });

@@ -19,7 +19,6 @@ import {
   deliveriesQuery,
   type GrantCreditsAnswer,
   grantCreditsBody,
-  listQuery,
   type RetryAnswer,
   type SendTaskAnswer,
   sendTaskBody,
@@ -43,12 +42,12 @@ import { cancelSchedule, scheduleTask } from "./core/scheduled-sends.ts";
 import {
   type HttpEvent,
   json,
-  OPERATOR,
   OPERATOR_AND_APP,
   parseJsonBody,
   parseOptionalJsonBody,
   parseQuery,
   type RouteDef,
+  viewedPage,
 } from "./http.ts";
 import { logger } from "./observability.ts";
 import { uploadRows } from "./recipient-upload.ts";
@@ -155,7 +154,6 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
     {
       method: "POST",
       pattern: /^\/api\/tasks$/,
-      roles: OPERATOR,
       does: "create push tasks",
       route: async (event) => {
         const body = parseJsonBody(event, createTaskBody);
@@ -167,26 +165,25 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
     {
       method: "GET",
       pattern: /^\/api\/tasks$/,
-      roles: OPERATOR,
       does: "list push tasks",
       route: async (event) => {
-        const query = parseQuery(event, listQuery);
-        const page = await deps.tasks.list(query.limit, query.cursor ?? null);
-        const answer: TaskList = { items: await Promise.all(page.items.map(view)), next: page.next };
+        const answer: TaskList = await viewedPage(
+          event,
+          (limit, cursor) => deps.tasks.list(limit, cursor),
+          view,
+        );
         return json(200, answer);
       },
     },
     {
       method: "GET",
       pattern: /^\/api\/tasks\/([^/]+)$/,
-      roles: OPERATOR,
       does: "read push tasks",
       route: async (_event, [id]) => json(200, await view(await loadTask(id ?? "", deps))),
     },
     {
       method: "POST",
       pattern: /^\/api\/tasks\/([^/]+)\/recipients$/,
-      roles: OPERATOR,
       does: "upload push-task recipients",
       route: async (event, [id]) => {
         const report = await uploadRecipients(id ?? "", uploadRows(event), deps, RECIPIENT_BATCH);
@@ -197,7 +194,6 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
     {
       method: "POST",
       pattern: /^\/api\/tasks\/([^/]+)\/send$/,
-      roles: OPERATOR,
       does: "send push tasks",
       route: async (event, [id]) => {
         const taskId = id ?? "";
@@ -216,7 +212,6 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
     {
       method: "POST",
       pattern: /^\/api\/tasks\/([^/]+)\/cancel$/,
-      roles: OPERATOR,
       does: "cancel scheduled push tasks",
       route: async (_event, [id]) => {
         await cancelSchedule(id ?? "", deps);
@@ -227,7 +222,6 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
     {
       method: "GET",
       pattern: /^\/api\/tasks\/([^/]+)\/deliveries$/,
-      roles: OPERATOR,
       does: "list push-task deliveries",
       route: async (event, [id]) => {
         const task = await loadTask(id ?? "", deps);
@@ -248,7 +242,6 @@ export function taskRoutes(db: DynamoDBDocumentClient, config: z.output<typeof a
     {
       method: "POST",
       pattern: /^\/api\/tasks\/([^/]+)\/retry$/,
-      roles: OPERATOR,
       does: "retry push tasks",
       route: async (_event, [id]) => {
         const { round, requeued } = await retryTask(id ?? "", deps);

@@ -8,7 +8,14 @@
 import { postEvent } from "./broadcast-events.ts";
 import { ConflictError, NotFoundError } from "./errors.ts";
 import { type BroadcastMessage, type Post, postBroadcastId } from "./model.ts";
-import type { BroadcastEvents, BroadcastStore, Clock, FanoutQueue, PostReviewStore } from "./ports.ts";
+import type {
+  BroadcastEvents,
+  BroadcastStore,
+  Clock,
+  FanoutQueue,
+  PostReviewStore,
+  PostStore,
+} from "./ports.ts";
 import { restartStalledFanout } from "./push-tasks.ts";
 
 export interface PostReviewDeps {
@@ -21,7 +28,11 @@ export interface PostReviewDeps {
   readonly composeMessage: (post: Post, paidAt: number) => BroadcastMessage;
 }
 
-async function loadPost(outTradeNo: string, deps: Pick<PostReviewDeps, "posts">): Promise<Post> {
+/** The registered post with this out_trade_no; NotFoundError when there is none. */
+export async function loadPost(
+  outTradeNo: string,
+  deps: { readonly posts: Pick<PostStore, "get"> },
+): Promise<Post> {
   const post = await deps.posts.get(outTradeNo);
   if (!post) throw new NotFoundError("no post with this outTradeNo");
   return post;

@@ -8,7 +8,7 @@ import { TokenUnavailableError } from "./access-token.ts";
 import { composePostMessage, type MessageSettings } from "./broadcast-message.ts";
 import { clientMsgId } from "./chunk-run.ts";
 import { classifyErrcode, TRANSPORT_ERRCODE } from "./errcodes.ts";
-import { NotFoundError, WeChatRefusedError } from "./errors.ts";
+import { WeChatRefusedError } from "./errors.ts";
 import {
   type AccessTokenProvider,
   type Clock,
@@ -22,6 +22,7 @@ import {
   type WeChatResult,
   WeChatTransportError,
 } from "./ports.ts";
+import { loadPost } from "./post-review.ts";
 import { NO_CREDIT, OPTED_OUT, type PushTask } from "./push-task.ts";
 import { type TaskSendSettings, taskRequest } from "./task-request.ts";
 
@@ -91,8 +92,7 @@ export async function previewPost(
   previewId: string,
   deps: PreviewDeps,
 ): Promise<PreviewResult[]> {
-  const post = await deps.posts.get(outTradeNo);
-  if (!post) throw new NotFoundError("no post with this outTradeNo");
+  const post = await loadPost(outTradeNo, deps);
   const { template } = composePostMessage(post, post.paidAt ?? deps.clock.now(), deps.postMessage);
   const id = previewBroadcastId(previewId);
   return sendPreview(

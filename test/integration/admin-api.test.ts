@@ -138,7 +138,7 @@ describe("tokens by role", () => {
       const operator = await call(t.app.adminToken);
       expect([401, 403], `${route.method} ${path}`).not.toContain(operator.status);
       const app = await call(t.app.appToken);
-      if (route.roles.includes("app")) {
+      if (route.roles?.includes("app")) {
         appRoutes.push(`${route.method} ${route.pattern.source}`);
         expect([401, 403], `${route.method} ${path}`).not.toContain(app.status);
       } else {

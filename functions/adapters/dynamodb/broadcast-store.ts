@@ -4,11 +4,17 @@ import {
   GetCommand,
   TransactWriteCommand,
   UpdateCommand,
+  type UpdateCommandInput,
 } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { Broadcast, ChunkTally } from "../../core/model.ts";
 import type { BroadcastStore, ChunkClaim, ChunkCompletion, SettledEventMarks } from "../../core/ports.ts";
-import { ignoreConditionFailure, isConditionFailure, transactWithRetry } from "./transactions.ts";
+import {
+  conditionHeld,
+  ignoreConditionFailure,
+  isConditionFailure,
+  transactWithRetry,
+} from "./transactions.ts";
 import { expiresAfter } from "./ttl.ts";
 
 /** Sort key of a broadcast's own item; chunk claims sit beside it as `CHUNK#<chunkId>`. */
@@ -47,22 +53,14 @@ export class DynamoBroadcastStore implements BroadcastStore, SettledEventMarks {
   }
 
   async recordPage(broadcastId: string, page: number, recipients: number, last: boolean): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { broadcastId, sk: META },
-          ConditionExpression: "fanoutPage = :page",
-          UpdateExpression: "SET fanoutPage = :next, fanoutDone = :last ADD #total :n",
-          ExpressionAttributeNames: { "#total": "total" },
-          ExpressionAttributeValues: { ":page": page, ":next": page + 1, ":last": last, ":n": recipients },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionHeld(
+      this.updateMeta(broadcastId, {
+        ConditionExpression: "fanoutPage = :page",
+        UpdateExpression: "SET fanoutPage = :next, fanoutDone = :last ADD #total :n",
+        ExpressionAttributeNames: { "#total": "total" },
+        ExpressionAttributeValues: { ":page": page, ":next": page + 1, ":last": last, ":n": recipients },
+      }),
+    );
   }
 
   async claimChunk(broadcastId: string, chunkId: string, leaseMs: number, now: number): Promise<ChunkClaim> {
@@ -129,51 +127,42 @@ export class DynamoBroadcastStore implements BroadcastStore, SettledEventMarks {
     at: number,
   ): Promise<void> {
     await ignoreConditionFailure(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { broadcastId, sk: META },
-          ConditionExpression: "attribute_exists(broadcastId)",
-          UpdateExpression: "SET confirmed = :confirmed, rejected = :rejected, reportsCountedAt = :at",
-          ExpressionAttributeValues: {
-            ":confirmed": counts.confirmed,
-            ":rejected": counts.rejected,
-            ":at": at,
-          },
-        }),
-      ),
+      this.updateMeta(broadcastId, {
+        ConditionExpression: "attribute_exists(broadcastId)",
+        UpdateExpression: "SET confirmed = :confirmed, rejected = :rejected, reportsCountedAt = :at",
+        ExpressionAttributeValues: {
+          ":confirmed": counts.confirmed,
+          ":rejected": counts.rejected,
+          ":at": at,
+        },
+      }),
     );
   }
 
   async claimSettledEvent(broadcastId: string, at: number): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { broadcastId, sk: META },
-          ConditionExpression: "attribute_exists(broadcastId) AND attribute_not_exists(settledEventAt)",
-          UpdateExpression: "SET settledEventAt = :at",
-          ExpressionAttributeValues: { ":at": at },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionHeld(
+      this.updateMeta(broadcastId, {
+        ConditionExpression: "attribute_exists(broadcastId) AND attribute_not_exists(settledEventAt)",
+        UpdateExpression: "SET settledEventAt = :at",
+        ExpressionAttributeValues: { ":at": at },
+      }),
+    );
   }
 
   async markSettledAnnounced(broadcastId: string): Promise<void> {
     await ignoreConditionFailure(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { broadcastId, sk: META },
-          ConditionExpression: "attribute_exists(settledEventAt)",
-          UpdateExpression: "SET settledAnnounced = :yes",
-          ExpressionAttributeValues: { ":yes": true },
-        }),
-      ),
+      this.updateMeta(broadcastId, {
+        ConditionExpression: "attribute_exists(settledEventAt)",
+        UpdateExpression: "SET settledAnnounced = :yes",
+        ExpressionAttributeValues: { ":yes": true },
+      }),
+    );
+  }
+
+  /** An update of the broadcast's own (META) item. */
+  private updateMeta(broadcastId: string, update: Omit<UpdateCommandInput, "TableName" | "Key">) {
+    return this.db.send(
+      new UpdateCommand({ TableName: this.table, Key: { broadcastId, sk: META }, ...update }),
     );
   }
 }

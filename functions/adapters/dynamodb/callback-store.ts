@@ -2,7 +2,7 @@ import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand }
 import type { CallbackAction, CallbackStore, DeliveryReport } from "../../core/callback.ts";
 import { RECORD_RETENTION_SECONDS } from "./delivery-store.ts";
 import { DynamoSuppressionStore } from "./suppression-store.ts";
-import { ignoreConditionFailure, isConditionFailure } from "./transactions.ts";
+import { conditionHeld, ignoreConditionFailure, isConditionFailure } from "./transactions.ts";
 import { expiresAfter } from "./ttl.ts";
 
 /** Inbox keys outlive WeChat's retries (seconds) by far; TTL removes them after a day. */
@@ -27,8 +27,8 @@ export class DynamoCallbackStore implements CallbackStore {
   async claim(dedupKey: string, now: number, report?: DeliveryReport): Promise<boolean> {
     // A report lives as long as the delivery record it completes.
     const retention = report ? RECORD_RETENTION_SECONDS : INBOX_RETENTION_SECONDS;
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new PutCommand({
           TableName: this.tables.inbox,
           Item: {
@@ -39,12 +39,8 @@ export class DynamoCallbackStore implements CallbackStore {
           },
           ConditionExpression: "attribute_not_exists(eventKey)",
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async release(dedupKey: string): Promise<void> {

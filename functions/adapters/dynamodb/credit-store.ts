@@ -6,7 +6,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { ConflictError } from "../../core/errors.ts";
 import type { CreditGrant, CreditReservation, SubscriptionCreditStore } from "../../core/ports.ts";
-import { ignoreConditionFailure, isConditionFailure, transactFailedItems } from "./transactions.ts";
+import { conditionHeld, ignoreConditionFailure, transactFailedItems } from "./transactions.ts";
 import { expiresAfter } from "./ttl.ts";
 
 const balanceKey = (openid: string, templateId: string) => ({ openid, sk: `T#${templateId}` });
@@ -141,8 +141,8 @@ export class DynamoCreditStore implements SubscriptionCreditStore {
     from: "held" | "calling",
     to: "held" | "calling",
   ): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: reservationKey(openid, broadcastId),
@@ -151,12 +151,8 @@ export class DynamoCreditStore implements SubscriptionCreditStore {
           ExpressionAttributeNames: { "#state": "state" },
           ExpressionAttributeValues: { ":from": from, ":to": to },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async hold(openid: string, broadcastId: string): Promise<void> {

@@ -24,7 +24,7 @@ import type {
 } from "../../core/ports.ts";
 import { groupsOf } from "../groups.ts";
 import { META, type MetaUpdate, settlingItems } from "./broadcast-store.ts";
-import { isConditionFailure, transactFailedItems } from "./transactions.ts";
+import { conditionHeld, transactFailedItems } from "./transactions.ts";
 import { retryUnprocessed } from "./unprocessed.ts";
 
 /** The partition of the entries naming the broadcasts with parked chunks; no broadcast id starts with `#`. */
@@ -156,20 +156,16 @@ export class DynamoParkStore implements ParkingStore, ParkedStore {
   }
 
   async forget(entry: ParkedBroadcast): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new DeleteCommand({
           TableName: this.table,
           Key: entryKey(entry.broadcastId),
           ConditionExpression: "parks = :parks",
           ExpressionAttributeValues: { ":parks": entry.parks },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async markChecked(broadcastId: string, at: number): Promise<void> {
@@ -239,12 +235,6 @@ export class DynamoParkStore implements ParkingStore, ParkedStore {
     ConditionExpression: string;
     ExpressionAttributeValues?: Record<string, unknown>;
   }): Promise<boolean> {
-    try {
-      await this.db.send(new UpdateCommand({ TableName: this.table, ...update }));
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionHeld(this.db.send(new UpdateCommand({ TableName: this.table, ...update })));
   }
 }

@@ -3,6 +3,7 @@ import {
   GetCommand,
   PutCommand,
   TransactWriteCommand,
+  type TransactWriteUpdate,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { type BroadcastMessage, type Post, postBroadcastId, startingBroadcast } from "../../core/model.ts";
@@ -10,7 +11,7 @@ import type { PaymentNotice } from "../../core/payment.ts";
 import type { PostReviewStore, PostStore } from "../../core/ports.ts";
 import { putStartingBroadcast } from "./broadcast-store.ts";
 import { indexPage, newestFirst } from "./newest-first.ts";
-import { isConditionFailure, transactWithRetry } from "./transactions.ts";
+import { conditionHeld, transactWithRetry } from "./transactions.ts";
 
 /** Partition of the sparse `byCreatedAt` index that lists posts newest first. */
 const POST_KIND = "post";
@@ -41,19 +42,15 @@ export class DynamoPostStore implements PostStore, PostReviewStore {
   }
 
   async create(post: Post): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new PutCommand({
           TableName: this.postsTable,
           Item: { ...post, kind: POST_KIND },
           ConditionExpression: "attribute_not_exists(outTradeNo)",
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /**
@@ -75,27 +72,18 @@ export class DynamoPostStore implements PostStore, PostReviewStore {
     broadcast: { broadcastId: string; message: BroadcastMessage },
     now: number,
   ): Promise<boolean> {
-    return transactWithRetry(
-      this.db,
-      new TransactWriteCommand({
-        TransactItems: [
-          { Update: this.markPaid(post, notice, broadcast.broadcastId, now) },
-          putStartingBroadcast(
-            this.broadcastsTable,
-            startingBroadcast(broadcast.broadcastId, now, {
-              outTradeNo: post.outTradeNo,
-              message: broadcast.message,
-            }),
-          ),
-        ],
-      }),
+    return this.updateAndStartBroadcast(
+      this.markPaid(post, notice, broadcast.broadcastId, now),
+      post,
+      broadcast,
+      now,
     );
   }
 
   async markPaidAndHold(post: Post, notice: PaymentNotice, reason: string, now: number): Promise<boolean> {
     const paid = this.markPaid(post, notice, postBroadcastId(post.outTradeNo), now);
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new UpdateCommand({
           ...paid,
           UpdateExpression: `${paid.UpdateExpression}, review = :held, reviewReason = :reason, reviewQueue = :queue`,
@@ -106,12 +94,8 @@ export class DynamoPostStore implements PostStore, PostReviewStore {
             ":queue": REVIEW_QUEUE,
           },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** The update that marks a post paid, only from PENDING: with its broadcast, or held for review. */
@@ -139,31 +123,16 @@ export class DynamoPostStore implements PostStore, PostReviewStore {
     broadcast: { broadcastId: string; message: BroadcastMessage },
     now: number,
   ): Promise<boolean> {
-    return transactWithRetry(
-      this.db,
-      new TransactWriteCommand({
-        TransactItems: [
-          { Update: this.decision(post.outTradeNo, "approved", now) },
-          putStartingBroadcast(
-            this.broadcastsTable,
-            startingBroadcast(broadcast.broadcastId, now, {
-              outTradeNo: post.outTradeNo,
-              message: broadcast.message,
-            }),
-          ),
-        ],
-      }),
+    return this.updateAndStartBroadcast(
+      this.decision(post.outTradeNo, "approved", now),
+      post,
+      broadcast,
+      now,
     );
   }
 
   async reject(outTradeNo: string, reason: string, now: number): Promise<boolean> {
-    try {
-      await this.db.send(new UpdateCommand(this.decision(outTradeNo, "rejected", now, reason)));
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionHeld(this.db.send(new UpdateCommand(this.decision(outTradeNo, "rejected", now, reason))));
   }
 
   /** The review queue, oldest payment first: a held post waits no longer than it must. */
@@ -184,6 +153,30 @@ export class DynamoPostStore implements PostStore, PostReviewStore {
   }
 
   /** The update that ends a held post's review, only while it is held; it leaves the queue. */
+  /** Writes `update` of a post and its broadcast's starting item together: false when a condition failed. */
+  private updateAndStartBroadcast(
+    update: TransactWriteUpdate,
+    post: Post,
+    broadcast: { broadcastId: string; message: BroadcastMessage },
+    now: number,
+  ): Promise<boolean> {
+    return transactWithRetry(
+      this.db,
+      new TransactWriteCommand({
+        TransactItems: [
+          { Update: update },
+          putStartingBroadcast(
+            this.broadcastsTable,
+            startingBroadcast(broadcast.broadcastId, now, {
+              outTradeNo: post.outTradeNo,
+              message: broadcast.message,
+            }),
+          ),
+        ],
+      }),
+    );
+  }
+
   private decision(
     outTradeNo: string,
     state: "approved" | "rejected",

@@ -6,7 +6,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { FollowerSync, SyncStatus } from "../../core/follower-sync.ts";
 import type { SyncStore } from "../../core/ports.ts";
-import { isConditionFailure, transactWithRetry } from "./transactions.ts";
+import { conditionHeld, isConditionFailure, transactWithRetry } from "./transactions.ts";
 
 /** The item naming the latest sync; no sync id looks like it (they are letters and digits). */
 const LATEST = "#latest";
@@ -189,13 +189,7 @@ export class DynamoSyncStore implements SyncStore {
   private async conditional(
     input: Omit<ConstructorParameters<typeof UpdateCommand>[0], "TableName">,
   ): Promise<boolean> {
-    try {
-      await this.db.send(new UpdateCommand({ TableName: this.table, ...input }));
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionHeld(this.db.send(new UpdateCommand({ TableName: this.table, ...input })));
   }
 }
 

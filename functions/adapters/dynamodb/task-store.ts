@@ -26,7 +26,7 @@ import { type PushTask, type RetryRound, taskBroadcastId } from "../../core/push
 import type { BatchResult } from "../../core/recipient-list.ts";
 import { putStartingBroadcast } from "./broadcast-store.ts";
 import { newestFirst } from "./newest-first.ts";
-import { isConditionFailure, transactFailedItems, transactWithRetry } from "./transactions.ts";
+import { conditionHeld, isConditionFailure, transactFailedItems, transactWithRetry } from "./transactions.ts";
 import { pause } from "./unprocessed.ts";
 
 /** Distinct openids per recipient transaction: DynamoDB's 100 items, less the task's own update. */
@@ -225,8 +225,8 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   async unschedule(taskId: string, refusal?: string): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new UpdateCommand({
           TableName: this.tables.tasks,
           Key: { taskId },
@@ -239,12 +239,8 @@ export class DynamoTaskStore implements TaskStore {
             ...(refusal ? { ":why": refusal } : {}),
           },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** Due tasks from the sparse index (eventually consistent), each read again consistently. */
@@ -288,8 +284,8 @@ export class DynamoTaskStore implements TaskStore {
 
   /** Starts retry round `round` (after `round - 1`); false when another retry got there first. */
   async beginRetry(taskId: string, round: number, now: number): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new UpdateCommand({
           TableName: this.tables.tasks,
           Key: { taskId },
@@ -301,12 +297,8 @@ export class DynamoTaskStore implements TaskStore {
             ...(round === 1 ? {} : { ":previous": round - 1 }),
           },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** Records how many chunks and recipients a retry round queued, once they are all queued. */

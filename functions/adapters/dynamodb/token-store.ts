@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { StoredToken, TokenStore } from "../../core/ports.ts";
-import { ignoreConditionFailure, isConditionFailure } from "./transactions.ts";
+import { conditionHeld, ignoreConditionFailure } from "./transactions.ts";
 
 /**
  * The shared access token: one item per app id holding the token, whether a sender reported it
@@ -107,12 +107,6 @@ export class DynamoTokenStore implements TokenStore {
 
   /** Sends a conditional write; false when its condition failed. */
   private async conditional(command: UpdateCommand | PutCommand): Promise<boolean> {
-    try {
-      await (command instanceof PutCommand ? this.db.send(command) : this.db.send(command));
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionHeld(command instanceof PutCommand ? this.db.send(command) : this.db.send(command));
   }
 }

@@ -5,13 +5,20 @@ export function isConditionFailure(error: unknown): boolean {
   return error instanceof Error && error.name === "ConditionalCheckFailedException";
 }
 
-/** Awaits a conditional write, treating a failed condition as "nothing to do". */
-export async function ignoreConditionFailure(write: Promise<unknown>): Promise<void> {
+/** Awaits a conditional write: true when it was made, false when its condition failed. */
+export async function conditionHeld(write: Promise<unknown>): Promise<boolean> {
   try {
     await write;
+    return true;
   } catch (error) {
-    if (!isConditionFailure(error)) throw error;
+    if (isConditionFailure(error)) return false;
+    throw error;
   }
+}
+
+/** Awaits a conditional write, treating a failed condition as "nothing to do". */
+export async function ignoreConditionFailure(write: Promise<unknown>): Promise<void> {
+  await conditionHeld(write);
 }
 
 const MAX_CONFLICT_RETRIES = 8;

@@ -11,6 +11,22 @@ export function createSqsClient(): SQSClient {
   return withHostInstrumentation(new SQSClient({}), "sqs");
 }
 
+/** Sends one message whose body is `message` as JSON, held back `delaySeconds` when above 0. */
+export async function sendJson(
+  sqs: SQSClient,
+  queueUrl: string,
+  message: unknown,
+  delaySeconds = 0,
+): Promise<void> {
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: JSON.stringify(message),
+      ...(delaySeconds > 0 ? { DelaySeconds: delaySeconds } : {}),
+    }),
+  );
+}
+
 const MAX_BATCH_ROUNDS = 5;
 
 export class SqsSendQueue implements SendQueue {
@@ -49,19 +65,11 @@ export class SqsFanoutQueue implements FanoutQueue {
   ) {}
 
   async sendPage(message: FanoutMessage): Promise<void> {
-    await this.sqs.send(
-      new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(message) }),
-    );
+    await sendJson(this.sqs, this.queueUrl, message);
   }
 
   async sendTally(message: TallyMessage, delaySeconds: number): Promise<void> {
-    await this.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: this.queueUrl,
-        MessageBody: JSON.stringify(message),
-        DelaySeconds: delaySeconds,
-      }),
-    );
+    await sendJson(this.sqs, this.queueUrl, message, delaySeconds);
   }
 }
 
@@ -73,11 +81,6 @@ export class SqsTokenRefreshRequester implements TokenRefreshRequester {
   ) {}
 
   async request(): Promise<void> {
-    await this.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: this.queueUrl,
-        MessageBody: JSON.stringify({ refresh: true } satisfies TokenRefreshRequest),
-      }),
-    );
+    await sendJson(this.sqs, this.queueUrl, { refresh: true } satisfies TokenRefreshRequest);
   }
 }

@@ -1,6 +1,7 @@
-import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { SyncMessage } from "../../contracts/messages.ts";
 import type { SyncQueue } from "../../core/ports.ts";
+import { sendJson } from "./queues.ts";
 
 /** The follower syncs' queue: one message per sync at a time, holding the sync's lease. */
 export class SqsSyncQueue implements SyncQueue {
@@ -10,12 +11,6 @@ export class SqsSyncQueue implements SyncQueue {
   ) {}
 
   async send(message: SyncMessage, delaySeconds: number): Promise<void> {
-    await this.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: this.queueUrl,
-        MessageBody: JSON.stringify(message),
-        ...(delaySeconds > 0 ? { DelaySeconds: delaySeconds } : {}),
-      }),
-    );
+    await sendJson(this.sqs, this.queueUrl, message, delaySeconds);
   }
 }

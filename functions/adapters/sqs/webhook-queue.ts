@@ -1,6 +1,7 @@
-import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import { type BroadcastEvent, broadcastEvent } from "../../contracts/messages.ts";
 import type { BroadcastEvents } from "../../core/ports.ts";
+import { sendJson } from "./queues.ts";
 
 /**
  * The webhook queue as the BroadcastEvents port: each event is one message, which the webhook
@@ -14,11 +15,6 @@ export class SqsWebhookQueue implements BroadcastEvents {
 
   /** Checked against the contract here, so an event that drifted from it fails where it was made. */
   async emit(event: BroadcastEvent): Promise<void> {
-    await this.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: this.queueUrl,
-        MessageBody: JSON.stringify(broadcastEvent.parse(event)),
-      }),
-    );
+    await sendJson(this.sqs, this.queueUrl, broadcastEvent.parse(event));
   }
 }
