@@ -19,7 +19,9 @@ let emulators: Emulators;
 let db: DynamoDBDocumentClient;
 let broadcasts: DynamoBroadcastStore;
 let park: DynamoParkStore;
-const T0 = 1_700_000_000_000;
+// Now, not a fixed past instant: the chunk claims expire 31 days after it (TTL), and an expired
+// claim may be deleted by DynamoDB Local in the middle of the test.
+const T0 = Date.now();
 const message = { customText: "hi", template: { templateId: "TPL", data: { thing1: { value: "hi" } } } };
 
 beforeAll(async () => {
