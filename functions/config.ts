@@ -34,6 +34,8 @@ export const DEFAULT_MAX_IN_FLIGHT = 32;
 
 /** Per WeChat call, the fallback domain included. */
 export const DEFAULT_WECHAT_TIMEOUT_MS = 5000;
+/** How long one webhook try waits for the business app's answer, by default. */
+export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
 
 export const OFFICIAL_API_BASE = "https://api.weixin.qq.com";
 /** WeChat's disaster-recovery twin of the official domain (WECHAT_FACTS §10.3). */
@@ -382,7 +384,7 @@ export const webhookSchema = z
     /** The wait after the first failed try; each later one doubles, up to 2 h (core/webhook-delivery.ts). */
     BROADCAST_WEBHOOK_RETRY_SECONDS: positiveInt(WEBHOOK_RETRY_BASE_SECONDS),
     /** Per try: the business app's answer must come by then. */
-    BROADCAST_WEBHOOK_TIMEOUT_MS: positiveInt(10_000),
+    BROADCAST_WEBHOOK_TIMEOUT_MS: positiveInt(DEFAULT_WEBHOOK_TIMEOUT_MS),
   })
   .superRefine((config, ctx) => {
     if (config.BROADCAST_WEBHOOK_URL && !config.BROADCAST_WEBHOOK_SECRET)

@@ -14,7 +14,7 @@ import {
   tables,
 } from "../common/definitions.ts";
 import { queueUrlEnvName, tableEnvName } from "../common/env-names.ts";
-import { configSchemas, DEFAULT_WECHAT_TIMEOUT_MS } from "../functions/config.ts";
+import { configSchemas, DEFAULT_WEBHOOK_TIMEOUT_MS, DEFAULT_WECHAT_TIMEOUT_MS } from "../functions/config.ts";
 import { lastCallStart } from "../functions/core/send-chunk.ts";
 
 /** Settings only the deploy reads: where alarms go, and how WeChat calls leave AWS. */
@@ -48,6 +48,8 @@ export type DeploySettings = z.output<typeof deploySchema>;
 
 /** The least time each sender invocation has to start WeChat calls. */
 const MIN_SENDING_MS = 5_000;
+/** Time a webhook run keeps after its last try: recording a failed try's backoff. */
+const WEBHOOK_MARGIN_MS = 5_000;
 /** Half of the 4 KB all of a function's environment variables may take together. */
 const MAX_BLOCKLIST_BYTES = 2_048;
 
@@ -104,6 +106,13 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   if (sendingMs < MIN_SENDING_MS)
     problems.push(
       `WECHAT_TIMEOUT_MS ${callTimeoutMs} leaves the sender (timeout ${functionDefs.sender.timeoutSeconds} s) only ${sendingMs} ms to start calls: set at most ${lastCallStart(functionDefs.sender.timeoutSeconds * 1000, 0) - MIN_SENDING_MS}`,
+    );
+  // One webhook try must end inside its function's run, or the try's outcome is lost with it.
+  const webhookTryMs = Number(env.BROADCAST_WEBHOOK_TIMEOUT_MS?.trim() || DEFAULT_WEBHOOK_TIMEOUT_MS);
+  const webhookRunMs = functionDefs.webhook.timeoutSeconds * 1000;
+  if (webhookTryMs > webhookRunMs - WEBHOOK_MARGIN_MS)
+    problems.push(
+      `BROADCAST_WEBHOOK_TIMEOUT_MS ${webhookTryMs} does not fit the webhook function's ${functionDefs.webhook.timeoutSeconds} s: set at most ${webhookRunMs - WEBHOOK_MARGIN_MS}`,
     );
   // A file on the deploying machine is not in the function's bundle; Lambda's environment holds 4 KB.
   if (env.POST_BLOCKED_WORDS_FILE?.trim())

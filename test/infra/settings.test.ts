@@ -116,4 +116,15 @@ describe("review and webhook settings", () => {
       /BROADCAST_WEBHOOK_URL must be https/,
     );
   });
+
+  it("refuses a webhook try longer than the webhook function's run leaves it", () => {
+    expect(() => readSettings({ ...given, BROADCAST_WEBHOOK_TIMEOUT_MS: "26000" })).toThrow(
+      /BROADCAST_WEBHOOK_TIMEOUT_MS 26000 does not fit the webhook function's 30 s: set at most 25000/,
+    );
+    expect(
+      readSettings({ ...given, BROADCAST_WEBHOOK_TIMEOUT_MS: "25000" }).environment.webhook,
+    ).toMatchObject({
+      BROADCAST_WEBHOOK_TIMEOUT_MS: "25000",
+    });
+  });
 });
