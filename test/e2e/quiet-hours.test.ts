@@ -18,32 +18,46 @@ let t: TestApp;
 let api: TaskApi;
 const audience = openids("Quiet", 150);
 const urgent = openids("Urgent", 3);
-// The window began ten minutes ago and ends at the first whole minute at least 60 s from now.
-const windowEnd = Math.ceil((Date.now() + MINUTE) / MINUTE) * MINUTE;
-const quietHours = `${beijing(windowEnd - 10 * MINUTE)}-${beijing(windowEnd)}`;
+/** What the tests need of the window once the stack is up: time to pay a post and see it deferred. */
+const WINDOW_LEFT_MS = 30_000;
+let windowEnd = 0;
 
 beforeAll(async () => {
-  t = await startTestApp({
-    scheduleEveryMs: 1000,
-    overrides: { QUIET_HOURS: quietHours, WECHAT_MINIPROGRAM_APP_ID: "wxMINIAPP0000001" },
-  });
-  t.sim.addTemplates({ official: ["TPL_TASK"] });
+  // The window began ten minutes ago and ends at the first whole minute at least 60 s from now. A
+  // stack slow to start may find it nearly over: it starts again with a later window, rather than
+  // the tests depending on how fast it starts.
+  for (let start = 1; ; start += 1) {
+    windowEnd = Math.ceil((Date.now() + MINUTE) / MINUTE) * MINUTE;
+    t = await startTestApp({
+      scheduleEveryMs: 1000,
+      overrides: {
+        QUIET_HOURS: `${beijing(windowEnd - 10 * MINUTE)}-${beijing(windowEnd)}`,
+        WECHAT_MINIPROGRAM_APP_ID: "wxMINIAPP0000001",
+      },
+    });
+    t.sim.addTemplates({ official: ["TPL_TASK"] });
+    await t.seed([...audience, ...urgent].map((openid) => ({ openid })));
+    if (Date.now() < windowEnd - WINDOW_LEFT_MS) break;
+    await t.stop();
+    if (start === 3) throw new Error("the stack never came up with 30 s of a quiet window left");
+  }
   api = new TaskApi(t.app.baseUrl, t.app.adminToken);
-  await t.seed([...audience, ...urgent].map((openid) => ({ openid })));
-});
+}, 4 * MINUTE);
 afterAll(async () => {
   await t?.stop();
 });
 
 describe("quiet hours", () => {
   it("sends an urgent push task inside the window all the same", async () => {
-    expect(Date.now(), "the stack took too long to start: the window is over").toBeLessThan(windowEnd);
     const taskId = await api.create({ ignoreQuietHours: true });
     expect((await api.upload(taskId, urgent)).status).toBe(200);
     expect((await api.send(taskId)).status).toBe(202);
     const done = await api.waitDone(taskId);
     expect(done).toMatchObject({ total: 3, sent: 3, ignoreQuietHours: true });
-    expect(Date.now()).toBeLessThan(windowEnd);
+    // Every send of the urgent task came inside the window.
+    const members = new Set(urgent);
+    const sends = [...t.sim.deliveries()].filter((d) => members.has(d.openid));
+    expect(sends.map((d) => d.at < windowEnd)).toEqual(urgent.map(() => true));
   });
 
   it(
@@ -73,7 +87,6 @@ describe("quiet hours", () => {
         expect((whileQuiet.get(id)?.template ?? 0) - (before.get(id)?.template ?? 0)).toBe(0);
 
       const done = await t.client.waitForBroadcast("QUIET00001", { timeoutMs: 3 * MINUTE });
-      expect(Date.now()).toBeGreaterThanOrEqual(windowEnd);
       expect(done).toMatchObject({ status: "done", total: 153, sent: 153, pending: 0 });
       expect(done.resumesAt).toBeUndefined();
       const after = t.received();
