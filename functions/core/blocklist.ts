@@ -31,7 +31,7 @@ export interface BlockedTerm {
  * other compatibility forms (①, ㈱) into plain ones; then lower case. Traditional and simplified
  * characters are not folded into each other (賭博 is not 赌博): list both.
  */
-export function foldText(text: string): string {
+function foldText(text: string): string {
   return text.normalize("NFKC").toLowerCase();
 }
 

@@ -38,7 +38,7 @@ export function broadcastEvent(
   event: BroadcastEventName,
   broadcast: Broadcast,
   at: number,
-  opts: { readonly occurrence?: string; readonly status?: string } = {},
+  opts: { readonly occurrence?: string } = {},
 ): BroadcastEvent | undefined {
   if (broadcast.outTradeNo === undefined) return undefined;
   const progress = broadcastProgress(broadcast);
@@ -47,7 +47,7 @@ export function broadcastEvent(
     event,
     outTradeNo: broadcast.outTradeNo,
     broadcastId: broadcast.broadcastId,
-    status: opts.status ?? progress.status,
+    status: progress.status,
     total: progress.total,
     sent: progress.sent,
     failed: progress.failed,

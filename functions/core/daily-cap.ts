@@ -44,7 +44,7 @@ export function windowAdmission(use: WindowUse): CapAdmission {
 const EMPTY: CapState = { slots: [], windowCalls: [] };
 
 /** The slot holding `broadcastId`, or -1. */
-export function ownSlot(state: CapState, broadcastId: string): number {
+function ownSlot(state: CapState, broadcastId: string): number {
   return state.slots.findIndex((slot) => slot?.broadcastId === broadcastId);
 }
 

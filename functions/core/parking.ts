@@ -7,9 +7,18 @@
 import type { Broadcast, ChunkMessage, Hold } from "./model.ts";
 import { type QuietHours, quietUntil } from "./quiet-hours.ts";
 
+/** When the quiet hours that hold the broadcast now end; undefined when none do (or its task ignores them). */
+export function quietHoldUntil(
+  broadcast: Broadcast,
+  now: number,
+  quiet: QuietHours | undefined,
+): number | undefined {
+  return broadcast.task?.ignoreQuietHours ? undefined : quietUntil(quiet, now);
+}
+
 /** Whether the broadcast's chunks wait now: quiet hours (unless its task ignores them), else its quota pause. */
 export function holdOf(broadcast: Broadcast, now: number, quiet: QuietHours | undefined): Hold | undefined {
-  const until = broadcast.task?.ignoreQuietHours ? undefined : quietUntil(quiet, now);
+  const until = quietHoldUntil(broadcast, now, quiet);
   if (until !== undefined) return { kind: "quiet", until };
   return broadcast.paused ? { kind: "quota", hit: false } : undefined;
 }
@@ -21,7 +30,7 @@ const REST = "~";
  * The id of a parked chunk's pending rest, derived from the chunk's own: `3-1` → `3-1~1` → `3-1~2`.
  * Deterministic, so a repeated park of the same chunk writes the same rest, never a second one.
  */
-export function remainderChunkId(chunkId: string): string {
+function remainderChunkId(chunkId: string): string {
   const match = /^(.*)~(\d+)$/.exec(chunkId);
   return match ? `${match[1]}${REST}${Number(match[2]) + 1}` : `${chunkId}${REST}1`;
 }

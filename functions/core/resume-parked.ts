@@ -9,6 +9,7 @@ import type { BroadcastEvent, BroadcastEventName } from "../contracts/messages.t
 import { broadcastEvent } from "./broadcast-events.ts";
 import { ConflictError } from "./errors.ts";
 import { type Broadcast, broadcastProgress } from "./model.ts";
+import { quietHoldUntil } from "./parking.ts";
 import type {
   AccessTokenProvider,
   BroadcastEvents,
@@ -19,7 +20,7 @@ import type {
   QuotaReader,
   SendQueue,
 } from "./ports.ts";
-import { type QuietHours, quietUntil } from "./quiet-hours.ts";
+import type { QuietHours } from "./quiet-hours.ts";
 import { QuotaAsker, quotaBack, quotaCheckDue, quotaPath } from "./quota-check.ts";
 
 export interface ResumeDeps {
@@ -101,7 +102,7 @@ async function mayGoOn(
   asker: QuotaAsker,
 ): Promise<boolean> {
   const now = deps.clock.now();
-  const quiet = broadcast.task?.ignoreQuietHours ? undefined : quietUntil(opts.quietHours, now);
+  const quiet = quietHoldUntil(broadcast, now, opts.quietHours);
   if (broadcast.deferredUntil !== undefined && quiet === undefined)
     await deps.parked.clearDeferral(broadcast.broadcastId, broadcast.deferredUntil);
   if (broadcast.paused) {

@@ -12,7 +12,7 @@ import { holdOf, remainderOf } from "./parking.ts";
 import type { ParkingStore } from "./ports.ts";
 import type { QuietHours } from "./quiet-hours.ts";
 import { RecipientRules } from "./recipient-rules.ts";
-import { recordRefusals } from "./suppression.ts";
+import { recordRefusals, UNFOLLOWED } from "./suppression.ts";
 
 export {
   type Attempt,
@@ -30,9 +30,6 @@ export interface SendChunkDeps extends ChunkRunDeps {
   /** The stage's quiet hours; none when unset. */
   readonly quietHours?: QuietHours;
 }
-
-/** WeChat's "require subscribe": the user no longer follows the account. */
-const UNFOLLOWED = 43004;
 
 export type SendChunkResult =
   /** Every recipient settled (now or earlier): delete the message. */

@@ -17,8 +17,8 @@ const PREFIX = "suppressed: ";
 const USER_BLOCK = "failed:user block";
 /** Template or customer-service message refused: the user refuses the account's messages. */
 const REFUSED = 43101;
-/** The user does not follow the account. */
-const UNFOLLOWED = 43004;
+/** WeChat's "require subscribe": the user no longer follows the account. */
+export const UNFOLLOWED = 43004;
 
 /** The skip reason a suppressed recipient's record carries, e.g. `suppressed: user block`. */
 export function suppressedSkip(reason: SuppressionReason): string {

@@ -26,7 +26,13 @@ describe("event ids", () => {
   it("name the broadcast and the event, plus the occurrence where there can be several", () => {
     expect(broadcastEventId("post-T1", "settled")).toBe("post-T1.settled");
     expect(broadcastEventId("post-T1", "paused", "2026-12-02")).toBe("post-T1.paused.2026-12-02");
-    expect(postEvent("held", "T1", 0)).toEqual(postEvent("held", "T1", 0));
+    expect(postEvent("held", "T1", 0)).toMatchObject({
+      eventId: "post-T1.held",
+      event: "held",
+      outTradeNo: "T1",
+      broadcastId: "post-T1",
+      at: new Date(0).toISOString(),
+    });
   });
 
   it("are the contract's shape, and a push task's broadcast has none", () => {

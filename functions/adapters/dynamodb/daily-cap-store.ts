@@ -6,7 +6,7 @@ import { ignoreConditionFailure, isConditionFailure } from "./transactions.ts";
 import { batchGetByOpenid } from "./unprocessed.ts";
 
 /** Slot `i` is the subscriber's attribute `capSlot<i>`: `{broadcastId, at}`. */
-export const slotAttribute = (index: number) => `capSlot${index}`;
+const slotAttribute = (index: number) => `capSlot${index}`;
 
 function slotOf(value: unknown): CapSlot | undefined {
   const slot = value as { broadcastId?: unknown; at?: unknown } | undefined;
@@ -16,7 +16,7 @@ function slotOf(value: unknown): CapSlot | undefined {
 }
 
 /** The cap's view of a subscriber's item. */
-export function capStateOf(item: Record<string, unknown>, slots: number): CapState {
+function capStateOf(item: Record<string, unknown>, slots: number): CapState {
   const calls = item.windowCalls;
   return {
     slots: Array.from({ length: slots }, (_, i) => slotOf(item[slotAttribute(i)])),

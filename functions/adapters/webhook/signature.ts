@@ -5,7 +5,7 @@ export const TIMESTAMP_HEADER = "x-fanout-timestamp";
 /** `sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`, keyed with BROADCAST_WEBHOOK_SECRET. */
 export const SIGNATURE_HEADER = "x-fanout-signature";
 /** How far a receiver should accept a timestamp from its own clock. */
-export const SIGNATURE_TOLERANCE_SECONDS = 300;
+const SIGNATURE_TOLERANCE_SECONDS = 300;
 
 /** The signature header's value for `body` sent at `timestamp` (unix seconds). */
 export function webhookSignature(secret: string, timestamp: number, body: string | Buffer): string {
