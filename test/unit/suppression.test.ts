@@ -98,7 +98,7 @@ describe("a broadcast to suppressed subscribers", () => {
     expect(broadcasts.items.get(B)?.bySkipReason).toEqual({ "suppressed: user block": 1 });
   });
 
-  it("marks a 43101 refusal suppressed for the next broadcast, and leaves the user's own choice alone", async () => {
+  it("marks a 43101 refusal suppressed for the next broadcast: the refusing user only, asked once", async () => {
     const wechat = new ScriptedMessenger(
       (_c, openid): WeChatResult =>
         openid === "oSup003" ? { errcode: 43101, errmsg: "user refuse to accept the msg" } : OK,
