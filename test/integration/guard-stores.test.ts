@@ -63,6 +63,16 @@ describe("DynamoSuppressionStore", () => {
     expect(await item("oSupNone")).toBeUndefined();
   });
 
+  it("never touches a user's own 0: suppressing and lifting leave them opted out", async () => {
+    const store = new DynamoSuppressionStore(db, subscribersTable);
+    await put("oSupOut1", { optedIn: false });
+    await store.suppress([{ openid: "oSupOut1", at: now }], "user block");
+    expect(await item("oSupOut1")).toMatchObject({ suppressed: "user block", optedIn: false });
+    expect(await store.unsuppress("oSupOut1")).toBe("user block");
+    expect(await item("oSupOut1")).toMatchObject({ optedIn: false });
+    expect(await item("oSupOut1")).not.toHaveProperty("suppressed");
+  });
+
   it("the user's message and a re-follow lift it; the audience read carries it; a 43004 marks it", async () => {
     const store = new DynamoSuppressionStore(db, subscribersTable);
     const callback = new DynamoCallbackStore(db, { inbox: inboxTable, subscribers: subscribersTable });
